@@ -1,1 +1,20 @@
-def main() -> None: ...
+"""The `evbilling` command line: server, database, demo, admin objects, station commands."""
+
+from __future__ import annotations
+
+import typer
+
+from evbilling.cli import catalog, operations
+
+app = typer.Typer(
+    name="evbilling",
+    help="Billing and payments for EV charging.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+catalog.register(app)
+operations.register(app)
+
+
+def main() -> None:
+    app()

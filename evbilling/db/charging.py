@@ -1,0 +1,198 @@
+"""SQL for the charging hot path: what OCPP messages read and write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evbilling.db.models import (
+    ChargingSession,
+    ConnectorStatusEvent,
+    Evse,
+    MeteringAnomaly,
+    MeterSample,
+    Station,
+    Token,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StationLogin:
+    id: int
+    operator_id: int
+    identity: str
+    password_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSession:
+    id: int
+    station_id: int
+    connector_id: int
+    status: str
+    billable: bool
+    meter_start_wh: int
+    last_register_wh: int | None
+    last_register_at: datetime | None
+    max_power_w: int
+
+
+class ChargingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @property
+    def _dialect(self) -> str:
+        return self._session.get_bind().dialect.name
+
+    async def station_login(self, identity: str) -> StationLogin | None:
+        row = (
+            await self._session.execute(
+                select(
+                    Station.id, Station.operator_id, Station.identity, Station.password_hash
+                ).where(Station.identity == identity)
+            )
+        ).first()
+        if row is None:
+            return None
+        return StationLogin(
+            id=row.id,
+            operator_id=row.operator_id,
+            identity=row.identity,
+            password_hash=row.password_hash,
+        )
+
+    async def station(self, station_id: int) -> Station | None:
+        return await self._session.get(Station, station_id)
+
+    async def touch_heartbeat(self, *, station_id: int, now: datetime) -> None:
+        await self._session.execute(
+            update(Station).where(Station.id == station_id).values(last_heartbeat_at=now)
+        )
+
+    async def evse(self, *, station_id: int, connector_id: int) -> Evse | None:
+        result = await self._session.execute(
+            select(Evse).where(Evse.station_id == station_id, Evse.connector_id == connector_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def add_evse(
+        self, *, station_id: int, connector_id: int, max_power_w: int, now: datetime
+    ) -> Evse:
+        evse = Evse(
+            station_id=station_id,
+            connector_id=connector_id,
+            max_power_w=max_power_w,
+            created_at=now,
+            updated_at=now,
+        )
+        self._session.add(evse)
+        await self._session.flush()
+        return evse
+
+    async def add_status_event(self, **values: Any) -> None:
+        await self._session.execute(insert(ConnectorStatusEvent).values(**values))
+
+    async def token(self, *, operator_id: int, uid: str) -> Token | None:
+        result = await self._session.execute(
+            select(Token).where(Token.operator_id == operator_id, Token.uid == uid)
+        )
+        return result.scalar_one_or_none()
+
+    async def has_active_session(self, *, token_id: int) -> bool:
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(ChargingSession)
+            .where(ChargingSession.token_id == token_id, ChargingSession.status == "active")
+        )
+        return bool(count)
+
+    async def session_by_start_key(self, start_key: str) -> ChargingSession | None:
+        result = await self._session.execute(
+            select(ChargingSession).where(ChargingSession.start_key == start_key)
+        )
+        return result.scalar_one_or_none()
+
+    async def add_session(self, charging_session: ChargingSession) -> ChargingSession:
+        self._session.add(charging_session)
+        await self._session.flush()
+        return charging_session
+
+    async def session_of_station(
+        self, *, station_id: int, session_id: int
+    ) -> ChargingSession | None:
+        result = await self._session.execute(
+            select(ChargingSession).where(
+                ChargingSession.id == session_id, ChargingSession.station_id == station_id
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def open_session(self, *, station_id: int, session_id: int) -> OpenSession | None:
+        """The few columns MeterValues needs, with the EVSE's power limit, in one query."""
+        row = (
+            await self._session.execute(
+                select(
+                    ChargingSession.id,
+                    ChargingSession.station_id,
+                    ChargingSession.connector_id,
+                    ChargingSession.status,
+                    ChargingSession.billable,
+                    ChargingSession.meter_start_wh,
+                    ChargingSession.last_register_wh,
+                    ChargingSession.last_register_at,
+                    Evse.max_power_w,
+                )
+                .join(Evse, Evse.id == ChargingSession.evse_id, isouter=True)
+                .where(ChargingSession.id == session_id, ChargingSession.station_id == station_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        return OpenSession(
+            id=row.id,
+            station_id=row.station_id,
+            connector_id=row.connector_id,
+            status=row.status,
+            billable=row.billable,
+            meter_start_wh=row.meter_start_wh,
+            last_register_wh=row.last_register_wh,
+            last_register_at=row.last_register_at,
+            max_power_w=row.max_power_w or 0,
+        )
+
+    async def set_last_register(self, *, session_id: int, wh: int, at: datetime) -> None:
+        await self._session.execute(
+            update(ChargingSession)
+            .where(ChargingSession.id == session_id)
+            .values(last_register_wh=wh, last_register_at=at)
+        )
+
+    async def existing_sample_keys(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        result = await self._session.execute(
+            select(MeterSample.sample_key).where(MeterSample.sample_key.in_(keys))
+        )
+        return set(result.scalars())
+
+    async def add_samples(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self._session.execute(self._insert_ignoring(MeterSample, "sample_key"), rows)
+
+    async def add_anomalies(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self._session.execute(self._insert_ignoring(MeteringAnomaly, "anomaly_key"), rows)
+
+    def _insert_ignoring(self, model: type[Any], key: str) -> Any:
+        """Insert that skips rows whose natural key exists: replays store nothing twice."""
+        if self._dialect == "postgresql":
+            return pg_insert(model).on_conflict_do_nothing(index_elements=[key])
+        return sqlite_insert(model).on_conflict_do_nothing(index_elements=[key])

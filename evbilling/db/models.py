@@ -1,0 +1,286 @@
+"""SQLAlchemy 2.0 models: operator -> location -> station -> EVSE/connector, drivers, tokens,
+tariffs, charging sessions with meter samples and anomalies, connector status history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from evbilling.db.types import ExactDecimal, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        Decimal: ExactDecimal(),
+        dict[str, Any]: JSON,
+    }
+
+
+class Operator(Base):
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # The public prefix finds the row; only an argon2 hash of the whole key is stored.
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Tariff(Base):
+    __tablename__ = "tariffs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    energy_price_per_kwh: Mapped[Decimal]
+    session_fee: Mapped[Decimal]
+    vat_percent: Mapped[Decimal]
+    # The operator default: priced when no EVSE, station or location tariff is set.
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Location(Base):
+    __tablename__ = "locations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(String(3))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Station(Base):
+    __tablename__ = "stations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
+    # The charge point identity: the last path segment of the OCPP WebSocket URL.
+    identity: Mapped[str] = mapped_column(String(48), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    password_changed_at: Mapped[datetime | None]
+    tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id", ondelete="SET NULL"))
+    vendor: Mapped[str | None] = mapped_column(String(50))
+    model: Mapped[str | None] = mapped_column(String(50))
+    serial_number: Mapped[str | None] = mapped_column(String(50))
+    firmware_version: Mapped[str | None] = mapped_column(String(50))
+    iccid: Mapped[str | None] = mapped_column(String(50))
+    imsi: Mapped[str | None] = mapped_column(String(50))
+    meter_type: Mapped[str | None] = mapped_column(String(50))
+    meter_serial_number: Mapped[str | None] = mapped_column(String(50))
+    registration_status: Mapped[str | None] = mapped_column(String(20))
+    last_boot_at: Mapped[datetime | None]
+    last_heartbeat_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Evse(Base):
+    """One EVSE with one connector, addressed by its OCPP 1.6 connectorId (1..n)."""
+
+    __tablename__ = "evses"
+    __table_args__ = (UniqueConstraint("station_id", "connector_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    connector_id: Mapped[int] = mapped_column(Integer)
+    uid: Mapped[str | None] = mapped_column(String(48), unique=True)
+    max_power_w: Mapped[int] = mapped_column(Integer)
+    connector_standard: Mapped[str | None] = mapped_column(String(40))
+    power_type: Mapped[str | None] = mapped_column(String(10))
+    tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id", ondelete="SET NULL"))
+    status: Mapped[str | None] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    status_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ConnectorStatusEvent(Base):
+    """Every StatusNotification as sent; idle and parking time are billed from this history."""
+
+    __tablename__ = "connector_status_events"
+    __table_args__ = (
+        Index(
+            "ix_connector_status_events_station_connector_at",
+            "station_id",
+            "connector_id",
+            "timestamp",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    connector_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[str] = mapped_column(String(40))
+    info: Mapped[str | None] = mapped_column(String(50))
+    vendor_id: Mapped[str | None] = mapped_column(String(255))
+    vendor_error_code: Mapped[str | None] = mapped_column(String(50))
+    timestamp: Mapped[datetime]
+    received_at: Mapped[datetime]
+
+
+class Driver(Base):
+    __tablename__ = "drivers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Token(Base):
+    __tablename__ = "tokens"
+    __table_args__ = (UniqueConstraint("operator_id", "uid"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    # OCPP 1.6 idTag (RFID UID as hex); stored upper-case so lookups are exact.
+    uid: Mapped[str] = mapped_column(String(20))
+    type: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
+    driver_id: Mapped[int | None] = mapped_column(ForeignKey("drivers.id", ondelete="SET NULL"))
+    parent_id_tag: Mapped[str | None] = mapped_column(String(20))
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ChargingSession(Base):
+    """A charging transaction; its primary key is the OCPP 1.6 transactionId."""
+
+    __tablename__ = "charging_sessions"
+    __table_args__ = (
+        Index("ix_charging_sessions_station_started", "station_id", "started_at"),
+        Index("ix_charging_sessions_driver_started", "driver_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    evse_id: Mapped[int | None] = mapped_column(ForeignKey("evses.id"))
+    connector_id: Mapped[int] = mapped_column(Integer)
+    # Identifies a StartTransaction so a replay maps onto the same transactionId.
+    start_key: Mapped[str] = mapped_column(String(64), unique=True)
+    id_tag: Mapped[str] = mapped_column(String(20))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id", ondelete="SET NULL"))
+    driver_id: Mapped[int | None] = mapped_column(ForeignKey("drivers.id", ondelete="SET NULL"))
+    authorization_status: Mapped[str] = mapped_column(String(20))
+    # active -> completed; rejected sessions (bad token) are recorded but never billed.
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    billable: Mapped[bool] = mapped_column(Boolean)
+    reservation_id: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
+    meter_start_wh: Mapped[int] = mapped_column(BigInteger)
+    meter_stop_wh: Mapped[int | None] = mapped_column(BigInteger)
+    last_register_wh: Mapped[int | None] = mapped_column(BigInteger)
+    last_register_at: Mapped[datetime | None]
+    energy_wh: Mapped[int | None] = mapped_column(BigInteger)
+    stop_reason: Mapped[str | None] = mapped_column(String(20))
+    stop_id_tag: Mapped[str | None] = mapped_column(String(20))
+    tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id", ondelete="SET NULL"))
+    tariff_snapshot: Mapped[dict[str, Any] | None]
+    currency: Mapped[str | None] = mapped_column(String(3))
+    cost_excl_vat: Mapped[Decimal | None]
+    cost_vat: Mapped[Decimal | None]
+    cost_incl_vat: Mapped[Decimal | None]
+    cost_breakdown: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class MeterSample(Base):
+    """One sampled value of a MeterValues or StopTransaction message, stored as sent."""
+
+    __tablename__ = "meter_samples"
+    __table_args__ = (Index("ix_meter_samples_session_at", "session_id", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    connector_id: Mapped[int] = mapped_column(Integer)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("charging_sessions.id", ondelete="CASCADE")
+    )
+    # Hash of everything that identifies the sample: a replayed message inserts nothing.
+    sample_key: Mapped[str] = mapped_column(String(40), unique=True)
+    timestamp: Mapped[datetime]
+    measurand: Mapped[str] = mapped_column(String(50))
+    phase: Mapped[str | None] = mapped_column(String(10))
+    location: Mapped[str | None] = mapped_column(String(10))
+    context: Mapped[str | None] = mapped_column(String(30))
+    unit: Mapped[str | None] = mapped_column(String(20))
+    format: Mapped[str | None] = mapped_column(String(12))
+    value: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+
+
+class MeteringAnomaly(Base):
+    """A reading that cannot be billed as sent, kept for billing-accuracy review."""
+
+    __tablename__ = "metering_anomalies"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("charging_sessions.id", ondelete="CASCADE"), index=True
+    )
+    anomaly_key: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(String(500))
+    sample_timestamp: Mapped[datetime | None]
+    value: Mapped[str | None] = mapped_column(String(100))
+    detected_at: Mapped[datetime]

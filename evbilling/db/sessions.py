@@ -1,0 +1,92 @@
+"""Read-side SQL for charging sessions, their meter samples and anomalies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evbilling.db.models import ChargingSession, MeteringAnomaly, MeterSample, Station
+
+@dataclass(frozen=True, slots=True)
+class SessionFilter:
+    operator_id: int
+    station_id: int | None = None
+    driver_id: int | None = None
+    status: str | None = None
+    started_from: datetime | None = None
+    started_before: datetime | None = None
+
+
+class SessionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def _filtered(self, query: Any, where: SessionFilter) -> Any:
+        query = query.where(ChargingSession.operator_id == where.operator_id)
+        if where.station_id is not None:
+            query = query.where(ChargingSession.station_id == where.station_id)
+        if where.driver_id is not None:
+            query = query.where(ChargingSession.driver_id == where.driver_id)
+        if where.status is not None:
+            query = query.where(ChargingSession.status == where.status)
+        if where.started_from is not None:
+            query = query.where(ChargingSession.started_at >= where.started_from)
+        if where.started_before is not None:
+            query = query.where(ChargingSession.started_at < where.started_before)
+        return query
+
+    async def page(
+        self, *, where: SessionFilter, limit: int, offset: int
+    ) -> tuple[list[tuple[ChargingSession, str]], int]:
+        total = await self._session.scalar(
+            self._filtered(select(func.count()).select_from(ChargingSession), where)
+        )
+        query = self._filtered(
+            select(ChargingSession, Station.identity).join(
+                Station, Station.id == ChargingSession.station_id
+            ),
+            where,
+        )
+        rows = await self._session.execute(
+            query.order_by(ChargingSession.started_at.desc(), ChargingSession.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [(row[0], row[1]) for row in rows], int(total or 0)
+
+    async def get(self, *, operator_id: int, session_id: int) -> tuple[ChargingSession, str] | None:
+        row = (
+            await self._session.execute(
+                select(ChargingSession, Station.identity)
+                .join(Station, Station.id == ChargingSession.station_id)
+                .where(ChargingSession.id == session_id, ChargingSession.operator_id == operator_id)
+            )
+        ).first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def samples(self, *, session_id: int) -> list[MeterSample]:
+        result = await self._session.execute(
+            select(MeterSample)
+            .where(MeterSample.session_id == session_id)
+            .order_by(MeterSample.timestamp, MeterSample.id)
+        )
+        return list(result.scalars())
+
+    async def anomalies(self, *, session_id: int) -> list[MeteringAnomaly]:
+        result = await self._session.execute(
+            select(MeteringAnomaly)
+            .where(MeteringAnomaly.session_id == session_id)
+            .order_by(MeteringAnomaly.sample_timestamp, MeteringAnomaly.id)
+        )
+        return list(result.scalars())
+
+    async def station_identity(self, *, operator_id: int, station_id: int) -> str | None:
+        return await self._session.scalar(
+            select(Station.identity).where(
+                Station.id == station_id, Station.operator_id == operator_id
+            )
+        )

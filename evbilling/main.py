@@ -1,0 +1,111 @@
+"""Composition root: settings -> engine, clock, OCPP gateway -> one ASGI app on one port."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from evbilling.api import create_api
+from evbilling.config import Settings
+from evbilling.csms import LoginThrottle, OcppGateway
+from evbilling.db.engine import create_engine, create_session_factory
+from evbilling.kit import Clock, SystemClock
+from evbilling.services.context import ServiceContext
+
+
+@dataclass(slots=True)
+class Application:
+    app: FastAPI
+    engine: AsyncEngine
+    gateway: OcppGateway
+    context: ServiceContext
+
+
+def create_app(
+    *,
+    context: ServiceContext,
+    heartbeat_interval_s: int = 300,
+    command_timeout_s: float = 30.0,
+    auth_failures_allowed: int = 5,
+    auth_failure_window_s: float = 60.0,
+    on_shutdown: Callable[[], Awaitable[None]] | None = None,
+) -> tuple[FastAPI, OcppGateway]:
+    """The one ASGI app: /ocpp/{station_id}, /api/v1, /healthz."""
+    gateway = OcppGateway(
+        context=context,
+        heartbeat_interval_s=heartbeat_interval_s,
+        command_timeout_s=command_timeout_s,
+        throttle=LoginThrottle(
+            allowed_failures=auth_failures_allowed, window_s=auth_failure_window_s
+        ),
+    )
+    context.commands = gateway
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await gateway.close_all()
+        if on_shutdown is not None:
+            await on_shutdown()
+
+    app = FastAPI(
+        title="evbilling", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.mount("/api/v1", create_api(context=context))
+    app.add_api_websocket_route("/ocpp/{station_id}", gateway.endpoint)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def health() -> dict[str, object]:
+        return {"status": "ok", "connected_stations": gateway.connected_count()}
+
+    return app, gateway
+
+
+def build_application(*, settings: Settings, clock: Clock | None = None) -> Application:
+    engine = create_engine(url=settings.database_url)
+    context = ServiceContext(
+        session_factory=create_session_factory(engine), clock=clock or SystemClock()
+    )
+    app, gateway = create_app(
+        context=context,
+        heartbeat_interval_s=settings.heartbeat_interval_s,
+        command_timeout_s=settings.command_timeout_s,
+        auth_failures_allowed=settings.auth_failures_allowed,
+        auth_failure_window_s=settings.auth_failure_window_s,
+        on_shutdown=engine.dispose,
+    )
+    return Application(app=app, engine=engine, gateway=gateway, context=context)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    logging.getLogger("ocpp").setLevel(logging.WARNING)
+
+
+def uvicorn_config(*, application: Application, settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        application.app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        ws="websockets",
+        ws_ping_interval=60,
+        ws_ping_timeout=60,
+        ws_max_size=1 << 20,
+        lifespan="on",
+    )
+
+
+def serve(*, settings: Settings) -> None:
+    configure_logging(settings.log_level)
+    application = build_application(settings=settings)
+    uvicorn.Server(uvicorn_config(application=application, settings=settings)).run()

@@ -1,0 +1,166 @@
+"""Charging sessions as operators read them: energy, duration, price breakdown, evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evbilling.db.models import ChargingSession
+from evbilling.db.sessions import SessionFilter, SessionRepository
+from evbilling.services.common import NotFound, Page, PageRequest
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    id: int
+    transaction_id: int
+    station_id: int
+    station_identity: str
+    connector_id: int
+    evse_id: int | None
+    driver_id: int | None
+    token_id: int | None
+    id_tag: str
+    status: str
+    authorization_status: str
+    billable: bool
+    started_at: datetime
+    stopped_at: datetime | None
+    duration_s: int | None
+    meter_start_wh: int
+    meter_stop_wh: int | None
+    energy_wh: int | None
+    stop_reason: str | None
+    currency: str | None
+    cost_excl_vat: Decimal | None
+    cost_vat: Decimal | None
+    cost_incl_vat: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class SampleView:
+    timestamp: datetime
+    measurand: str
+    phase: str | None
+    location: str | None
+    context: str | None
+    unit: str | None
+    format: str | None
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyView:
+    kind: str
+    detail: str
+    sample_timestamp: datetime | None
+    value: str | None
+    detected_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDetail:
+    summary: SessionSummary
+    tariff: dict[str, Any] | None
+    cost_breakdown: dict[str, Any] | None
+    meter_samples: tuple[SampleView, ...]
+    anomalies: tuple[AnomalyView, ...]
+
+
+def _summary(row: ChargingSession, identity: str) -> SessionSummary:
+    duration = (
+        int((row.stopped_at - row.started_at).total_seconds())
+        if row.stopped_at is not None
+        else None
+    )
+    return SessionSummary(
+        id=row.id,
+        transaction_id=row.id,
+        station_id=row.station_id,
+        station_identity=identity,
+        connector_id=row.connector_id,
+        evse_id=row.evse_id,
+        driver_id=row.driver_id,
+        token_id=row.token_id,
+        id_tag=row.id_tag,
+        status=row.status,
+        authorization_status=row.authorization_status,
+        billable=row.billable,
+        started_at=row.started_at,
+        stopped_at=row.stopped_at,
+        duration_s=duration,
+        meter_start_wh=row.meter_start_wh,
+        meter_stop_wh=row.meter_stop_wh,
+        energy_wh=row.energy_wh,
+        stop_reason=row.stop_reason,
+        currency=row.currency,
+        cost_excl_vat=row.cost_excl_vat,
+        cost_vat=row.cost_vat,
+        cost_incl_vat=row.cost_incl_vat,
+    )
+
+
+async def list_sessions(
+    *, db: AsyncSession, where: SessionFilter, page: PageRequest
+) -> Page[SessionSummary]:
+    rows, total = await SessionRepository(db).page(
+        where=where, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        items=[_summary(row, identity) for row, identity in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+async def get_session(*, db: AsyncSession, operator_id: int, session_id: int) -> SessionDetail:
+    repo = SessionRepository(db)
+    found = await repo.get(operator_id=operator_id, session_id=session_id)
+    if found is None:
+        raise NotFound(kind="session", key=session_id)
+    row, identity = found
+    samples = await repo.samples(session_id=row.id)
+    anomalies = await repo.anomalies(session_id=row.id)
+    return SessionDetail(
+        summary=_summary(row, identity),
+        tariff=row.tariff_snapshot,
+        cost_breakdown=row.cost_breakdown,
+        meter_samples=tuple(
+            SampleView(
+                timestamp=s.timestamp,
+                measurand=s.measurand,
+                phase=s.phase,
+                location=s.location,
+                context=s.context,
+                unit=s.unit,
+                format=s.format,
+                value=s.value,
+            )
+            for s in samples
+        ),
+        anomalies=tuple(
+            AnomalyView(
+                kind=a.kind,
+                detail=a.detail,
+                sample_timestamp=a.sample_timestamp,
+                value=a.value,
+                detected_at=a.detected_at,
+            )
+            for a in anomalies
+        ),
+    )
+
+
+async def station_identity(*, db: AsyncSession, operator_id: int, station_id: int) -> str:
+    """The OCPP identity of an operator's station (commands address stations by it)."""
+    identity = await SessionRepository(db).station_identity(
+        operator_id=operator_id, station_id=station_id
+    )
+    if identity is None:
+        raise NotFound(kind="station", key=station_id)
+    return identity

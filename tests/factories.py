@@ -1,0 +1,122 @@
+"""Plain factory functions that put rows straight into a migrated database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from evbilling.db.models import Driver, Evse, Location, Station, Tariff, Token
+from evbilling.services.context import ServiceContext
+from evbilling.services.security import hash_secret
+
+STATION_PASSWORD = "correct-horse-battery-staple"
+
+
+async def create_tariff(
+    context: ServiceContext,
+    *,
+    operator_id: int,
+    name: str = "Standard",
+    currency: str = "EUR",
+    energy_price_per_kwh: str = "0.30",
+    session_fee: str = "1.00",
+    vat_percent: str = "20",
+    is_default: bool = True,
+) -> int:
+    now = context.clock.now()
+    async with context.unit_of_work() as db:
+        tariff = Tariff(
+            operator_id=operator_id,
+            name=name,
+            currency=currency,
+            energy_price_per_kwh=Decimal(energy_price_per_kwh),
+            session_fee=Decimal(session_fee),
+            vat_percent=Decimal(vat_percent),
+            is_default=is_default,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        db.add(tariff)
+        await db.commit()
+        return tariff.id
+
+
+async def create_station(
+    context: ServiceContext,
+    *,
+    operator_id: int,
+    identity: str = "CP-1",
+    password: str | None = STATION_PASSWORD,
+    connectors: int = 2,
+    max_power_w: int = 22_000,
+    tariff_id: int | None = None,
+    time_zone: str = "Europe/Berlin",
+) -> int:
+    now = context.clock.now()
+    async with context.unit_of_work() as db:
+        location = Location(
+            operator_id=operator_id,
+            name=f"Site of {identity}",
+            time_zone=time_zone,
+            created_at=now,
+            updated_at=now,
+        )
+        db.add(location)
+        await db.flush()
+        station = Station(
+            operator_id=operator_id,
+            location_id=location.id,
+            identity=identity,
+            password_hash=hash_secret(password) if password else None,
+            tariff_id=tariff_id,
+            created_at=now,
+            updated_at=now,
+        )
+        db.add(station)
+        await db.flush()
+        for connector_id in range(1, connectors + 1):
+            db.add(
+                Evse(
+                    station_id=station.id,
+                    connector_id=connector_id,
+                    max_power_w=max_power_w,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        await db.commit()
+        return station.id
+
+
+async def create_token(
+    context: ServiceContext,
+    *,
+    operator_id: int,
+    uid: str = "04A1B2C3D4",
+    status: str = "active",
+    expires_at: datetime | None = None,
+    driver_name: str | None = "Alice",
+) -> int:
+    now = context.clock.now()
+    async with context.unit_of_work() as db:
+        driver_id = None
+        if driver_name is not None:
+            driver = Driver(operator_id=operator_id, name=driver_name, created_at=now,
+                            updated_at=now)  # fmt: skip
+            db.add(driver)
+            await db.flush()
+            driver_id = driver.id
+        token = Token(
+            operator_id=operator_id,
+            uid=uid.upper(),
+            type="rfid",
+            status=status,
+            driver_id=driver_id,
+            expires_at=expires_at,
+            created_at=now,
+            updated_at=now,
+        )
+        db.add(token)
+        await db.commit()
+        return token.id

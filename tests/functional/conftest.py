@@ -1,0 +1,68 @@
+"""A real evbilling server on loopback (uvicorn, real WebSockets) over the test database."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import uvicorn
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from evbilling.csms import OcppGateway
+from evbilling.main import create_app
+from evbilling.services.context import ServiceContext
+from tests.factories import STATION_PASSWORD
+
+
+@dataclass(slots=True)
+class LiveServer:
+    base_url: str
+    ws_url: str
+    gateway: OcppGateway
+
+
+@pytest.fixture
+async def live_server(context: ServiceContext) -> AsyncIterator[LiveServer]:
+    app, gateway = create_app(context=context, command_timeout_s=5.0, auth_failures_allowed=3)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", ws="websockets", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield LiveServer(
+        base_url=f"http://127.0.0.1:{port}", ws_url=f"ws://127.0.0.1:{port}/ocpp", gateway=gateway
+    )
+    server.should_exit = True
+    await asyncio.wait_for(task, timeout=10)
+
+
+def basic_auth(identity: str, password: str = STATION_PASSWORD) -> dict[str, str]:
+    token = base64.b64encode(f"{identity}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+async def connect(
+    server: LiveServer,
+    identity: str,
+    *,
+    password: str | None = STATION_PASSWORD,
+    subprotocols: list[Any] | None = None,
+) -> ClientConnection:
+    """Open a station's WebSocket the way a charger does (security profile 1)."""
+    headers = basic_auth(identity, password) if password is not None else {}
+    return await websockets.connect(
+        f"{server.ws_url}/{identity}",
+        subprotocols=subprotocols if subprotocols is not None else ["ocpp1.6"],
+        additional_headers=headers,
+        open_timeout=10,
+    )
