@@ -97,7 +97,7 @@ def uvicorn_config(*, application: Application, settings: Settings) -> uvicorn.C
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
-        ws="websockets",
+        ws="websockets-sansio",
         ws_ping_interval=60,
         ws_ping_timeout=60,
         ws_max_size=1 << 20,

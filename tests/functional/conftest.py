@@ -30,7 +30,7 @@ class LiveServer:
 async def live_server(context: ServiceContext) -> AsyncIterator[LiveServer]:
     app, gateway = create_app(context=context, command_timeout_s=5.0, auth_failures_allowed=3)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", ws="websockets", lifespan="on"
+        app, host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio", lifespan="on"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
