@@ -26,6 +26,7 @@ from evbilling.kit import get_logger
 from evbilling.services.charging import StationRef, station_login
 from evbilling.services.commands import StationNotConnected
 from evbilling.services.context import ServiceContext
+from evbilling.services.group_commit import GroupCommit
 from evbilling.services.security import verify_secret_async
 
 log = get_logger(__name__)
@@ -64,6 +65,10 @@ class OcppGateway:
     command_timeout_s: float = 30.0
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     _live: dict[str, tuple[StationConnection, WebSocket]] = field(default_factory=dict)
+    writer: GroupCommit = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = GroupCommit(context=self.context)
 
     # -- StationCommandPort --------------------------------------------------------------
 
@@ -109,7 +114,7 @@ class OcppGateway:
         connection = StationConnection(
             station=station,
             connection=_WebSocketConnection(websocket),
-            context=self.context,
+            writer=self.writer,
             heartbeat_interval_s=self.heartbeat_interval_s,
             response_timeout_s=self.command_timeout_s,
         )

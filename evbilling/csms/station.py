@@ -33,7 +33,7 @@ from evbilling.services.charging import (
     StationRef,
 )
 from evbilling.services.commands import CommandRejected, StationTimeout
-from evbilling.services.context import ServiceContext
+from evbilling.services.group_commit import GroupCommit
 
 log = get_logger(__name__)
 
@@ -104,13 +104,13 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         *,
         station: StationRef,
         connection: Connection,
-        context: ServiceContext,
+        writer: GroupCommit,
         heartbeat_interval_s: int,
         response_timeout_s: float,
     ) -> None:
         super().__init__(station.identity, connection, response_timeout=response_timeout_s)
         self.station = station
-        self._context = context
+        self._writer = writer
         self._heartbeat_interval_s = heartbeat_interval_s
 
     # -- inbound ---------------------------------------------------------------------------
@@ -189,10 +189,8 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
     # -- handlers: translate, call one use case in one transaction, commit, answer ----------
 
     async def _run(self, work: Callable[[Any, datetime], Awaitable[Any]]) -> Any:
-        async with self._context.unit_of_work() as db:
-            result = await work(db, self._context.clock.now())
-            await db.commit()
-            return result
+        """Run one message's use case; it is committed before this returns."""
+        return await self._writer.run(work)
 
     async def on_boot_notification(self, payload: Payload) -> Payload:
         info = StationInfo(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -137,21 +137,10 @@ class ChargingRepository:
 
     async def open_session(self, *, station_id: int, session_id: int) -> OpenSession | None:
         """The few columns MeterValues needs, with the EVSE's power limit, in one query."""
+        connection = await self._session.connection()
         row = (
-            await self._session.execute(
-                select(
-                    ChargingSession.id,
-                    ChargingSession.station_id,
-                    ChargingSession.connector_id,
-                    ChargingSession.status,
-                    ChargingSession.billable,
-                    ChargingSession.meter_start_wh,
-                    ChargingSession.last_register_wh,
-                    ChargingSession.last_register_at,
-                    Evse.max_power_w,
-                )
-                .join(Evse, Evse.id == ChargingSession.evse_id, isouter=True)
-                .where(ChargingSession.id == session_id, ChargingSession.station_id == station_id)
+            await connection.execute(
+                _OPEN_SESSION, {"session_id": session_id, "station_id": station_id}
             )
         ).first()
         if row is None:
@@ -169,30 +158,57 @@ class ChargingRepository:
         )
 
     async def set_last_register(self, *, session_id: int, wh: int, at: datetime) -> None:
-        await self._session.execute(
-            update(ChargingSession)
-            .where(ChargingSession.id == session_id)
-            .values(last_register_wh=wh, last_register_at=at)
-        )
+        connection = await self._session.connection()
+        await connection.execute(_SET_LAST_REGISTER, {"session_id": session_id, "wh": wh, "at": at})
 
-    async def existing_sample_keys(self, keys: Sequence[str]) -> set[str]:
-        if not keys:
-            return set()
-        result = await self._session.execute(
-            select(MeterSample.sample_key).where(MeterSample.sample_key.in_(keys))
-        )
-        return set(result.scalars())
-
-    async def add_samples(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await self._session.execute(self._insert_ignoring(MeterSample, "sample_key"), rows)
+    async def add_samples(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert the samples not stored yet; returns how many were new."""
+        if not rows:
+            return 0
+        connection = await self._session.connection()
+        result = await connection.execute(self._insert_ignoring(MeterSample, "sample_key"), rows)
+        return int(result.rowcount)
 
     async def add_anomalies(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            await self._session.execute(self._insert_ignoring(MeteringAnomaly, "anomaly_key"), rows)
+            connection = await self._session.connection()
+            await connection.execute(self._insert_ignoring(MeteringAnomaly, "anomaly_key"), rows)
 
     def _insert_ignoring(self, model: type[Any], key: str) -> Any:
         """Insert that skips rows whose natural key exists: replays store nothing twice."""
-        if self._dialect == "postgresql":
-            return pg_insert(model).on_conflict_do_nothing(index_elements=[key])
-        return sqlite_insert(model).on_conflict_do_nothing(index_elements=[key])
+        return _INSERT_IGNORING[(self._dialect == "postgresql", model.__tablename__)]
+
+
+# Statements of the hot path, built once (SQLAlchemy then reuses their compiled form).
+_SESSIONS = ChargingSession.__table__
+_EVSES = Evse.__table__
+_OPEN_SESSION = (
+    select(
+        _SESSIONS.c.id,
+        _SESSIONS.c.station_id,
+        _SESSIONS.c.connector_id,
+        _SESSIONS.c.status,
+        _SESSIONS.c.billable,
+        _SESSIONS.c.meter_start_wh,
+        _SESSIONS.c.last_register_wh,
+        _SESSIONS.c.last_register_at,
+        _EVSES.c.max_power_w,
+    )
+    .select_from(_SESSIONS.outerjoin(_EVSES, _EVSES.c.id == _SESSIONS.c.evse_id))
+    .where(
+        _SESSIONS.c.id == bindparam("session_id"),
+        _SESSIONS.c.station_id == bindparam("station_id"),
+    )
+)
+_SET_LAST_REGISTER = (
+    update(ChargingSession)
+    .where(ChargingSession.id == bindparam("session_id"))
+    .values(last_register_wh=bindparam("wh"), last_register_at=bindparam("at"))
+)
+_INSERT_IGNORING: dict[tuple[bool, str], Any] = {
+    (is_postgres, model.__tablename__): (
+        pg_insert(model) if is_postgres else sqlite_insert(model)
+    ).on_conflict_do_nothing(index_elements=[key])
+    for is_postgres in (False, True)
+    for model, key in ((MeterSample, "sample_key"), (MeteringAnomaly, "anomaly_key"))
+}

@@ -10,14 +10,24 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from evbilling.db.inline_sqlite import inline_connector
+
 
 def create_engine(*, url: str, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        database = parsed.database or ":memory:"
+        if database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # One connection, used inline on the event loop (see inline_sqlite): SQLite has one
+        # writer anyway, and every unit of work is short.
         engine = _create_async_engine(
-            url, echo=echo, connect_args={"timeout": 30}, pool_size=1, max_overflow=0
+            url,
+            echo=echo,
+            async_creator=inline_connector(path=database),
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -31,7 +41,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
 
 

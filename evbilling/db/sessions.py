@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.db.models import ChargingSession, MeteringAnomaly, MeterSample, Station
 
+
 @dataclass(frozen=True, slots=True)
 class SessionFilter:
     operator_id: int

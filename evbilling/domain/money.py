@@ -101,7 +101,9 @@ class Money:
     def rounded(self) -> Money:
         """Rounded to the currency's minor unit with the documented rule."""
         quantum = Decimal(1).scaleb(-currency_exponent(self.currency))
-        return Money(amount=self.amount.quantize(quantum, rounding=ROUNDING), currency=self.currency)
+        return Money(
+            amount=self.amount.quantize(quantum, rounding=ROUNDING), currency=self.currency
+        )
 
     def minor_units(self) -> int:
         """Integer minor units (cents); the amount must already be rounded."""

@@ -38,7 +38,8 @@ class InvalidTimestamp(EVBillingError):
 
 # RFC 3339 date-time; OCPP stations send it with 'Z' or an offset, sometimes with many decimals.
 _RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?$"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})?"
 )
 
 
@@ -48,7 +49,7 @@ def parse_utc_timestamp(text: str, *, assume_utc_when_naive: bool = True) -> dat
     Stations in the field often omit the zone; OCPP says timestamps are UTC, so a missing
     zone is read as UTC unless the caller forbids it.
     """
-    match = _RFC3339.match(text)
+    match = _RFC3339.fullmatch(text)
     if match is None:
         raise InvalidTimestamp(f"not an RFC 3339 date-time: {text[:64]!r}")
     fraction = match.group(7) or ""
@@ -60,10 +61,9 @@ def parse_utc_timestamp(text: str, *, assume_utc_when_naive: bool = True) -> dat
         normalized += fraction[:7].ljust(7, "0")  # microseconds
     normalized += "+00:00" if zone is None or zone in "Zz" else zone
     try:
-        parsed = datetime.fromisoformat(normalized.replace("t", "T"))
-    except ValueError as exc:
+        return datetime.fromisoformat(normalized.replace("t", "T")).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise InvalidTimestamp(f"not a valid date-time: {text[:64]!r}") from exc
-    return parsed.astimezone(UTC)
 
 
 def ensure_utc(moment: datetime) -> datetime:

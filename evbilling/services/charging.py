@@ -353,7 +353,7 @@ async def _store_samples(
 ) -> RegisterReading | None:
     session_id = session.id if session is not None else None
     rows: list[dict[str, Any]] = []
-    registers: list[tuple[RegisterReading | Anomaly, datetime, str]] = []
+    registers: list[tuple[RegisterReading | Anomaly, datetime]] = []
     for meter_value in meter_values:
         for sampled in meter_value.sampled_values:
             key = sample_key(
@@ -392,10 +392,10 @@ async def _store_samples(
                     if isinstance(wh, int)
                     else wh
                 )
-                registers.append((reading, meter_value.timestamp, key))
-    known = await repo.existing_sample_keys([row["sample_key"] for row in rows])
-    fresh = [row for row in rows if row["sample_key"] not in known]
-    await repo.add_samples(fresh)
+                registers.append((reading, meter_value.timestamp))
+    # Replays insert nothing (natural keys); a replayed register reading is no newer than the
+    # session's latest, and a replayed anomaly has the same key, so neither counts twice.
+    await repo.add_samples(rows)
     if session is None:
         return None
     latest = (
@@ -405,9 +405,7 @@ async def _store_samples(
     )
     anomalies: list[tuple[Anomaly, datetime]] = []
     advanced = False
-    for reading, at, key in sorted(registers, key=lambda item: item[1]):
-        if key in known:
-            continue  # a replay: already checked when it first arrived
+    for reading, at in sorted(registers, key=lambda item: item[1]):
         if isinstance(reading, Anomaly):
             anomalies.append((reading, at))
             continue

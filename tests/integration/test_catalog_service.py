@@ -1,0 +1,1070 @@
+"""Catalog use cases on a migrated database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from evbilling.db.access import OperatorRepository
+from evbilling.db.models import Evse, Station, Tariff, Token
+from evbilling.domain.charging import TokenStatus, TokenType
+from evbilling.kit import FixedClock
+from evbilling.services import catalog
+from evbilling.services.catalog import StationView
+from evbilling.services.commands import UnconnectedStations
+from evbilling.services.common import Conflict, InvalidRequest, NotFound, PageRequest
+from evbilling.services.context import ServiceContext
+from evbilling.services.security import verify_secret
+
+OFFLINE = UnconnectedStations()
+
+
+class ConnectedStations(UnconnectedStations):
+    """A command port that reports the given identities as connected."""
+
+    def __init__(self, *identities: str) -> None:
+        self._identities = set(identities)
+
+    def is_connected(self, station_identity: str) -> bool:
+        return station_identity in self._identities
+
+
+async def add_operator(context: ServiceContext, *, name: str = "Other operator") -> int:
+    async with context.unit_of_work() as db:
+        operator = await OperatorRepository(db).add(name=name, now=context.clock.now())
+        await db.commit()
+        return operator.id
+
+
+async def add_tariff(
+    context: ServiceContext,
+    operator_id: int,
+    *,
+    name: str = "Standard",
+    price: str = "0.35",
+    is_default: bool = False,
+) -> int:
+    async with context.unit_of_work() as db:
+        tariff = await catalog.create_tariff(
+            db=db,
+            operator_id=operator_id,
+            name=name,
+            currency="EUR",
+            energy_price_per_kwh=Decimal(price),
+            session_fee=Decimal("1.00"),
+            vat_percent=Decimal(19),
+            is_default=is_default,
+            now=context.clock.now(),
+        )
+        await db.commit()
+        return tariff.id
+
+
+async def add_location(
+    context: ServiceContext, operator_id: int, *, tariff_id: int | None = None
+) -> int:
+    async with context.unit_of_work() as db:
+        location = await catalog.create_location(
+            db=db,
+            operator_id=operator_id,
+            name="Depot",
+            time_zone="Europe/Berlin",
+            country="DEU",
+            tariff_id=tariff_id,
+            now=context.clock.now(),
+        )
+        await db.commit()
+        return location.id
+
+
+async def add_station(
+    context: ServiceContext,
+    operator_id: int,
+    *,
+    identity: str = "CP-1",
+    location_id: int | None = None,
+    connectors: int = 1,
+    tariff_id: int | None = None,
+    password: str | None = None,
+) -> catalog.CreatedStation:
+    if location_id is None:
+        location_id = await add_location(context, operator_id)
+    async with context.unit_of_work() as db:
+        created = await catalog.create_station(
+            db=db,
+            operator_id=operator_id,
+            identity=identity,
+            location_id=location_id,
+            connectors=connectors,
+            tariff_id=tariff_id,
+            password=password,
+            now=context.clock.now(),
+            commands=OFFLINE,
+        )
+        await db.commit()
+        return created
+
+
+async def add_driver(
+    context: ServiceContext, operator_id: int, *, tariff_id: int | None = None
+) -> int:
+    async with context.unit_of_work() as db:
+        driver = await catalog.create_driver(
+            db=db,
+            operator_id=operator_id,
+            name="Ada",
+            email="ada@example.com",
+            tariff_id=tariff_id,
+            now=context.clock.now(),
+        )
+        await db.commit()
+        return driver.id
+
+
+class TestTariffService:
+    async def test_keeps_prices_exact_and_shows_minor_units(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        async with context.unit_of_work() as db:
+            created = await catalog.create_tariff(
+                db=db,
+                operator_id=operator_id,
+                name="Night",
+                currency="EUR",
+                energy_price_per_kwh=Decimal("0.123456789012"),
+                session_fee=Decimal("1"),
+                vat_percent=Decimal("7.7"),
+                now=context.clock.now(),
+            )
+            await db.commit()
+
+        # Act
+        async with context.unit_of_work() as db:
+            read = await catalog.get_tariff(db=db, operator_id=operator_id, tariff_id=created.id)
+
+        # Assert
+        assert read == created
+        assert read.energy_price_per_kwh == Decimal("0.123456789012")
+        assert str(read.session_fee) == "1.00"
+        assert read.vat_percent == Decimal("7.7")
+        assert read.version == 1
+
+    async def test_update_bumps_version_and_updated_at(
+        self, context: ServiceContext, operator_id: int, clock: FixedClock
+    ) -> None:
+        # Arrange
+        tariff_id = await add_tariff(context, operator_id)
+        clock.advance(seconds=60)
+
+        # Act
+        async with context.unit_of_work() as db:
+            updated = await catalog.update_tariff(
+                db=db,
+                operator_id=operator_id,
+                tariff_id=tariff_id,
+                energy_price_per_kwh=Decimal("0.40"),
+                now=clock.now(),
+            )
+            await db.commit()
+
+        # Assert
+        assert updated.version == 2
+        assert updated.updated_at == clock.now()
+        assert updated.created_at == clock.now() - timedelta(seconds=60)
+        assert str(updated.energy_price_per_kwh) == "0.40"
+
+    async def test_update_without_change_keeps_version(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        tariff_id = await add_tariff(context, operator_id, price="0.35")
+
+        # Act
+        async with context.unit_of_work() as db:
+            updated = await catalog.update_tariff(
+                db=db,
+                operator_id=operator_id,
+                tariff_id=tariff_id,
+                energy_price_per_kwh=Decimal("0.350"),
+                now=context.clock.now(),
+            )
+            await db.commit()
+
+        # Assert
+        assert updated.version == 1
+
+    async def test_setting_a_default_clears_the_previous_one(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        first = await add_tariff(context, operator_id, name="First", is_default=True)
+        second = await add_tariff(context, operator_id, name="Second")
+
+        # Act
+        async with context.unit_of_work() as db:
+            await catalog.update_tariff(
+                db=db,
+                operator_id=operator_id,
+                tariff_id=second,
+                is_default=True,
+                now=context.clock.now(),
+            )
+            await db.commit()
+
+        # Assert
+        async with context.unit_of_work() as db:
+            page = await catalog.list_tariffs(db=db, operator_id=operator_id)
+        defaults = {tariff.id: tariff.is_default for tariff in page.items}
+        assert defaults == {first: False, second: True}
+
+    async def test_creating_a_default_clears_only_this_operators_default(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        other_operator = await add_operator(context)
+        others_default = await add_tariff(context, other_operator, is_default=True)
+        mine = await add_tariff(context, operator_id, is_default=True)
+
+        # Act
+        newer = await add_tariff(context, operator_id, name="Newer", is_default=True)
+
+        # Assert
+        async with context.unit_of_work() as db:
+            rows = (await db.execute(select(Tariff.id, Tariff.is_default))).all()
+        flags = dict(rows)
+        assert flags == {others_default: True, mine: False, newer: True}
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("energy_price_per_kwh", Decimal("-0.01")),
+            ("session_fee", Decimal("NaN")),
+            ("vat_percent", Decimal("100.5")),
+            ("energy_price_per_kwh", Decimal("0.0000000000001")),
+            ("currency", "eur"),
+            ("name", "   "),
+        ],
+    )
+    async def test_rejects_invalid_terms_naming_the_field(
+        self, context: ServiceContext, operator_id: int, field: str, value: object
+    ) -> None:
+        # Arrange
+        terms: dict[str, object] = {
+            "name": "Standard",
+            "currency": "EUR",
+            "energy_price_per_kwh": Decimal("0.35"),
+            "session_fee": Decimal(0),
+            "vat_percent": Decimal(19),
+        }
+        terms[field] = value
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            with pytest.raises(InvalidRequest) as raised:
+                await catalog.create_tariff(
+                    db=db,
+                    operator_id=operator_id,
+                    now=context.clock.now(),
+                    **terms,  # type: ignore[arg-type]
+                )
+        assert raised.value.field == field
+
+    async def test_refuses_floats_for_money(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        async with context.unit_of_work() as db:
+            with pytest.raises(InvalidRequest) as raised:
+                await catalog.create_tariff(
+                    db=db,
+                    operator_id=operator_id,
+                    name="Float",
+                    currency="EUR",
+                    energy_price_per_kwh=0.35,  # type: ignore[arg-type]
+                    session_fee=Decimal(0),
+                    vat_percent=Decimal(19),
+                    now=context.clock.now(),
+                )
+        assert raised.value.field == "energy_price_per_kwh"
+
+    async def test_tariff_of_another_operator_is_not_found(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        other_operator = await add_operator(context)
+        tariff_id = await add_tariff(context, other_operator)
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            with pytest.raises(NotFound):
+                await catalog.get_tariff(db=db, operator_id=operator_id, tariff_id=tariff_id)
+            with pytest.raises(NotFound):
+                await catalog.update_tariff(
+                    db=db,
+                    operator_id=operator_id,
+                    tariff_id=tariff_id,
+                    name="Mine now",
+                    now=context.clock.now(),
+                )
+
+
+class TestResolveTariffTerms:
+    async def test_follows_precedence_driver_evse_station_location_default(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange: a tariff at every level, then remove them from the top down.
+        default = await add_tariff(context, operator_id, name="Default", is_default=True)
+        at_location = await add_tariff(context, operator_id, name="Location")
+        at_station = await add_tariff(context, operator_id, name="Station")
+        at_evse = await add_tariff(context, operator_id, name="EVSE")
+        for_driver = await add_tariff(context, operator_id, name="Driver")
+        location_id = await add_location(context, operator_id, tariff_id=at_location)
+        created = await add_station(
+            context, operator_id, location_id=location_id, tariff_id=at_station
+        )
+        station_id = created.station.id
+        evse_id = created.station.evses[0].id
+        driver_id = await add_driver(context, operator_id, tariff_id=for_driver)
+        async with context.unit_of_work() as db:
+            await catalog.update_evse(
+                db=db,
+                operator_id=operator_id,
+                evse_id=evse_id,
+                tariff_id=at_evse,
+                now=context.clock.now(),
+            )
+            await db.commit()
+
+        async def resolved() -> int | None:
+            async with context.unit_of_work() as db:
+                terms = await catalog.resolve_tariff_terms(
+                    db=db,
+                    operator_id=operator_id,
+                    station_id=station_id,
+                    evse_id=evse_id,
+                    driver_id=driver_id,
+                )
+            return None if terms is None else terms.tariff_id
+
+        # Act / Assert
+        assert await resolved() == for_driver
+        async with context.unit_of_work() as db:
+            await catalog.update_driver(
+                db=db,
+                operator_id=operator_id,
+                driver_id=driver_id,
+                tariff_id=None,
+                now=context.clock.now(),
+            )
+            await db.commit()
+        assert await resolved() == at_evse
+        async with context.unit_of_work() as db:
+            await catalog.update_evse(
+                db=db,
+                operator_id=operator_id,
+                evse_id=evse_id,
+                tariff_id=None,
+                now=context.clock.now(),
+            )
+            await db.commit()
+        assert await resolved() == at_station
+        async with context.unit_of_work() as db:
+            await catalog.update_station(
+                db=db,
+                operator_id=operator_id,
+                station=station_id,
+                tariff_id=None,
+                now=context.clock.now(),
+                commands=OFFLINE,
+            )
+            await db.commit()
+        assert await resolved() == at_location
+        async with context.unit_of_work() as db:
+            await catalog.update_location(
+                db=db,
+                operator_id=operator_id,
+                location_id=location_id,
+                tariff_id=None,
+                now=context.clock.now(),
+            )
+            await db.commit()
+        assert await resolved() == default
+        async with context.unit_of_work() as db:
+            await catalog.update_tariff(
+                db=db,
+                operator_id=operator_id,
+                tariff_id=default,
+                is_default=False,
+                now=context.clock.now(),
+            )
+            await db.commit()
+        assert await resolved() is None
+
+    async def test_returns_the_terms_as_they_are_now(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        tariff_id = await add_tariff(context, operator_id, price="0.35", is_default=True)
+        created = await add_station(context, operator_id)
+        async with context.unit_of_work() as db:
+            await catalog.update_tariff(
+                db=db,
+                operator_id=operator_id,
+                tariff_id=tariff_id,
+                energy_price_per_kwh=Decimal("0.42"),
+                now=context.clock.now(),
+            )
+            await db.commit()
+
+        # Act
+        async with context.unit_of_work() as db:
+            terms = await catalog.resolve_tariff_terms(
+                db=db,
+                operator_id=operator_id,
+                station_id=created.station.id,
+                evse_id=None,
+                driver_id=None,
+            )
+
+        # Assert
+        assert terms is not None
+        assert terms.energy_price_per_kwh == Decimal("0.42")
+        assert terms.session_fee == Decimal("1.00")
+        assert terms.vat_percent == Decimal(19)
+        assert terms.currency == "EUR"
+
+    async def test_evse_of_another_station_is_not_found(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        first = await add_station(context, operator_id, identity="CP-1")
+        second = await add_station(context, operator_id, identity="CP-2")
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            with pytest.raises(NotFound) as raised:
+                await catalog.resolve_tariff_terms(
+                    db=db,
+                    operator_id=operator_id,
+                    station_id=first.station.id,
+                    evse_id=second.station.evses[0].id,
+                    driver_id=None,
+                )
+        assert raised.value.kind == "evse"
+
+    async def test_station_of_another_operator_is_not_found(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        other_operator = await add_operator(context)
+        created = await add_station(context, other_operator)
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            with pytest.raises(NotFound):
+                await catalog.resolve_tariff_terms(
+                    db=db,
+                    operator_id=operator_id,
+                    station_id=created.station.id,
+                    evse_id=None,
+                    driver_id=None,
+                )
+
+
+class TestLocationService:
+    async def test_creates_reads_and_partially_updates(
+        self, context: ServiceContext, operator_id: int, clock: FixedClock
+    ) -> None:
+        # Arrange
+        location_id = await add_location(context, operator_id)
+        clock.advance(seconds=5)
+
+        # Act
+        async with context.unit_of_work() as db:
+            await catalog.update_location(
+                db=db,
+                operator_id=operator_id,
+                location_id=location_id,
+                city="Berlin",
+                country=None,
+                now=clock.now(),
+            )
+            await db.commit()
+        async with context.unit_of_work() as db:
+            read = await catalog.get_location(
+                db=db, operator_id=operator_id, location_id=location_id
+            )
+
+        # Assert
+        assert (read.name, read.city, read.country) == ("Depot", "Berlin", None)
+        assert read.time_zone == "Europe/Berlin"
+        assert read.updated_at == clock.now()
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("time_zone", "Mars/Olympus"),
+            ("time_zone", "../etc/passwd"),
+            ("country", "de"),
+            ("country", "DE"),
+            ("name", ""),
+            ("tariff_id", 999),
+        ],
+    )
+    async def test_rejects_invalid_fields(
+        self, context: ServiceContext, operator_id: int, field: str, value: object
+    ) -> None:
+        # Arrange
+        values: dict[str, object] = {"name": "Depot", "time_zone": "UTC", field: value}
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            with pytest.raises(InvalidRequest) as raised:
+                await catalog.create_location(
+                    db=db,
+                    operator_id=operator_id,
+                    now=context.clock.now(),
+                    **values,  # type: ignore[arg-type]
+                )
+        assert raised.value.field == field
+
+    async def test_refuses_a_tariff_of_another_operator(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        other_operator = await add_operator(context)
+        foreign_tariff = await add_tariff(context, other_operator)
+        location_id = await add_location(context, operator_id)
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            with pytest.raises(InvalidRequest) as raised:
+                await catalog.update_location(
+                    db=db,
+                    operator_id=operator_id,
+                    location_id=location_id,
+                    tariff_id=foreign_tariff,
+                    now=context.clock.now(),
+                )
+        assert raised.value.field == "tariff_id"
+
+    async def test_lists_only_own_locations_with_total(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        other_operator = await add_operator(context)
+        await add_location(context, other_operator)
+        mine = [await add_location(context, operator_id) for _ in range(3)]
+
+        # Act
+        async with context.unit_of_work() as db:
+            page = await catalog.list_locations(
+                db=db, operator_id=operator_id, page=PageRequest(limit=2, offset=1)
+            )
+
+        # Assert
+        assert [location.id for location in page.items] == mine[1:]
+        assert (page.total, page.limit, page.offset) == (3, 2, 1)
+
+
+class TestStationService:
+    async def test_creates_evses_and_stores_only_an_argon2_hash(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Act
+        created = await add_station(context, operator_id, identity="CP-1", connectors=3)
+
+        # Assert
+        assert [evse.connector_id for evse in created.station.evses] == [1, 2, 3]
+        assert {evse.max_power_w for evse in created.station.evses} == {22_000}
+        assert 16 <= len(created.password) <= 40
+        async with context.unit_of_work() as db:
+            row = (await db.execute(select(Station))).scalar_one()
+        assert row.password_hash is not None
+        assert row.password_hash.startswith("$argon2id$")
+        assert created.password not in row.password_hash
+        assert verify_secret(secret=created.password, secret_hash=row.password_hash)
+        assert "password_hash" not in {field.name for field in fields(StationView)}
+
+    async def test_uses_the_given_password(self, context: ServiceContext, operator_id: int) -> None:
+        # Act
+        created = await add_station(context, operator_id, password="correct-horse-battery")
+
+        # Assert
+        assert created.password == "correct-horse-battery"
+
+    async def test_rejects_duplicate_identity_with_conflict(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange: identities are global, they name the WebSocket URL.
+        other_operator = await add_operator(context)
+        await add_station(context, other_operator, identity="CP-1")
+
+        # Act / Assert
+        with pytest.raises(Conflict):
+            await add_station(context, operator_id, identity="CP-1")
+
+    @pytest.mark.parametrize("identity", ["", "CP/1", "CP 1", "CP?1", "é", "x" * 49])
+    async def test_rejects_identities_outside_unreserved_url_characters(
+        self, context: ServiceContext, operator_id: int, identity: str
+    ) -> None:
+        with pytest.raises(InvalidRequest) as raised:
+            await add_station(context, operator_id, identity=identity)
+        assert raised.value.field == "identity"
+
+    @pytest.mark.parametrize("password", ["too-short", "x" * 41, "sixteen chars\x00ok"])
+    async def test_rejects_passwords_outside_security_profile_1(
+        self, context: ServiceContext, operator_id: int, password: str
+    ) -> None:
+        with pytest.raises(InvalidRequest) as raised:
+            await add_station(context, operator_id, password=password)
+        assert raised.value.field == "password"
+
+    async def test_validation_failure_changes_nothing(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        location_id = await add_location(context, operator_id)
+
+        # Act
+        with pytest.raises(InvalidRequest):
+            await add_station(context, operator_id, location_id=location_id, connectors=9)
+
+        # Assert
+        async with context.unit_of_work() as db:
+            assert (await db.execute(select(Station))).first() is None
+            assert (await db.execute(select(Evse))).first() is None
+
+    async def test_rotating_the_password_replaces_the_hash(
+        self, context: ServiceContext, operator_id: int, clock: FixedClock
+    ) -> None:
+        # Arrange
+        created = await add_station(context, operator_id)
+        clock.advance(seconds=30)
+
+        # Act
+        async with context.unit_of_work() as db:
+            rotated = await catalog.rotate_station_password(
+                db=db, operator_id=operator_id, station="CP-1", now=clock.now()
+            )
+            await db.commit()
+
+        # Assert
+        assert rotated.password != created.password
+        async with context.unit_of_work() as db:
+            row = (await db.execute(select(Station))).scalar_one()
+        assert row.password_hash is not None
+        assert verify_secret(secret=rotated.password, secret_hash=row.password_hash)
+        assert not verify_secret(secret=created.password, secret_hash=row.password_hash)
+        assert row.password_changed_at == clock.now()
+
+    async def test_reports_connection_state_from_the_command_port(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        await add_station(context, operator_id, identity="CP-1")
+
+        # Act
+        async with context.unit_of_work() as db:
+            online = await catalog.get_station(
+                db=db, operator_id=operator_id, station="CP-1", commands=ConnectedStations("CP-1")
+            )
+            offline = await catalog.get_station(
+                db=db, operator_id=operator_id, station="CP-1", commands=OFFLINE
+            )
+
+        # Assert
+        assert online.connected is True
+        assert offline.connected is False
+
+    async def test_addresses_a_station_by_identity_before_id(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange: station 1 is called "2", station 2 is called "CP-2".
+        first = await add_station(context, operator_id, identity="2")
+        second = await add_station(context, operator_id, identity="CP-2")
+
+        # Act
+        async with context.unit_of_work() as db:
+            by_identity = await catalog.get_station(
+                db=db, operator_id=operator_id, station="2", commands=OFFLINE
+            )
+            by_numeric_text = await catalog.get_station(
+                db=db, operator_id=operator_id, station=str(first.station.id), commands=OFFLINE
+            )
+            by_id = await catalog.get_station(
+                db=db, operator_id=operator_id, station=second.station.id, commands=OFFLINE
+            )
+
+        # Assert
+        assert by_identity.id == first.station.id
+        assert by_numeric_text.id == first.station.id
+        assert by_id.identity == "CP-2"
+
+    async def test_lists_by_location_with_evses(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        north = await add_location(context, operator_id)
+        south = await add_location(context, operator_id)
+        await add_station(context, operator_id, identity="N-1", location_id=north, connectors=2)
+        await add_station(context, operator_id, identity="S-1", location_id=south)
+        await add_station(context, operator_id, identity="N-2", location_id=north)
+
+        # Act
+        async with context.unit_of_work() as db:
+            page = await catalog.list_stations(
+                db=db, operator_id=operator_id, commands=OFFLINE, location_id=north
+            )
+
+        # Assert
+        assert [(s.identity, len(s.evses)) for s in page.items] == [("N-1", 2), ("N-2", 1)]
+        assert page.total == 2
+
+    async def test_station_of_another_operator_is_not_found(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        other_operator = await add_operator(context)
+        created = await add_station(context, other_operator, identity="THEIRS")
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            for key in (created.station.id, "THEIRS"):
+                with pytest.raises(NotFound):
+                    await catalog.get_station(
+                        db=db, operator_id=operator_id, station=key, commands=OFFLINE
+                    )
+            with pytest.raises(NotFound):
+                await catalog.rotate_station_password(
+                    db=db, operator_id=operator_id, station="THEIRS", now=context.clock.now()
+                )
+
+    async def test_refuses_a_location_of_another_operator(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        other_operator = await add_operator(context)
+        foreign_location = await add_location(context, other_operator)
+
+        # Act / Assert
+        with pytest.raises(InvalidRequest) as raised:
+            await add_station(context, operator_id, location_id=foreign_location)
+        assert raised.value.field == "location_id"
+
+
+class TestEvseService:
+    async def test_adds_the_next_free_connector(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        await add_station(context, operator_id, connectors=2)
+
+        # Act
+        async with context.unit_of_work() as db:
+            evse = await catalog.create_evse(
+                db=db,
+                operator_id=operator_id,
+                station="CP-1",
+                uid="de*abc*e1234",
+                power_type="DC",
+                connector_standard="IEC_62196_T2_COMBO",
+                max_power_w=150_000,
+                now=context.clock.now(),
+            )
+            await db.commit()
+
+        # Assert
+        assert evse.connector_id == 3
+        assert evse.uid == "DE*ABC*E1234"
+        assert (evse.power_type, evse.max_power_w) == ("DC", 150_000)
+
+    async def test_rejects_a_duplicate_connector_with_conflict(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        await add_station(context, operator_id, connectors=2)
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            with pytest.raises(Conflict):
+                await catalog.create_evse(
+                    db=db,
+                    operator_id=operator_id,
+                    station="CP-1",
+                    connector_id=2,
+                    now=context.clock.now(),
+                )
+
+    async def test_rejects_a_duplicate_evse_id_with_conflict(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        created = await add_station(context, operator_id, connectors=2)
+        first, second = created.station.evses
+        async with context.unit_of_work() as db:
+            await catalog.update_evse(
+                db=db,
+                operator_id=operator_id,
+                evse_id=first.id,
+                uid="DE*ABC*E1",
+                now=context.clock.now(),
+            )
+            await db.commit()
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            with pytest.raises(Conflict):
+                await catalog.update_evse(
+                    db=db,
+                    operator_id=operator_id,
+                    evse_id=second.id,
+                    uid="de*abc*e1",
+                    now=context.clock.now(),
+                )
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("max_power_w", 0),
+            ("max_power_w", 1_000_001),
+            ("uid", "not an evse id"),
+            ("power_type", "AC_2_PHASE"),
+            ("connector_standard", "SCHUKO"),
+        ],
+    )
+    async def test_rejects_invalid_updates(
+        self, context: ServiceContext, operator_id: int, field: str, value: object
+    ) -> None:
+        # Arrange
+        created = await add_station(context, operator_id)
+        changes: dict[str, object] = {field: value}
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            with pytest.raises(InvalidRequest) as raised:
+                await catalog.update_evse(
+                    db=db,
+                    operator_id=operator_id,
+                    evse_id=created.station.evses[0].id,
+                    now=context.clock.now(),
+                    **changes,  # type: ignore[arg-type]
+                )
+        assert raised.value.field == field
+
+    async def test_evse_of_another_operator_is_not_found(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        other_operator = await add_operator(context)
+        created = await add_station(context, other_operator)
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            with pytest.raises(NotFound):
+                await catalog.get_evse(
+                    db=db, operator_id=operator_id, evse_id=created.station.evses[0].id
+                )
+            with pytest.raises(NotFound):
+                await catalog.list_evses(db=db, operator_id=operator_id, station="CP-1")
+
+
+class TestDriverService:
+    async def test_creates_and_updates_a_driver(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        driver_id = await add_driver(context, operator_id)
+
+        # Act
+        async with context.unit_of_work() as db:
+            updated = await catalog.update_driver(
+                db=db,
+                operator_id=operator_id,
+                driver_id=driver_id,
+                email=None,
+                name="Ada King",
+                now=context.clock.now(),
+            )
+            await db.commit()
+
+        # Assert
+        assert (updated.name, updated.email) == ("Ada King", None)
+
+    @pytest.mark.parametrize("email", ["ada", "ada@", "@example.com", "ada @example.com"])
+    async def test_rejects_malformed_email(
+        self, context: ServiceContext, operator_id: int, email: str
+    ) -> None:
+        async with context.unit_of_work() as db:
+            with pytest.raises(InvalidRequest) as raised:
+                await catalog.create_driver(
+                    db=db, operator_id=operator_id, name="Ada", email=email, now=context.clock.now()
+                )
+        assert raised.value.field == "email"
+
+
+class TestTokenService:
+    async def test_normalises_the_uid_and_stores_expiry_in_utc(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        driver_id = await add_driver(context, operator_id)
+        expiry = datetime(2027, 1, 1, 1, 0, tzinfo=timezone(timedelta(hours=1)))
+
+        # Act
+        async with context.unit_of_work() as db:
+            token = await catalog.create_token(
+                db=db,
+                operator_id=operator_id,
+                uid=" 04a2b3c4 ",
+                driver_id=driver_id,
+                expires_at=expiry,
+                type=TokenType.RFID,
+                now=context.clock.now(),
+            )
+            await db.commit()
+
+        # Assert
+        assert token.uid == "04A2B3C4"
+        assert token.status == TokenStatus.ACTIVE
+        async with context.unit_of_work() as db:
+            row = (await db.execute(select(Token))).scalar_one()
+        assert row.expires_at == datetime(2027, 1, 1, tzinfo=UTC)
+        assert row.uid == "04A2B3C4"
+
+    async def test_rejects_a_duplicate_uid_in_any_case_with_conflict(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        async with context.unit_of_work() as db:
+            await catalog.create_token(
+                db=db, operator_id=operator_id, uid="04A2B3C4", now=context.clock.now()
+            )
+            await db.commit()
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            with pytest.raises(Conflict):
+                await catalog.create_token(
+                    db=db, operator_id=operator_id, uid="04a2b3c4", now=context.clock.now()
+                )
+
+    async def test_same_uid_may_exist_at_another_operator(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        other_operator = await add_operator(context)
+        async with context.unit_of_work() as db:
+            await catalog.create_token(
+                db=db, operator_id=other_operator, uid="04A2B3C4", now=context.clock.now()
+            )
+            await db.commit()
+
+        # Act
+        async with context.unit_of_work() as db:
+            token = await catalog.create_token(
+                db=db, operator_id=operator_id, uid="04A2B3C4", now=context.clock.now()
+            )
+
+        # Assert
+        assert token.uid == "04A2B3C4"
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("uid", ""),
+            ("uid", "X" * 21),
+            ("uid", "CAFÉ"),
+            ("expires_at", datetime(2027, 1, 1)),  # noqa: DTZ001 - the naive datetime is the point
+            ("driver_id", 999),
+            ("status", "lost"),
+        ],
+    )
+    async def test_rejects_invalid_fields(
+        self, context: ServiceContext, operator_id: int, field: str, value: object
+    ) -> None:
+        # Arrange
+        values: dict[str, object] = {"uid": "04A2B3C4", field: value}
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            with pytest.raises(InvalidRequest) as raised:
+                await catalog.create_token(
+                    db=db,
+                    operator_id=operator_id,
+                    now=context.clock.now(),
+                    **values,  # type: ignore[arg-type]
+                )
+        assert raised.value.field == field
+
+    async def test_filters_by_driver_status_and_uid(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        driver_id = await add_driver(context, operator_id)
+        async with context.unit_of_work() as db:
+            for uid, driver, status in [
+                ("AA01", driver_id, TokenStatus.ACTIVE),
+                ("AA02", driver_id, TokenStatus.BLOCKED),
+                ("AA03", None, TokenStatus.ACTIVE),
+            ]:
+                await catalog.create_token(
+                    db=db,
+                    operator_id=operator_id,
+                    uid=uid,
+                    driver_id=driver,
+                    status=status,
+                    now=context.clock.now(),
+                )
+            await db.commit()
+
+        # Act
+        async with context.unit_of_work() as db:
+            of_driver = await catalog.list_tokens(
+                db=db, operator_id=operator_id, driver_id=driver_id
+            )
+            blocked = await catalog.list_tokens(
+                db=db, operator_id=operator_id, status=TokenStatus.BLOCKED
+            )
+            by_uid = await catalog.list_tokens(db=db, operator_id=operator_id, uid="aa03")
+
+        # Assert
+        assert [t.uid for t in of_driver.items] == ["AA01", "AA02"]
+        assert [t.uid for t in blocked.items] == ["AA02"]
+        assert [t.uid for t in by_uid.items] == ["AA03"]
+
+    async def test_blocks_a_token(self, context: ServiceContext, operator_id: int) -> None:
+        # Arrange
+        async with context.unit_of_work() as db:
+            token = await catalog.create_token(
+                db=db, operator_id=operator_id, uid="04A2B3C4", now=context.clock.now()
+            )
+            await db.commit()
+
+        # Act
+        async with context.unit_of_work() as db:
+            updated = await catalog.update_token(
+                db=db,
+                operator_id=operator_id,
+                token_id=token.id,
+                status=TokenStatus.BLOCKED,
+                now=context.clock.now(),
+            )
+            await db.commit()
+
+        # Assert
+        assert updated.status == "blocked"
+
+    @pytest.mark.parametrize(("limit", "offset"), [(0, 0), (501, 0), (10, -1)])
+    async def test_rejects_page_outside_limits(
+        self, context: ServiceContext, operator_id: int, limit: int, offset: int
+    ) -> None:
+        async with context.unit_of_work() as db:
+            with pytest.raises(InvalidRequest):
+                await catalog.list_tokens(
+                    db=db, operator_id=operator_id, page=PageRequest(limit=limit, offset=offset)
+                )

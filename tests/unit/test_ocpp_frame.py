@@ -1,0 +1,951 @@
+"""The OCPP-J 1.6 frame decoder: exact error codes and ids, and never looser than the schemas."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import ocpp
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ocpp import exceptions as ocpp_errors
+from ocpp.messages import Call, CallResult, _validate_payload
+
+from evbilling.csms.frame import (
+    INBOUND_ACTIONS,
+    OCPP16_ACTIONS,
+    SIGNED_INTEGER_FIELDS,
+    CallErrorFrame,
+    CallFrame,
+    CallResultFrame,
+    ErrorCode,
+    FrameDecoder,
+    FrameRejected,
+    UnknownAction,
+    call_error_json,
+    decode_frame,
+    to_ocpp_error,
+    validate_request,
+    validate_response,
+)
+
+SCHEMA_DIR = Path(ocpp.__file__).parent / "v16" / "schemas"
+TIMESTAMP = "2026-03-02T09:00:00.123Z"
+INT64_MAX = 2**63 - 1
+
+
+# ---------------------------------------------------------------------------------------
+# Factories
+# ---------------------------------------------------------------------------------------
+
+
+def sampled_value(**overrides: Any) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "value": "230.1",
+        "context": "Sample.Periodic",
+        "format": "Raw",
+        "measurand": "Voltage",
+        "phase": "L1-N",
+        "location": "Outlet",
+        "unit": "V",
+    }
+    value.update(overrides)
+    return value
+
+
+def meter_values_payload() -> dict[str, Any]:
+    """A realistic three-phase sample: voltage, current, power and energy per phase."""
+    measurands = [
+        ("Voltage", "V", "230.1", ["L1-N", "L2-N", "L3-N"]),
+        ("Current.Import", "A", "16.02", ["L1", "L2", "L3"]),
+        ("Power.Active.Import", "W", "3684.6", ["L1", "L2", "L3"]),
+        ("Energy.Active.Import.Register", "Wh", "1234567", ["L1", "L2", "L3"]),
+    ]
+    return {
+        "connectorId": 1,
+        "transactionId": 4711,
+        "meterValue": [
+            {
+                "timestamp": TIMESTAMP,
+                "sampledValue": [
+                    sampled_value(measurand=measurand, unit=unit, value=value, phase=phase)
+                    for measurand, unit, value, phases in measurands
+                    for phase in phases
+                ],
+            }
+        ],
+    }
+
+
+def start_transaction_payload(**overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "connectorId": 1,
+        "idTag": "04A2B3C4D5E6F7",
+        "meterStart": 1000,
+        "timestamp": TIMESTAMP,
+    }
+    payload.update(overrides)
+    return payload
+
+
+def stop_transaction_payload() -> dict[str, Any]:
+    return {
+        "meterStop": 2500,
+        "timestamp": TIMESTAMP,
+        "transactionId": 4711,
+        "reason": "Local",
+        "idTag": "04A2B3C4D5E6F7",
+        "transactionData": [
+            {
+                "timestamp": "2026-03-02T09:00:00Z",
+                "sampledValue": [
+                    {"value": "1000", "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
+                ],
+            },
+            {
+                "timestamp": TIMESTAMP,
+                "sampledValue": [
+                    {"value": "2500", "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
+                ],
+            },
+        ],
+    }
+
+
+VALID_REQUESTS: dict[str, dict[str, Any]] = {
+    "Authorize": {"idTag": "04A2B3C4D5E6F7"},
+    "BootNotification": {
+        "chargePointVendor": "VendorX",
+        "chargePointModel": "SingleSocketCharger",
+        "chargePointSerialNumber": "SN-0001",
+        "firmwareVersion": "1.2.3",
+        "meterType": "DC-Meter",
+    },
+    "DataTransfer": {"vendorId": "com.example", "messageId": "Price", "data": '{"a":1}'},
+    "DiagnosticsStatusNotification": {"status": "Uploaded"},
+    "FirmwareStatusNotification": {"status": "Installed"},
+    "Heartbeat": {},
+    "LogStatusNotification": {"status": "Uploaded", "requestId": 7},
+    "MeterValues": meter_values_payload(),
+    "SecurityEventNotification": {
+        "type": "SettingSystemTime",
+        "timestamp": TIMESTAMP,
+        "techInfo": "NTP",
+    },
+    "SignCertificate": {"csr": "-----BEGIN CERTIFICATE REQUEST-----\nMIIB...\n"},
+    "SignedFirmwareStatusNotification": {"status": "SignatureVerified", "requestId": 3},
+    "StartTransaction": start_transaction_payload(reservationId=0),
+    "StatusNotification": {
+        "connectorId": 0,
+        "errorCode": "NoError",
+        "status": "Available",
+        "timestamp": TIMESTAMP,
+        "info": "ok",
+    },
+    "StopTransaction": stop_transaction_payload(),
+}
+
+
+def call(action: str, payload: object, message_id: str = "m-1") -> bytes:
+    return orjson.dumps([2, message_id, action, payload])
+
+
+def rejection(raw: str | bytes, decoder: FrameDecoder | None = None) -> FrameRejected:
+    with pytest.raises(FrameRejected) as caught:
+        (decoder or FrameDecoder()).decode(raw)
+    return caught.value
+
+
+# ---------------------------------------------------------------------------------------
+# Decoding frames
+# ---------------------------------------------------------------------------------------
+
+
+class TestDecodeFrame:
+    @pytest.mark.parametrize("action", sorted(INBOUND_ACTIONS))
+    def test_accepts_a_valid_call_of_every_handled_action(self, action: str) -> None:
+        payload = VALID_REQUESTS[action]
+
+        frame = decode_frame(call(action, payload, message_id="42"))
+
+        assert frame == CallFrame(message_id="42", action=action, payload=payload)
+
+    def test_valid_examples_are_valid_for_the_library_too(self) -> None:
+        for action, payload in VALID_REQUESTS.items():
+            _validate_payload(Call("1", action, copy.deepcopy(payload)), "1.6")
+
+    def test_keeps_payload_keys_in_camel_case(self) -> None:
+        frame = decode_frame(call("StartTransaction", start_transaction_payload()))
+
+        assert isinstance(frame, CallFrame)
+        assert set(frame.payload) == {"connectorId", "idTag", "meterStart", "timestamp"}
+
+    def test_accepts_text_frames(self) -> None:
+        frame = decode_frame('[2, "abc", "Heartbeat", {}]')
+
+        assert frame == CallFrame(message_id="abc", action="Heartbeat", payload={})
+
+    def test_decodes_a_call_result_without_validating_its_payload(self) -> None:
+        frame = decode_frame(b'[3, "abc", {"currentTime": "2026-03-02T09:00:00Z"}]')
+
+        assert frame == CallResultFrame(
+            message_id="abc", payload={"currentTime": "2026-03-02T09:00:00Z"}
+        )
+
+    def test_decodes_a_call_error_keeping_its_code_as_sent(self) -> None:
+        frame = decode_frame(b'[4, "abc", "FormatViolation", "bad", {"x": 1}]')
+
+        assert frame == CallErrorFrame(
+            message_id="abc", code="FormatViolation", description="bad", details={"x": 1}
+        )
+
+    def test_accepts_a_message_id_of_36_characters(self) -> None:
+        message_id = "0" * 36
+
+        frame = decode_frame(call("Heartbeat", {}, message_id=message_id))
+
+        assert frame.message_id == message_id
+
+    def test_accepts_a_timestamp_without_zone_as_utc(self) -> None:
+        payload = start_transaction_payload(timestamp="2026-03-02T09:00:00")
+
+        frame = decode_frame(call("StartTransaction", payload))
+
+        assert isinstance(frame, CallFrame)
+
+    def test_accepts_opaque_signed_data_values(self) -> None:
+        payload = meter_values_payload()
+        payload["meterValue"][0]["sampledValue"] = [
+            sampled_value(format="SignedData", value="OCMF|{...}|{...}")
+        ]
+
+        frame = decode_frame(call("MeterValues", payload))
+
+        assert isinstance(frame, CallFrame)
+
+    @pytest.mark.parametrize("value", ["0", "-1.5", "+2", ".5", "5.", "1e3", "1.5E-3", "0007"])
+    def test_accepts_finite_decimal_raw_values(self, value: str) -> None:
+        payload = meter_values_payload()
+        payload["meterValue"][0]["sampledValue"][0]["value"] = value
+
+        frame = decode_frame(call("MeterValues", payload))
+
+        assert isinstance(frame, CallFrame)
+
+    def test_accepts_the_largest_int64(self) -> None:
+        payload = start_transaction_payload(meterStart=INT64_MAX)
+
+        frame = decode_frame(call("StartTransaction", payload))
+
+        assert isinstance(frame, CallFrame)
+
+
+class TestRejectFrame:
+    @pytest.mark.parametrize(
+        "raw",
+        [b"", b"not json", b'[2, "a", "Heartbeat", {}', b"\xff\xfe", b"[1,]", b"[1] [2]"],
+    )
+    def test_rejects_invalid_json_with_formation_violation_and_id_minus_one(
+        self, raw: bytes
+    ) -> None:
+        rejected = rejection(raw)
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "-1")
+        assert rejected.answer
+
+    def test_rejects_a_byte_order_mark_with_formation_violation(self) -> None:
+        raw = '\ufeff[2, "abc", "Heartbeat", {}]'.encode()
+
+        rejected = rejection(raw)
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "-1")
+
+    def test_rejects_a_lone_surrogate_echoing_the_recovered_id(self) -> None:
+        raw = '[2, "abc", "Authorize", {"idTag": "\\ud800"}]'
+
+        rejected = rejection(raw)
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "abc")
+
+    def test_rejects_absurd_nesting_with_formation_violation(self) -> None:
+        raw = "[" * 5000 + "]" * 5000
+
+        rejected = rejection(raw)
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "-1")
+
+    @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+    def test_rejects_nan_and_infinity_with_formation_violation_echoing_the_id(
+        self, literal: str
+    ) -> None:
+        raw = (
+            '[2, "abc", "MeterValues", {"connectorId": 1, "meterValue": '
+            f'[{{"timestamp": "{TIMESTAMP}", "sampledValue": [{{"value": {literal}}}]}}]}}]'
+        )
+
+        rejected = rejection(raw)
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "abc")
+        assert rejected.details["field"] == "meterValue[0].sampledValue[0].value"
+
+    def test_rejects_nan_as_message_id_with_id_minus_one(self) -> None:
+        rejected = rejection('[2, NaN, "Heartbeat", {}]')
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "-1")
+        assert rejected.details["field"] == "messageId"
+
+    def test_rejects_a_number_beyond_double_range_with_type_constraint_violation(self) -> None:
+        raw = '[2, "abc", "StartTransaction", {"connectorId": 1e999}]'
+
+        rejected = rejection(raw)
+
+        assert (rejected.code, rejected.message_id) == (
+            ErrorCode.TYPE_CONSTRAINT_VIOLATION,
+            "abc",
+        )
+        assert rejected.details["field"] == "connectorId"
+
+    def test_rejects_a_call_result_with_nan_without_answering(self) -> None:
+        rejected = rejection('[3, "abc", {"interval": NaN}]')
+
+        assert (rejected.message_id, rejected.answer) == ("abc", False)
+        assert rejected.details["field"] == "payload.interval"
+
+    @pytest.mark.parametrize("raw", [b"{}", b'"Heartbeat"', b"2", b"null"])
+    def test_rejects_json_that_is_not_an_array_with_formation_violation(self, raw: bytes) -> None:
+        rejected = rejection(raw)
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "-1")
+
+    def test_rejects_an_empty_array_with_protocol_error(self) -> None:
+        rejected = rejection(b"[]")
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.PROTOCOL_ERROR, "-1")
+
+    def test_rejects_a_frame_without_message_id_with_protocol_error(self) -> None:
+        rejected = rejection(b"[2]")
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.PROTOCOL_ERROR, "-1")
+
+    @pytest.mark.parametrize("raw", [b'[2, "abc", "Heartbeat"]', b'[2, "abc"]'])
+    def test_rejects_a_call_with_missing_elements_with_protocol_error(self, raw: bytes) -> None:
+        rejected = rejection(raw)
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.PROTOCOL_ERROR, "abc")
+
+    def test_rejects_a_call_with_extra_elements_with_formation_violation(self) -> None:
+        rejected = rejection(b'[2, "abc", "Heartbeat", {}, {}]')
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "abc")
+
+    @pytest.mark.parametrize("type_id", ["5", "1", '"2"', "2.0", "true", "null"])
+    def test_rejects_an_unknown_message_type_id_with_formation_violation(
+        self, type_id: str
+    ) -> None:
+        rejected = rejection(f'[{type_id}, "abc", "Heartbeat", {{}}]')
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "abc")
+        assert rejected.details["field"] == "messageTypeId"
+
+    @pytest.mark.parametrize("message_id", ["1234", "null", '["a"]', "true", "1.5"])
+    def test_rejects_a_non_string_message_id_with_id_minus_one(self, message_id: str) -> None:
+        rejected = rejection(f'[2, {message_id}, "Heartbeat", {{}}]')
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "-1")
+        assert rejected.details["field"] == "messageId"
+
+    def test_rejects_an_empty_message_id_with_id_minus_one(self) -> None:
+        rejected = rejection(call("Heartbeat", {}, message_id=""))
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "-1")
+
+    def test_rejects_an_over_long_message_id_without_echoing_it(self) -> None:
+        rejected = rejection(call("Heartbeat", {}, message_id="x" * 37))
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "-1")
+        assert rejected.details == {
+            "field": "messageId",
+            "reason": "must be 1 to 36 characters, got 37",
+        }
+
+    @pytest.mark.parametrize("action", ["1", "null", "{}"])
+    def test_rejects_a_non_string_action_with_formation_violation(self, action: str) -> None:
+        rejected = rejection(f'[2, "abc", {action}, {{}}]')
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "abc")
+        assert rejected.details["field"] == "action"
+
+    @pytest.mark.parametrize("action", ["TransactionEvent", "heartbeat", "", "Heartbeat "])
+    def test_rejects_an_action_outside_ocpp16_with_not_supported(self, action: str) -> None:
+        rejected = rejection(call(action, {}))
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.NOT_SUPPORTED, "m-1")
+
+    def test_rejects_a_csms_to_station_action_with_not_implemented(self) -> None:
+        rejected = rejection(call("RemoteStartTransaction", {"idTag": "x"}))
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.NOT_IMPLEMENTED, "m-1")
+
+    def test_rejects_an_unhandled_inbound_action_with_not_implemented(self) -> None:
+        decoder = FrameDecoder(handled_actions=frozenset({"Heartbeat"}))
+
+        rejected = rejection(call("BootNotification", VALID_REQUESTS["BootNotification"]), decoder)
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.NOT_IMPLEMENTED, "m-1")
+
+    @pytest.mark.parametrize("payload", [[], None, "x", 1])
+    def test_rejects_a_payload_that_is_not_an_object_with_formation_violation(
+        self, payload: object
+    ) -> None:
+        rejected = rejection(call("Heartbeat", payload))
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "m-1")
+        assert rejected.details["field"] == "payload"
+
+    @pytest.mark.parametrize(
+        "timestamp",
+        [
+            "yesterday",
+            "2026-02-30T00:00:00Z",
+            "2026-03-02T25:00:00Z",
+            "2026-03-02T09:00:60Z",
+            "2026-03-02 09:00:00Z",
+            "2026-03-02",
+            "2026-03-02T09:00:00+0100",
+            "2026-03-02T09:00:00.1234567890Z",
+            "2026-03-02T09:00:00Z\n",
+            "\uff12\uff10\uff12\uff16-03-02T09:00:00Z",
+            "9999-12-31T23:59:59-01:00",
+            "",
+        ],
+    )
+    def test_rejects_unparseable_timestamp_with_type_constraint_violation(
+        self, timestamp: str
+    ) -> None:
+        payload = start_transaction_payload(timestamp=timestamp)
+
+        rejected = rejection(call("StartTransaction", payload))
+
+        assert (rejected.code, rejected.message_id) == (
+            ErrorCode.TYPE_CONSTRAINT_VIOLATION,
+            "m-1",
+        )
+        assert rejected.details["field"] == "timestamp"
+
+    def test_rejects_an_unparseable_timestamp_inside_an_array(self) -> None:
+        payload = stop_transaction_payload()
+        payload["transactionData"][1]["timestamp"] = "2026-13-01T00:00:00Z"
+
+        rejected = rejection(call("StopTransaction", payload))
+
+        assert rejected.code == ErrorCode.TYPE_CONSTRAINT_VIOLATION
+        assert rejected.details["field"] == "transactionData[1].timestamp"
+
+    @pytest.mark.parametrize(
+        ("action", "field"),
+        [
+            ("StartTransaction", "connectorId"),
+            ("StartTransaction", "meterStart"),
+            ("StartTransaction", "reservationId"),
+            ("StopTransaction", "meterStop"),
+            ("StopTransaction", "transactionId"),
+            ("MeterValues", "transactionId"),
+            ("LogStatusNotification", "requestId"),
+        ],
+    )
+    def test_rejects_a_negative_integer_with_property_constraint_violation(
+        self, action: str, field: str
+    ) -> None:
+        payload = copy.deepcopy(VALID_REQUESTS[action])
+        payload[field] = -1
+
+        rejected = rejection(call(action, payload))
+
+        assert (rejected.code, rejected.message_id) == (
+            ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+            "m-1",
+        )
+        assert rejected.details["field"] == field
+
+    @pytest.mark.parametrize("number", [str(2**63), str(2**64 - 1), str(2**64), "1e300"])
+    def test_rejects_an_integer_beyond_int64_with_type_constraint_violation(
+        self, number: str
+    ) -> None:
+        raw = call("StartTransaction", start_transaction_payload(meterStart=0)).replace(
+            b'"meterStart":0', f'"meterStart":{number}'.encode()
+        )
+
+        rejected = rejection(raw)
+
+        assert (rejected.code, rejected.message_id) == (
+            ErrorCode.TYPE_CONSTRAINT_VIOLATION,
+            "m-1",
+        )
+        assert rejected.details["field"] == "meterStart"
+
+    @pytest.mark.parametrize("value", [True, False])
+    def test_rejects_a_boolean_as_integer_with_type_constraint_violation(self, value: bool) -> None:
+        payload = start_transaction_payload(connectorId=value)
+
+        rejected = rejection(call("StartTransaction", payload))
+
+        assert rejected.code == ErrorCode.TYPE_CONSTRAINT_VIOLATION
+        assert rejected.details["field"] == "connectorId"
+
+    @pytest.mark.parametrize("value", [1.5, 1.0, -0.0])
+    def test_rejects_a_float_where_an_integer_is_required(self, value: float) -> None:
+        payload = start_transaction_payload(connectorId=value)
+
+        rejected = rejection(call("StartTransaction", payload))
+
+        assert rejected.code == ErrorCode.TYPE_CONSTRAINT_VIOLATION
+        assert rejected.details["field"] == "connectorId"
+
+    def test_rejects_a_float_integer_in_a_draft06_security_schema(self) -> None:
+        rejected = rejection(call("LogStatusNotification", {"status": "Idle", "requestId": 1.0}))
+
+        assert rejected.code == ErrorCode.TYPE_CONSTRAINT_VIOLATION
+        assert rejected.details["field"] == "requestId"
+
+    @pytest.mark.parametrize(
+        "value",
+        ["abc", "NaN", "nan", "inf", "-Infinity", "1e999", "", " 1", "1 ", "1_000", "0x10",
+         "1,5", "\u0661\u0662", "e3", "."],
+    )  # fmt: skip
+    def test_rejects_a_raw_value_that_is_not_a_finite_decimal_with_property_constraint_violation(
+        self, value: str
+    ) -> None:
+        payload = meter_values_payload()
+        payload["meterValue"][0]["sampledValue"][2]["value"] = value
+
+        rejected = rejection(call("MeterValues", payload))
+
+        assert (rejected.code, rejected.message_id) == (
+            ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+            "m-1",
+        )
+        assert rejected.details["field"] == "meterValue[0].sampledValue[2].value"
+
+    def test_rejects_a_non_numeric_value_without_format_in_stop_transaction(self) -> None:
+        payload = stop_transaction_payload()
+        payload["transactionData"][1]["sampledValue"][0]["value"] = "n/a"
+
+        rejected = rejection(call("StopTransaction", payload))
+
+        assert rejected.code == ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
+        assert rejected.details["field"] == "transactionData[1].sampledValue[0].value"
+
+    def test_rejects_a_missing_required_property_with_protocol_error(self) -> None:
+        payload = meter_values_payload()
+        del payload["meterValue"][0]["sampledValue"][1]["value"]
+
+        rejected = rejection(call("MeterValues", payload))
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.PROTOCOL_ERROR, "m-1")
+        assert rejected.details["field"] == "meterValue[0].sampledValue[1].value"
+
+    def test_rejects_an_unknown_property_with_formation_violation(self) -> None:
+        payload = start_transaction_payload(connector_id=1)
+
+        rejected = rejection(call("StartTransaction", payload))
+
+        assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "m-1")
+        assert rejected.details["field"] == "connector_id"
+
+    def test_rejects_an_over_long_string_with_type_constraint_violation(self) -> None:
+        payload = start_transaction_payload(idTag="X" * 21)
+
+        rejected = rejection(call("StartTransaction", payload))
+
+        assert rejected.code == ErrorCode.TYPE_CONSTRAINT_VIOLATION
+        assert rejected.details == {
+            "field": "idTag",
+            "reason": "must be at most 20 characters, got 21",
+        }
+
+    def test_rejects_a_value_outside_the_enum_with_property_constraint_violation(self) -> None:
+        payload = meter_values_payload()
+        payload["meterValue"][0]["sampledValue"][11]["unit"] = "wh"
+
+        rejected = rejection(call("MeterValues", payload))
+
+        assert rejected.code == ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
+        assert rejected.details["field"] == "meterValue[0].sampledValue[11].unit"
+
+    def test_rejects_a_value_outside_a_referenced_enum(self) -> None:
+        payload = {"status": "Done", "requestId": 1}
+
+        rejected = rejection(call("SignedFirmwareStatusNotification", payload))
+
+        assert rejected.code == ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
+        assert rejected.details["field"] == "status"
+
+    def test_rejects_an_empty_meter_value_list_with_occurence_constraint_violation(self) -> None:
+        payload = {"connectorId": 1, "meterValue": []}
+
+        rejected = rejection(call("MeterValues", payload))
+
+        assert rejected.code == ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION
+        assert rejected.details["field"] == "meterValue"
+
+    @pytest.mark.parametrize("value", [1, None, ["x"]])
+    def test_rejects_a_wrong_type_with_type_constraint_violation(self, value: object) -> None:
+        payload = start_transaction_payload(idTag=value)
+
+        rejected = rejection(call("StartTransaction", payload))
+
+        assert rejected.code == ErrorCode.TYPE_CONSTRAINT_VIOLATION
+        assert rejected.details["field"] == "idTag"
+
+    @pytest.mark.parametrize(
+        "raw",
+        [b'[3, "abc"]', b'[3, "abc", []]', b'[3, "abc", {}, 1]', b'[4, "abc", 1, "d", {}]',
+         b'[4, "abc", "GenericError", "d", null]', b'[4, "abc", "GenericError", "d"]'],
+    )  # fmt: skip
+    def test_rejects_a_malformed_call_result_or_error_without_answering(self, raw: bytes) -> None:
+        rejected = rejection(raw)
+
+        assert (rejected.message_id, rejected.answer) == ("abc", False)
+
+    def test_caps_station_text_reflected_in_the_answer(self) -> None:
+        rejected = rejection(call("X" * 5000, {}))
+
+        assert len(call_error_json(rejected)) < 300
+
+
+class TestFrameDecoder:
+    def test_exposes_the_handled_actions(self) -> None:
+        decoder = FrameDecoder(handled_actions=frozenset({"Heartbeat", "MeterValues"}))
+
+        assert decoder.handled_actions == frozenset({"Heartbeat", "MeterValues"})
+
+    @pytest.mark.parametrize("action", ["RemoteStartTransaction", "Foo"])
+    def test_refuses_actions_a_station_does_not_send(self, action: str) -> None:
+        with pytest.raises(UnknownAction):
+            FrameDecoder(handled_actions=frozenset({action}))
+
+
+# ---------------------------------------------------------------------------------------
+# Payloads we send or receive as responses
+# ---------------------------------------------------------------------------------------
+
+
+class TestValidatePayloads:
+    def test_accepts_a_valid_boot_notification_response(self) -> None:
+        payload = {"status": "Accepted", "currentTime": TIMESTAMP, "interval": 300}
+
+        assert validate_response(action="BootNotification", payload=payload) == payload
+
+    def test_rejects_a_negative_heartbeat_interval_without_answering(self) -> None:
+        payload = {"status": "Accepted", "currentTime": TIMESTAMP, "interval": -5}
+
+        with pytest.raises(FrameRejected) as caught:
+            validate_response(action="BootNotification", payload=payload)
+
+        assert caught.value.code == ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
+        assert caught.value.answer is False
+
+    def test_accepts_list_version_minus_one(self) -> None:
+        payload = {"listVersion": -1}
+
+        assert validate_response(action="GetLocalListVersion", payload=payload) == payload
+
+    def test_accepts_limits_that_are_multiples_of_a_tenth_despite_float_rounding(self) -> None:
+        payload = {
+            "connectorId": 1,
+            "csChargingProfiles": {
+                "chargingProfileId": 1,
+                "stackLevel": 0,
+                "chargingProfilePurpose": "TxDefaultProfile",
+                "chargingProfileKind": "Absolute",
+                "chargingSchedule": {
+                    "chargingRateUnit": "A",
+                    "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 21.4}],
+                },
+            },
+        }
+
+        assert validate_request(action="SetChargingProfile", payload=payload) == payload
+
+    def test_rejects_a_limit_that_is_not_a_multiple_of_a_tenth(self) -> None:
+        payload = {
+            "status": "Accepted",
+            "chargingSchedule": {
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 4.11}],
+            },
+        }
+
+        with pytest.raises(FrameRejected) as caught:
+            validate_response(action="GetCompositeSchedule", payload=payload)
+
+        assert caught.value.code == ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
+        assert caught.value.details["field"] == "chargingSchedule.chargingSchedulePeriod[0].limit"
+
+    def test_rejects_a_huge_integer_without_printing_it(self) -> None:
+        payload = {"status": "Accepted", "currentTime": TIMESTAMP, "interval": 10**5000}
+
+        with pytest.raises(FrameRejected) as caught:
+            validate_response(action="BootNotification", payload=payload)
+
+        assert caught.value.code == ErrorCode.TYPE_CONSTRAINT_VIOLATION
+        assert caught.value.details["reason"].endswith("a 16610-bit integer")
+
+    def test_rejects_an_unknown_action_as_a_programming_error(self) -> None:
+        with pytest.raises(UnknownAction):
+            validate_request(action="TransactionEvent", payload={})
+
+    @pytest.mark.parametrize("action", sorted(OCPP16_ACTIONS))
+    def test_compiles_both_schemas_of_every_ocpp16_action(self, action: str) -> None:
+        outcomes = {
+            outcome(lambda: validate_request(action=action, payload={})),
+            outcome(lambda: validate_response(action=action, payload={})),
+        }
+
+        assert outcomes <= {"accepted", ErrorCode.PROTOCOL_ERROR}
+
+
+def outcome(validation: Callable[[], object]) -> str:
+    try:
+        validation()
+    except FrameRejected as rejected:
+        return rejected.code
+    return "accepted"
+
+
+# ---------------------------------------------------------------------------------------
+# Answers
+# ---------------------------------------------------------------------------------------
+
+
+class TestCallErrorAnswer:
+    def test_serialises_a_call_error_frame(self) -> None:
+        rejected = rejection(call("StartTransaction", start_transaction_payload(connectorId=-2)))
+
+        answer = orjson.loads(call_error_json(rejected))
+
+        assert answer == [
+            4,
+            "m-1",
+            "PropertyConstraintViolation",
+            "connectorId: must not be negative, got -2",
+            {"field": "connectorId", "reason": "must not be negative, got -2"},
+        ]
+
+    @pytest.mark.parametrize("code", list(ErrorCode))
+    def test_maps_every_code_to_the_library_exception(self, code: ErrorCode) -> None:
+        rejected = FrameRejected(message_id="1", code=code, description="d", details={"a": 1})
+
+        error = to_ocpp_error(rejected)
+
+        assert isinstance(error, ocpp_errors.OCPPError)
+        assert (error.code, error.description, error.details) == (code.value, "d", {"a": 1})
+
+
+# ---------------------------------------------------------------------------------------
+# Properties: never looser than the OCPP 1.6 schemas, never stricter without a reason
+# ---------------------------------------------------------------------------------------
+
+SCHEMA_NAMES = sorted(path.stem for path in SCHEMA_DIR.glob("*.json"))
+INT64_EDGES = [0, 1, -1, INT64_MAX, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1]
+TEXT_EDGES = [
+    "",
+    "2026-03-02T09:00:00Z",
+    "2026-03-02T09:00:00",
+    "2026-13-02T09:00:00Z",
+    "12.5",
+    "NaN",
+    "inf",
+    "1e999",
+    "Raw",
+    "SignedData",
+    "Accepted",
+    "L1",
+    "Wh",
+]
+JUNK: st.SearchStrategy[Any] = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.sampled_from(INT64_EDGES),
+    st.integers(),
+    st.sampled_from([1.0, 0.5, -0.0, 21.4, 4.11, 1e300]),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(TEXT_EDGES),
+    st.text(max_size=60),
+    st.just([]),
+    st.just({}),
+    st.lists(st.integers(0, 3), max_size=2),
+)
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((SCHEMA_DIR / f"{name}.json").read_text("utf-8-sig"))
+    return schema
+
+
+def timestamps() -> st.SearchStrategy[str]:
+    zones = st.sampled_from(["Z", "z", "", "+00:00", "+05:30", "-11:00"])
+    fractions = st.sampled_from(["", ".1", ".123", ".123456", ".1234567", ".123456789"])
+    days = st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 1, 1))
+    return st.builds(
+        lambda day, t, clock, fraction, zone: (
+            f"{day.isoformat()}{t}{clock:%H:%M:%S}{fraction}{zone}"
+        ),
+        days,
+        st.sampled_from(["T", "t"]),
+        st.times(),
+        fractions,
+        zones,
+    )
+
+
+def valid_values(node: dict[str, Any], *, root: dict[str, Any], name: str | None) -> Any:
+    """A strategy for values the schema and our extra rules both accept."""
+    if "$ref" in node:
+        target = root["definitions"][node["$ref"].rsplit("/", 1)[1]]
+        return valid_values(target, root=root, name=name)
+    kind = node.get("type")
+    if kind == "object":
+        properties = node.get("properties", {})
+        required = set(node.get("required", ()))
+        strategies = {
+            key: valid_values(sub, root=root, name=key) for key, sub in properties.items()
+        }
+        return st.fixed_dictionaries(
+            {key: s for key, s in strategies.items() if key in required},
+            optional={key: s for key, s in strategies.items() if key not in required},
+        )
+    if kind == "array":
+        items = valid_values(node["items"], root=root, name=name)
+        return st.lists(items, min_size=node.get("minItems", 0), max_size=3)
+    if kind == "integer":
+        low = -(2**63) if name in SIGNED_INTEGER_FIELDS else 0
+        return st.one_of(st.integers(low, INT64_MAX), st.sampled_from([low, 0, INT64_MAX]))
+    if kind == "number":
+        if "multipleOf" in node:
+            return st.integers(-(10**6), 10**6).map(lambda tenths: tenths / 10)
+        return st.floats(allow_nan=False, allow_infinity=False)
+    if kind == "boolean":
+        return st.booleans()
+    if "enum" in node:
+        return st.sampled_from(node["enum"])
+    if node.get("format") == "date-time":
+        return timestamps()
+    if node.get("format") == "uri":
+        return st.sampled_from(["ftp://logs.example.com/upload", "https://fw.example.com/1.bin"])
+    if name == "value":  # SampledValue.value: a Raw decimal number
+        decimals = st.decimals(min_value=-(10**12), max_value=10**12, places=3)
+        return decimals.map(str)
+    return st.text(max_size=node.get("maxLength", 30))
+
+
+@cache
+def valid_payloads(schema_name: str) -> st.SearchStrategy[dict[str, Any]]:
+    schema = load_schema(schema_name)
+    strategy: st.SearchStrategy[dict[str, Any]] = valid_values(schema, root=schema, name=None)
+    return strategy
+
+
+def slots(node: Any) -> list[tuple[Any, Any]]:
+    """Every (container, key) inside a payload, for mutations."""
+    found: list[tuple[Any, Any]] = []
+    if isinstance(node, dict):
+        for key, child in node.items():
+            found.append((node, key))
+            found.extend(slots(child))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            found.append((node, index))
+            found.extend(slots(child))
+    return found
+
+
+@st.composite
+def near_valid_payloads(draw: st.DrawFn, schema_name: str) -> dict[str, Any]:
+    """A valid payload with up to three mutations: a replaced, removed or added value."""
+    payload = copy.deepcopy(draw(valid_payloads(schema_name)))
+    for _ in range(draw(st.integers(0, 3))):
+        candidates = slots(payload)
+        kind = draw(st.sampled_from(["replace", "delete", "add"]))
+        if kind == "add" or not candidates:
+            containers = [payload, *(c for c, _ in candidates if isinstance(c, dict))]
+            container = draw(st.sampled_from(containers))
+            key = draw(st.sampled_from(["extra", "connectorid", "value", "timestamp"]))
+            container[key] = draw(JUNK)
+            continue
+        container, key = draw(st.sampled_from(candidates))
+        if kind == "replace":
+            container[key] = draw(JUNK)
+        else:
+            del container[key]
+    return payload
+
+
+def library_accepts(schema_name: str, payload: Any) -> bool:
+    """The ocpp library's own validation path (Draft4Validator, Decimal where it uses it)."""
+    if schema_name.endswith("Response"):
+        message: Call | CallResult = CallResult("1", payload, schema_name.removesuffix("Response"))
+    else:
+        message = Call("1", schema_name, payload)
+    try:
+        _validate_payload(message, "1.6")
+    except ocpp_errors.OCPPError:
+        return False
+    return True
+
+
+def we_accept(schema_name: str, payload: Any) -> bool:
+    """Inbound requests go through the whole frame decoder, the rest through validate_*."""
+    try:
+        if schema_name in INBOUND_ACTIONS:
+            decode_frame(json.dumps([2, "p", schema_name, payload]))
+        elif schema_name.endswith("Response"):
+            validate_response(action=schema_name.removesuffix("Response"), payload=payload)
+        else:
+            validate_request(action=schema_name, payload=payload)
+    except FrameRejected:
+        return False
+    return True
+
+
+PROPERTY_SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+class TestNeverLooserThanTheSchema:
+    @pytest.mark.parametrize("schema_name", SCHEMA_NAMES)
+    @PROPERTY_SETTINGS
+    @given(data=st.data())
+    def test_anything_we_accept_the_library_accepts(
+        self, schema_name: str, data: st.DataObject
+    ) -> None:
+        payload = data.draw(near_valid_payloads(schema_name))
+        # What the library would see after its own json.loads of the same frame.
+        as_parsed = json.loads(json.dumps(payload))
+
+        accepted = we_accept(schema_name, payload)
+
+        assert not accepted or library_accepts(schema_name, as_parsed)
+
+    @pytest.mark.parametrize("schema_name", SCHEMA_NAMES)
+    @PROPERTY_SETTINGS
+    @given(data=st.data())
+    def test_we_accept_every_payload_within_the_schema_and_our_documented_rules(
+        self, schema_name: str, data: st.DataObject
+    ) -> None:
+        payload = data.draw(valid_payloads(schema_name))
+
+        accepted = we_accept(schema_name, payload)
+
+        assert accepted
+        assert library_accepts(schema_name, json.loads(json.dumps(payload)))
