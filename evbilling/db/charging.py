@@ -17,7 +17,7 @@ from evbilling.db.models import (
     ConnectorStatusEvent,
     Evse,
     MeteringAnomaly,
-    MeterSample,
+    MeterValueRecord,
     Station,
     Token,
 )
@@ -161,13 +161,11 @@ class ChargingRepository:
         connection = await self._session.connection()
         await connection.execute(_SET_LAST_REGISTER, {"session_id": session_id, "wh": wh, "at": at})
 
-    async def add_samples(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert the samples not stored yet; returns how many were new."""
-        if not rows:
-            return 0
-        connection = await self._session.connection()
-        result = await connection.execute(self._insert_ignoring(MeterSample, "sample_key"), rows)
-        return int(result.rowcount)
+    async def add_meter_values(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert the readings not stored yet (a replay inserts nothing)."""
+        if rows:
+            connection = await self._session.connection()
+            await connection.execute(self._insert_ignoring(MeterValueRecord, "value_key"), rows)
 
     async def add_anomalies(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
@@ -210,5 +208,5 @@ _INSERT_IGNORING: dict[tuple[bool, str], Any] = {
         pg_insert(model) if is_postgres else sqlite_insert(model)
     ).on_conflict_do_nothing(index_elements=[key])
     for is_postgres in (False, True)
-    for model, key in ((MeterSample, "sample_key"), (MeteringAnomaly, "anomaly_key"))
+    for model, key in ((MeterValueRecord, "value_key"), (MeteringAnomaly, "anomaly_key"))
 }

@@ -243,11 +243,16 @@ class ChargingSession(Base):
     updated_at: Mapped[datetime]
 
 
-class MeterSample(Base):
-    """One sampled value of a MeterValues or StopTransaction message, stored as sent."""
+class MeterValueRecord(Base):
+    """One MeterValue element (a timestamp and its sampled values) as the station sent it.
 
-    __tablename__ = "meter_samples"
-    __table_args__ = (Index("ix_meter_samples_session_at", "session_id", "timestamp"),)
+    The sampled values stay together as JSON (value, measurand, phase, location, context,
+    unit, format for each): one row per reading keeps a busy station's writes small, and
+    nothing is lost.
+    """
+
+    __tablename__ = "meter_values"
+    __table_args__ = (Index("ix_meter_values_session_at", "session_id", "timestamp"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
@@ -255,16 +260,10 @@ class MeterSample(Base):
     session_id: Mapped[int | None] = mapped_column(
         ForeignKey("charging_sessions.id", ondelete="CASCADE")
     )
-    # Hash of everything that identifies the sample: a replayed message inserts nothing.
-    sample_key: Mapped[str] = mapped_column(String(40), unique=True)
+    # Hash of everything that identifies the reading: a replayed message inserts nothing.
+    value_key: Mapped[str] = mapped_column(String(32), unique=True)
     timestamp: Mapped[datetime]
-    measurand: Mapped[str] = mapped_column(String(50))
-    phase: Mapped[str | None] = mapped_column(String(10))
-    location: Mapped[str | None] = mapped_column(String(10))
-    context: Mapped[str | None] = mapped_column(String(30))
-    unit: Mapped[str | None] = mapped_column(String(20))
-    format: Mapped[str | None] = mapped_column(String(12))
-    value: Mapped[str] = mapped_column(Text)
+    sampled_values: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     received_at: Mapped[datetime]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.db.models import ChargingSession, MeteringAnomaly, MeterSample, Station
+from evbilling.db.models import ChargingSession, MeteringAnomaly, MeterValueRecord, Station
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +69,11 @@ class SessionRepository:
         ).first()
         return (row[0], row[1]) if row is not None else None
 
-    async def samples(self, *, session_id: int) -> list[MeterSample]:
+    async def meter_values(self, *, session_id: int) -> list[MeterValueRecord]:
         result = await self._session.execute(
-            select(MeterSample)
-            .where(MeterSample.session_id == session_id)
-            .order_by(MeterSample.timestamp, MeterSample.id)
+            select(MeterValueRecord)
+            .where(MeterValueRecord.session_id == session_id)
+            .order_by(MeterValueRecord.timestamp, MeterValueRecord.id)
         )
         return list(result.scalars())
 

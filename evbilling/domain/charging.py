@@ -73,35 +73,18 @@ def start_key(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def sample_key(
+def reading_key(
     *,
     station_id: int,
     connector_id: int,
     session_id: int | None,
     timestamp: datetime,
-    measurand: str,
-    phase: str | None,
-    location: str | None,
-    context: str | None,
-    unit: str | None,
-    value: str,
+    content: str,
 ) -> str:
-    """Identifies one sampled value so a replayed MeterValues stores nothing twice."""
-    text = "|".join(
-        (
-            str(station_id),
-            str(connector_id),
-            str(session_id),
-            timestamp.isoformat(),
-            measurand,
-            phase or "",
-            location or "",
-            context or "",
-            unit or "",
-            value,
-        )
-    )
-    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+    """Identifies one meter reading (or anomaly) so a replayed message stores nothing twice;
+    `content` is a canonical rendering of what was measured."""
+    text = f"{station_id}|{connector_id}|{session_id}|{timestamp.isoformat()}|{content}"
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"

@@ -29,7 +29,7 @@ from evbilling.domain.charging import (
     check_register_step,
     normalize_id_tag,
     register_wh,
-    sample_key,
+    reading_key,
     start_key,
 )
 from evbilling.domain.pricing import SessionUsage, TariffTerms, price_session
@@ -305,6 +305,16 @@ def _replayed_start(existing: ChargingSession) -> StartResult:
     )
 
 
+_SAMPLED_FIELDS = ("value", "context", "format", "measurand", "phase", "location", "unit")
+
+
+def _as_stored(sampled: SampledValueIn) -> dict[str, str]:
+    """A sampled value with the fields the station sent (OCPP names)."""
+    return {
+        name: value for name in _SAMPLED_FIELDS if (value := getattr(sampled, name)) is not None
+    }
+
+
 def _is_energy_register(sampled: SampledValueIn) -> bool:
     # OCPP 1.6 defaults: measurand Energy.Active.Import.Register, location Outlet, format Raw.
     return (
@@ -355,37 +365,28 @@ async def _store_samples(
     rows: list[dict[str, Any]] = []
     registers: list[tuple[RegisterReading | Anomaly, datetime]] = []
     for meter_value in meter_values:
+        stored = [_as_stored(sampled) for sampled in meter_value.sampled_values]
+        rows.append(
+            {
+                "station_id": station.id,
+                "connector_id": connector_id,
+                "session_id": session_id,
+                "value_key": reading_key(
+                    station_id=station.id,
+                    connector_id=connector_id,
+                    session_id=session_id,
+                    timestamp=meter_value.timestamp,
+                    content=repr(stored),
+                ),
+                "timestamp": meter_value.timestamp,
+                "sampled_values": stored,
+                "received_at": now,
+            }
+        )
+        if session is None:
+            continue
         for sampled in meter_value.sampled_values:
-            key = sample_key(
-                station_id=station.id,
-                connector_id=connector_id,
-                session_id=session_id,
-                timestamp=meter_value.timestamp,
-                measurand=sampled.measurand or ENERGY_REGISTER,
-                phase=sampled.phase,
-                location=sampled.location,
-                context=sampled.context,
-                unit=sampled.unit,
-                value=sampled.value,
-            )
-            rows.append(
-                {
-                    "station_id": station.id,
-                    "connector_id": connector_id,
-                    "session_id": session_id,
-                    "sample_key": key,
-                    "timestamp": meter_value.timestamp,
-                    "measurand": sampled.measurand or ENERGY_REGISTER,
-                    "phase": sampled.phase,
-                    "location": sampled.location,
-                    "context": sampled.context,
-                    "unit": sampled.unit,
-                    "format": sampled.format,
-                    "value": sampled.value,
-                    "received_at": now,
-                }
-            )
-            if session is not None and _is_energy_register(sampled):
+            if _is_energy_register(sampled):
                 wh = register_wh(value=sampled.value, unit=sampled.unit)
                 reading = (
                     RegisterReading(timestamp=meter_value.timestamp, wh=wh)
@@ -395,7 +396,7 @@ async def _store_samples(
                 registers.append((reading, meter_value.timestamp))
     # Replays insert nothing (natural keys); a replayed register reading is no newer than the
     # session's latest, and a replayed anomaly has the same key, so neither counts twice.
-    await repo.add_samples(rows)
+    await repo.add_meter_values(rows)
     if session is None:
         return None
     latest = (
@@ -438,17 +439,12 @@ async def _record_anomalies(
 ) -> None:
     rows = []
     for anomaly, at in anomalies:
-        key = sample_key(
+        key = reading_key(
             station_id=station.id,
             connector_id=0,
             session_id=session_id,
             timestamp=at,
-            measurand=anomaly.kind.value,
-            phase=None,
-            location=None,
-            context=None,
-            unit=None,
-            value=anomaly.value or "",
+            content=f"{anomaly.kind.value}|{anomaly.value}",
         )
         rows.append(
             {

@@ -124,7 +124,7 @@ async def get_session(*, db: AsyncSession, operator_id: int, session_id: int) ->
     if found is None:
         raise NotFound(kind="session", key=session_id)
     row, identity = found
-    samples = await repo.samples(session_id=row.id)
+    readings = await repo.meter_values(session_id=row.id)
     anomalies = await repo.anomalies(session_id=row.id)
     return SessionDetail(
         summary=_summary(row, identity),
@@ -132,16 +132,17 @@ async def get_session(*, db: AsyncSession, operator_id: int, session_id: int) ->
         cost_breakdown=row.cost_breakdown,
         meter_samples=tuple(
             SampleView(
-                timestamp=s.timestamp,
-                measurand=s.measurand,
-                phase=s.phase,
-                location=s.location,
-                context=s.context,
-                unit=s.unit,
-                format=s.format,
-                value=s.value,
+                timestamp=reading.timestamp,
+                measurand=sampled.get("measurand", "Energy.Active.Import.Register"),
+                phase=sampled.get("phase"),
+                location=sampled.get("location"),
+                context=sampled.get("context"),
+                unit=sampled.get("unit"),
+                format=sampled.get("format"),
+                value=sampled["value"],
             )
-            for s in samples
+            for reading in readings
+            for sampled in reading.sampled_values
         ),
         anomalies=tuple(
             AnomalyView(

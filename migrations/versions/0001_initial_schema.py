@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 10:36:10.042179
+Create Date: 2026-11-23 11:02:51.802060
 """
 
 from collections.abc import Sequence
@@ -224,28 +224,22 @@ def upgrade() -> None:
         batch_op.create_index('ix_charging_sessions_station_started', ['station_id', 'started_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_charging_sessions_status'), ['status'], unique=False)
 
-    op.create_table('meter_samples',
+    op.create_table('meter_values',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('connector_id', sa.Integer(), nullable=False),
     sa.Column('session_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('sample_key', sa.String(length=40), nullable=False),
+    sa.Column('value_key', sa.String(length=32), nullable=False),
     sa.Column('timestamp', evbilling.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('measurand', sa.String(length=50), nullable=False),
-    sa.Column('phase', sa.String(length=10), nullable=True),
-    sa.Column('location', sa.String(length=10), nullable=True),
-    sa.Column('context', sa.String(length=30), nullable=True),
-    sa.Column('unit', sa.String(length=20), nullable=True),
-    sa.Column('format', sa.String(length=12), nullable=True),
-    sa.Column('value', sa.Text(), nullable=False),
+    sa.Column('sampled_values', sa.JSON(), nullable=False),
     sa.Column('received_at', evbilling.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['session_id'], ['charging_sessions.id'], name=op.f('fk_meter_samples_session_id_charging_sessions'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_meter_samples_station_id_stations'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_meter_samples')),
-    sa.UniqueConstraint('sample_key', name=op.f('uq_meter_samples_sample_key'))
+    sa.ForeignKeyConstraint(['session_id'], ['charging_sessions.id'], name=op.f('fk_meter_values_session_id_charging_sessions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_meter_values_station_id_stations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_meter_values')),
+    sa.UniqueConstraint('value_key', name=op.f('uq_meter_values_value_key'))
     )
-    with op.batch_alter_table('meter_samples', schema=None) as batch_op:
-        batch_op.create_index('ix_meter_samples_session_at', ['session_id', 'timestamp'], unique=False)
+    with op.batch_alter_table('meter_values', schema=None) as batch_op:
+        batch_op.create_index('ix_meter_values_session_at', ['session_id', 'timestamp'], unique=False)
 
     op.create_table('metering_anomalies',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -274,10 +268,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_metering_anomalies_session_id'))
 
     op.drop_table('metering_anomalies')
-    with op.batch_alter_table('meter_samples', schema=None) as batch_op:
-        batch_op.drop_index('ix_meter_samples_session_at')
+    with op.batch_alter_table('meter_values', schema=None) as batch_op:
+        batch_op.drop_index('ix_meter_values_session_at')
 
-    op.drop_table('meter_samples')
+    op.drop_table('meter_values')
     with op.batch_alter_table('charging_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_charging_sessions_status'))
         batch_op.drop_index('ix_charging_sessions_station_started')

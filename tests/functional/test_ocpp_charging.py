@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from evbilling.db.models import ChargingSession, ConnectorStatusEvent, MeterSample, Station
+from evbilling.db.models import ChargingSession, ConnectorStatusEvent, MeterValueRecord, Station
 from evbilling.services.context import ServiceContext
 from evbilling.services.sessions import get_session
 from tests.factories import create_station, create_tariff, create_token
@@ -159,7 +159,7 @@ class TestReplays:
             await station.meter(started.transaction_id, 5000, minutes=30)
             await station.meter(started.transaction_id, 5000, minutes=30)
             await station.stop_tx(started.transaction_id, 8000, minutes=60)
-            samples_after_stop = await count(context, MeterSample)
+            readings_after_stop = await count(context, MeterValueRecord)
             await station.stop_tx(started.transaction_id, 9999, minutes=90)
             await station.meter(started.transaction_id, 5000, minutes=30)
 
@@ -167,8 +167,9 @@ class TestReplays:
             detail = await get_session(
                 db=db, operator_id=operator_id, session_id=started.transaction_id
             )
-        assert samples_after_stop == 3
-        assert await count(context, MeterSample) == 3
+        assert readings_after_stop == 1
+        assert await count(context, MeterValueRecord) == 1
+        assert len(detail.meter_samples) == 3
         assert detail.summary.meter_stop_wh == 8000
         assert detail.summary.energy_wh == 8000
 
@@ -188,8 +189,8 @@ class TestReplays:
             row = await db.get(ChargingSession, started.transaction_id)
             attached = await db.scalar(
                 select(func.count())
-                .select_from(MeterSample)
-                .where(MeterSample.session_id == started.transaction_id)
+                .select_from(MeterValueRecord)
+                .where(MeterValueRecord.session_id == started.transaction_id)
             )
         assert row is not None and row.status == "active" and row.stopped_at is None
         assert attached == 0

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from evbilling.db.models import Base, ChargingSession, MeterSample
+from evbilling.db.models import Base, ChargingSession
 from evbilling.services.context import ServiceContext
+from evbilling.services.sessions import get_session
 from tests.factories import create_station, create_tariff, create_token
 from tests.functional.charger import charger, raw_call, ts
 from tests.functional.conftest import LiveServer, connect
@@ -302,13 +303,15 @@ async def test_stored_samples_are_exactly_the_ones_sent(
         started = await station.start_tx(minutes=0)
         await station.meter(started.transaction_id, 2500, minutes=10)
     async with context.unit_of_work() as db:
-        rows = list((await db.execute(select(MeterSample).order_by(MeterSample.id))).scalars())
+        detail = await get_session(
+            db=db, operator_id=operator_id, session_id=started.transaction_id
+        )
         session = await db.get(ChargingSession, started.transaction_id)
 
-    assert [(r.measurand, r.phase, r.unit, r.value, r.context) for r in rows] == [
+    assert [(s.measurand, s.phase, s.unit, s.value, s.context) for s in detail.meter_samples] == [
         ("Energy.Active.Import.Register", None, "Wh", "2500", "Sample.Periodic"),
         ("Power.Active.Import", None, "W", "11000", None),
         ("Current.Import", "L1", "A", "16.1", None),
     ]
-    assert rows[0].timestamp.isoformat().replace("+00:00", "Z") == ts(10)
+    assert detail.meter_samples[0].timestamp.isoformat().replace("+00:00", "Z") == ts(10)
     assert session is not None and session.last_register_wh == 2500
