@@ -28,8 +28,8 @@ from evbilling.domain.charging import (
     authorize_token,
     check_register_step,
     normalize_id_tag,
-    register_wh,
     reading_key,
+    register_wh,
     start_key,
 )
 from evbilling.domain.pricing import SessionUsage, TariffTerms, price_session

@@ -6,12 +6,12 @@ import asyncio
 import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 import uvicorn
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.typing import Subprotocol
 
 from evbilling.csms import OcppGateway
 from evbilling.main import create_app
@@ -56,13 +56,13 @@ async def connect(
     identity: str,
     *,
     password: str | None = STATION_PASSWORD,
-    subprotocols: list[Any] | None = None,
+    subprotocols: list[str] | None = None,
 ) -> ClientConnection:
     """Open a station's WebSocket the way a charger does (security profile 1)."""
     headers = basic_auth(identity, password) if password is not None else {}
     return await websockets.connect(
         f"{server.ws_url}/{identity}",
-        subprotocols=subprotocols if subprotocols is not None else ["ocpp1.6"],
+        subprotocols=[Subprotocol(p) for p in (subprotocols or ["ocpp1.6"])],
         additional_headers=headers,
         open_timeout=10,
     )

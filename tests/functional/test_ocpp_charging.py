@@ -38,7 +38,8 @@ class TestChargingSession:
             await station.meter(started.transaction_id, 11000, minutes=60)
             stopped = await station.stop_tx(started.transaction_id, 13500, minutes=75)
 
-        assert boot.status == "Accepted" and boot.interval == 300
+        assert boot.status == "Accepted"
+        assert boot.interval == 300
         assert started.id_tag_info["status"] == "Accepted"
         assert stopped.id_tag_info["status"] == "Accepted"
         async with context.unit_of_work() as db:
@@ -192,7 +193,9 @@ class TestReplays:
                 .select_from(MeterValueRecord)
                 .where(MeterValueRecord.session_id == started.transaction_id)
             )
-        assert row is not None and row.status == "active" and row.stopped_at is None
+        assert row is not None
+        assert row.status == "active"
+        assert row.stopped_at is None
         assert attached == 0
 
 

@@ -314,4 +314,5 @@ async def test_stored_samples_are_exactly_the_ones_sent(
         ("Current.Import", "L1", "A", "16.1", None),
     ]
     assert detail.meter_samples[0].timestamp.isoformat().replace("+00:00", "Z") == ts(10)
-    assert session is not None and session.last_register_wh == 2500
+    assert session is not None
+    assert session.last_register_wh == 2500

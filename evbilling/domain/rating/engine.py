@@ -211,7 +211,6 @@ class _Rating:
         energy_q: list[Decimal] = [_ZERO] * size
         time_q, parking_q, reservation_q = [0] * size, [0] * size, [0] * size
         first_use: list[list[int]] = [[-1] * size for _ in range(6)]
-        last_element = [-1] * 6
         flat_element = [-1, -1]  # session, reservation
         has = plan.has_component
         energy_candidates = has[TariffDimensionType.ENERGY]

@@ -28,7 +28,6 @@ last sample to the session end):
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -131,16 +130,19 @@ def build_periods(
     idle = _merged_idle(idle_intervals)
     raw: list[tuple[datetime, datetime, Decimal]] = []
     for before, after in pairwise(samples):
-        raw.append((before.at, after.at, _kwh(after.energy_wh) - _kwh(before.energy_wh)))
+        raw.append((before.at, after.at, _kwh(after.energy_wh - before.energy_wh)))
     if end > samples[-1].at:
-        raw.append((samples[-1].at, end, Decimal(0)))
-    last_increase_end = max((stop for _, stop, kwh in raw if kwh > 0), default=None)
+        raw.append((samples[-1].at, end, _ZERO))
+    last_increase_end = max((stop for _, stop, kwh in raw if kwh), default=None)
 
     pieces: list[tuple[datetime, datetime, PeriodKind, Decimal]] = []
     for start, stop, kwh in raw:
         after_charging = last_increase_end is not None and start >= last_increase_end
         default = PeriodKind.PARKING if after_charging else PeriodKind.CHARGING
-        pieces.extend(_split_idle(start, stop, kwh, idle, default))
+        if idle:
+            pieces.extend(_split_idle(start, stop, kwh, idle, default))
+        else:
+            pieces.append((start, stop, default, kwh))
 
     periods: list[ChargingPeriodInput] = []
     if reservation_start is not None:
@@ -148,29 +150,16 @@ def build_periods(
         if reservation_start >= samples[0].at:
             raise InvalidMeterData("reservation_start must be before the first meter sample")
         periods.append(ChargingPeriodInput(start=reservation_start, kind=PeriodKind.RESERVATION))
-    power = sorted(((sample.at, sample.kw) for sample in power_samples), key=_first)
-    power_times = [at for at, _ in power]
-    current = sorted(((sample.at, sample.amperes) for sample in current_samples), key=_first)
-    current_times = [at for at, _ in current]
-    for start, stop, kind, kwh in pieces:
-        low_power, high_power = _extremes(power, power_times, start, stop)
-        low_current, high_current = _extremes(current, current_times, start, stop)
+    bounds = [start for start, _, _, _ in pieces]
+    powers = _extremes([(sample.at, sample.kw) for sample in power_samples], bounds, end)
+    currents = _extremes([(sample.at, sample.amperes) for sample in current_samples], bounds, end)
+    for (start, _, kind, kwh), (low_power, high_power), (low_current, high_current) in zip(
+        pieces, powers, currents, strict=True
+    ):
         periods.append(
-            ChargingPeriodInput(
-                start=start,
-                kind=kind,
-                energy_kwh=kwh,
-                min_current=low_current,
-                max_current=high_current,
-                min_power=low_power,
-                max_power=high_power,
-            )
+            ChargingPeriodInput(start, kind, kwh, low_current, high_current, low_power, high_power)
         )
     return periods
-
-
-def _first(item: tuple[datetime, Decimal]) -> datetime:
-    return item[0]
 
 
 def _require_aware(moment: datetime, what: str) -> None:
@@ -179,7 +168,10 @@ def _require_aware(moment: datetime, what: str) -> None:
 
 
 def _kwh(wh: int | Decimal) -> Decimal:
-    return tidy(Decimal(wh).scaleb(-3))
+    return tidy(Decimal(wh).scaleb(-3)) if wh else _ZERO
+
+
+_ZERO = Decimal(0)
 
 
 def _checked_samples(meter_samples: Sequence[MeterSample], end: datetime) -> list[MeterSample]:
@@ -187,18 +179,24 @@ def _checked_samples(meter_samples: Sequence[MeterSample], end: datetime) -> lis
         raise InvalidMeterData("at least one meter sample (the start reading) is needed")
     _require_aware(end, "end")
     samples: list[MeterSample] = []
+    previous: MeterSample | None = None
     for index, sample in enumerate(meter_samples):
-        _require_aware(sample.at, f"meter_samples[{index}].at")
-        if isinstance(sample.energy_wh, bool) or not isinstance(sample.energy_wh, int | Decimal):
+        at, wh = sample.at, sample.energy_wh
+        if at.tzinfo is None:
+            raise InvalidMeterData(f"meter_samples[{index}].at must be timezone-aware")
+        if type(wh) is not int and type(wh) is not Decimal:
             raise InvalidMeterData(f"meter_samples[{index}].energy_wh must be an int or Decimal")
-        if samples and sample.at < samples[-1].at:
+        if previous is None:
+            samples.append(sample)
+        elif at < previous.at:
             raise InvalidMeterData(f"meter_samples[{index}] is earlier than the sample before it")
-        if samples and sample.energy_wh < samples[-1].energy_wh:
+        elif wh < previous.energy_wh:
             raise InvalidMeterData(f"meter_samples[{index}]: the energy register went backwards")
-        if samples and sample.at == samples[-1].at:
+        elif at == previous.at:
             samples[-1] = sample  # a repeated timestamp: the later reading wins
         else:
             samples.append(sample)
+        previous = sample
     if end < samples[-1].at:
         raise InvalidMeterData("end is before the last meter sample")
     if end <= samples[0].at:
@@ -268,16 +266,32 @@ def _us(duration: timedelta) -> int:
 
 
 def _extremes(
-    samples: list[tuple[datetime, Decimal]],
-    times: list[datetime],
-    start: datetime,
-    stop: datetime,
-) -> tuple[Decimal | None, Decimal | None]:
-    first, last = bisect_left(times, start), bisect_left(times, stop)
-    if first == last:
-        return None, None
-    values = [value for _, value in samples[first:last]]
-    return min(values), max(values)
+    samples: list[tuple[datetime, Decimal]], starts: list[datetime], end: datetime
+) -> list[tuple[Decimal | None, Decimal | None]]:
+    """(lowest, highest) sample taken in each period [starts[i], starts[i + 1] or end)."""
+    out: list[tuple[Decimal | None, Decimal | None]] = [(None, None)] * len(starts)
+    if not samples:
+        return out
+    samples.sort(key=_at)
+    position, count = 0, len(samples)
+    for index, start in enumerate(starts):
+        stop = starts[index + 1] if index + 1 < len(starts) else end
+        while position < count and samples[position][0] < start:
+            position += 1
+        low = high = None
+        while position < count and samples[position][0] < stop:
+            value = samples[position][1]
+            if low is None or value < low:
+                low = value
+            if high is None or value > high:
+                high = value
+            position += 1
+        out[index] = (low, high)
+    return out
+
+
+def _at(item: tuple[datetime, Decimal]) -> datetime:
+    return item[0]
 
 
 _MICROSECOND = timedelta(microseconds=1)

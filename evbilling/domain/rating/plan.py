@@ -120,7 +120,7 @@ def compile_plan(tariff: Tariff) -> TariffPlan:
         return cached
     plan = _compile(tariff)
     if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.pop(next(iter(_CACHE)))
+        _CACHE.clear()  # simple and thread-safe; compiling again costs microseconds
     _CACHE[id(tariff)] = plan  # the plan holds the tariff, so the id cannot be reused meanwhile
     return plan
 

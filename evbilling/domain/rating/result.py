@@ -193,7 +193,7 @@ def apportion(exact: Sequence[Decimal], *, currency: str) -> tuple[Decimal, list
     missing = int((total - sum(floors, Decimal(0))) / quantum)
     by_remainder = sorted(range(len(exact)), key=lambda i: (floors[i] - exact[i], i))
     for i in by_remainder[:missing]:
-        pass
+        floors[i] += quantum
     return total, floors
 
 

@@ -1,0 +1,1 @@
+"""Use cases: async, keyword-only functions that flush but never commit."""
