@@ -381,7 +381,6 @@ _STATION_COLUMNS = [
     "model",
     "registration_status",
     "last_heartbeat_at",
-    "connected",
 ]
 StationArgument = Annotated[str, typer.Argument(help="Station id or identity.")]
 

@@ -28,6 +28,8 @@ STATION_PREFIX = "DEMO-"
 TOKENS = (
     ("04A1B2C3D4", "Alice Example", False),
     ("04E5F6A7B8", "Bob Example", False),
+    ("04C0FFEE01", "Carol Example", False),
+    ("04BADA5500", "Dan Example", False),
     ("04DEADBEEF", "Mallory Example", True),
 )
 
@@ -187,7 +189,16 @@ async def _serve_and_simulate(
             run_simulation(
                 url=f"ws://{config.host}:{config.port}/ocpp",
                 stations=stations,
-                settings=SimulationSettings(sessions_per_station=10_000, time_scale=30.0),
+                # Real time (timestamps never run ahead of the clock), short sessions: a
+                # newcomer sees sessions start, meter and get priced within minutes.
+                settings=SimulationSettings(
+                    sessions_per_station=10_000,
+                    time_scale=1.0,
+                    meter_interval_s=(10, 20),
+                    session_energy_wh=(300, 1_500),
+                    pause_between_sessions_s=(5, 30),
+                    idle_after_full_s=(10, 60),
+                ),
             )
         )
     try:

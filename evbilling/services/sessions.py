@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.db.models import ChargingSession
 from evbilling.db.sessions import SessionFilter, SessionRepository
+from evbilling.domain.money import currency_exponent
 from evbilling.services.common import NotFound, Page, PageRequest
 
 
@@ -71,6 +72,13 @@ class SessionDetail:
     anomalies: tuple[AnomalyView, ...]
 
 
+def _in_minor_units(amount: Decimal | None, currency: str | None) -> Decimal | None:
+    """Stored totals are rounded already; show them with the currency's decimals (6.30)."""
+    if amount is None or currency is None:
+        return amount
+    return amount.quantize(Decimal(1).scaleb(-currency_exponent(currency)))
+
+
 def _summary(row: ChargingSession, identity: str) -> SessionSummary:
     duration = (
         int((row.stopped_at - row.started_at).total_seconds())
@@ -98,9 +106,9 @@ def _summary(row: ChargingSession, identity: str) -> SessionSummary:
         energy_wh=row.energy_wh,
         stop_reason=row.stop_reason,
         currency=row.currency,
-        cost_excl_vat=row.cost_excl_vat,
-        cost_vat=row.cost_vat,
-        cost_incl_vat=row.cost_incl_vat,
+        cost_excl_vat=_in_minor_units(row.cost_excl_vat, row.currency),
+        cost_vat=_in_minor_units(row.cost_vat, row.currency),
+        cost_incl_vat=_in_minor_units(row.cost_incl_vat, row.currency),
     )
 
 
