@@ -12,8 +12,6 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "INFO"
-    # Lab switch: accept BootNotification from stations that are not registered.
-    accept_unknown_stations: bool = False
     heartbeat_interval_s: int = 300
     # Seconds the server waits for a station to answer an operator command.
     command_timeout_s: float = 30.0

@@ -11,14 +11,15 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
-    """NUMERIC on PostgreSQL, TEXT on SQLite (whose NUMERIC affinity would round-trip via float)."""
+    """Decimals back exactly as written ("0.30" stays "0.30"): NUMERIC without a fixed scale on
+    PostgreSQL, TEXT on SQLite (whose NUMERIC affinity would round-trip through a float)."""
 
     impl = String
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "postgresql":
-            return dialect.type_descriptor(Numeric(precision=38, scale=12, asdecimal=True))
+            return dialect.type_descriptor(Numeric(asdecimal=True))
         return dialect.type_descriptor(String(64))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
@@ -33,11 +34,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        result = Decimal(value) if not isinstance(value, Decimal) else value
-        # PostgreSQL pads to the column scale; normalise trailing zeros away, keep integers plain.
-        if result == result.to_integral_value():
-            return result.quantize(Decimal(1))
-        return result.normalize()
+        return value if isinstance(value, Decimal) else Decimal(value)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -1,0 +1,169 @@
+"""Operators read priced sessions through the API and the CLI, filtered and paginated."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+from typer.testing import CliRunner
+
+from evbilling.cli import app as cli_app
+from evbilling.db.access import OperatorRepository
+from evbilling.services.context import ServiceContext
+from tests.factories import create_station, create_tariff, create_token
+from tests.functional.charger import charger, ts
+from tests.functional.conftest import LiveServer
+
+
+async def charge_twice(context: ServiceContext, operator_id: int, server: LiveServer) -> None:
+    tariff = await create_tariff(context, operator_id=operator_id)
+    await create_station(context, operator_id=operator_id, identity="CP-1", tariff_id=tariff)
+    await create_station(context, operator_id=operator_id, identity="CP-2", tariff_id=tariff)
+    await create_token(context, operator_id=operator_id, uid="04A1B2C3D4")
+    await create_token(context, operator_id=operator_id, uid="04E5F6A7B8", driver_name="Bob")
+    async with charger(server, "CP-1") as first:
+        started = await first.start_tx("04A1B2C3D4", minutes=0)
+        await first.meter(started.transaction_id, 4000, minutes=20)
+        await first.stop_tx(started.transaction_id, 11_000, minutes=40)
+    async with charger(server, "CP-2") as second:
+        await second.start_tx("04E5F6A7B8", meter_start=0, minutes=120)
+
+
+def api(server: LiveServer, key: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=f"{server.base_url}/api/v1", headers={"Authorization": f"Bearer {key}"}
+    )
+
+
+class TestSessionsApi:
+    async def test_lists_sessions_newest_first_with_energy_and_cost(
+        self, context: ServiceContext, operator_id: int, live_server: LiveServer, api_key: str
+    ) -> None:
+        await charge_twice(context, operator_id, live_server)
+        async with api(live_server, api_key) as client:
+            response = await client.get("/sessions")
+
+        body = response.json()
+        assert response.status_code == 200
+        assert body["total"] == 2
+        running, finished = body["items"]
+        assert (running["station_identity"], running["status"]) == ("CP-2", "active")
+        assert finished["energy_wh"] == 10_000
+        assert finished["duration_s"] == 40 * 60
+        # 10 kWh x 0.30 + 1.00 = 4.00; 20 % VAT -> 4.80, as exact strings
+        assert (finished["cost_excl_vat"], finished["cost_incl_vat"]) == ("4.00", "4.80")
+
+    async def test_filters_by_station_status_and_period_and_paginates(
+        self, context: ServiceContext, operator_id: int, live_server: LiveServer, api_key: str
+    ) -> None:
+        await charge_twice(context, operator_id, live_server)
+        async with api(live_server, api_key) as client:
+            stations = (await client.get("/stations")).json()["items"]
+            cp2 = next(s["id"] for s in stations if s["identity"] == "CP-2")
+            by_station = (await client.get("/sessions", params={"station_id": cp2})).json()
+            completed = (await client.get("/sessions", params={"status": "completed"})).json()
+            early = (
+                await client.get(
+                    "/sessions", params={"started_from": ts(-1), "started_before": ts(60)}
+                )
+            ).json()
+            second_page = (await client.get("/sessions", params={"limit": 1, "offset": 1})).json()
+
+        assert [s["station_identity"] for s in by_station["items"]] == ["CP-2"]
+        assert [s["station_identity"] for s in completed["items"]] == ["CP-1"]
+        assert [s["station_identity"] for s in early["items"]] == ["CP-1"]
+        assert (second_page["total"], len(second_page["items"])) == (2, 1)
+        assert second_page["items"][0]["station_identity"] == "CP-1"
+
+    async def test_reads_a_session_with_breakdown_samples_and_tariff_snapshot(
+        self, context: ServiceContext, operator_id: int, live_server: LiveServer, api_key: str
+    ) -> None:
+        await charge_twice(context, operator_id, live_server)
+        async with api(live_server, api_key) as client:
+            session = (await client.get("/sessions", params={"status": "completed"})).json()
+            detail = (await client.get(f"/sessions/{session['items'][0]['id']}")).json()
+
+        assert detail["tariff"]["energy_price_per_kwh"] == "0.30"
+        assert [line["description"] for line in detail["cost_breakdown"]["lines"]] == [
+            "Session fee",
+            "Energy",
+        ]
+        assert len(detail["meter_samples"]) == 3
+        assert detail["anomalies"] == []
+
+    async def test_another_operators_session_is_not_found(
+        self, context: ServiceContext, operator_id: int, live_server: LiveServer, api_key: str
+    ) -> None:
+        await charge_twice(context, operator_id, live_server)
+        async with context.unit_of_work() as db:
+            other = await OperatorRepository(db).add(name="Other", now=context.clock.now())
+            await db.commit()
+        from evbilling.services.access import create_api_key
+
+        async with context.unit_of_work() as db:
+            foreign_key = (
+                await create_api_key(db=db, operator_id=other.id, name="x", now=context.clock.now())
+            ).key
+            await db.commit()
+        async with api(live_server, foreign_key) as client:
+            listed = (await client.get("/sessions")).json()
+            read = await client.get("/sessions/1")
+
+        assert listed["total"] == 0
+        assert read.status_code == 404
+        assert read.headers["content-type"] == "application/problem+json"
+
+    async def test_rejects_a_bad_filter_with_a_problem_document(
+        self, context: ServiceContext, operator_id: int, live_server: LiveServer, api_key: str
+    ) -> None:
+        async with api(live_server, api_key) as client:
+            response = await client.get("/sessions", params={"limit": 0, "status": "paid"})
+
+        problem = response.json()
+        assert response.status_code == 422
+        assert {error["field"] for error in problem["errors"]} == {"limit", "status"}
+
+    async def test_requires_an_api_key(self, live_server: LiveServer) -> None:
+        async with httpx.AsyncClient(base_url=f"{live_server.base_url}/api/v1") as client:
+            missing = await client.get("/sessions")
+            wrong = await client.get(
+                "/sessions", headers={"Authorization": "Bearer evb_000000000000_nope"}
+            )
+
+        assert (missing.status_code, wrong.status_code) == (401, 401)
+
+
+class TestSessionsCli:
+    async def test_session_list_show_and_station_commands(
+        self,
+        context: ServiceContext,
+        operator_id: int,
+        live_server: LiveServer,
+        api_key: str,
+        database_url: str,
+        monkeypatch: object,
+    ) -> None:
+        await charge_twice(context, operator_id, live_server)
+        env = {
+            "EVBILLING_DATABASE_URL": database_url,
+            "EVBILLING_API_URL": live_server.base_url,
+            "EVBILLING_API_KEY": api_key,
+        }
+        runner = CliRunner()
+
+        def run(*args: str) -> str:
+            result = runner.invoke(cli_app, list(args), env=env)
+            assert result.exit_code == 0, result.output
+            return result.output
+
+        listed = json.loads(await asyncio.to_thread(run, "session", "list", "--json"))
+        shown = await asyncio.to_thread(run, "session", "show", str(listed["items"][1]["id"]))
+        async with charger(live_server, "CP-1") as station:
+            answered = await asyncio.to_thread(run, "station", "reset", "1", "--hard")
+
+        assert listed["total"] == 2
+        assert "Energy: 10 kWh x 0.30 = 3.00" in shown
+        assert "total 4.00 excl. VAT, 0.80 VAT, 4.80 EUR incl. VAT" in shown
+        assert answered.strip() == 'CP-1 answered Reset: {"status": "Accepted"}'
+        assert ("Reset", {"type": "Hard"}) in station.received

@@ -1,0 +1,160 @@
+"""Pure charging rules: token decisions, replay keys, meter plausibility, login throttling."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from evbilling.csms.ratelimit import LoginThrottle
+from evbilling.domain.charging import (
+    Anomaly,
+    AnomalyKind,
+    AuthorizationStatus,
+    RegisterReading,
+    TokenFacts,
+    TokenStatus,
+    authorize_token,
+    check_register_step,
+    register_wh,
+    start_key,
+)
+from evbilling.domain.pricing import SessionUsage, TariffTerms, price_session
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def token(**changes: object) -> TokenFacts:
+    values: dict[str, object] = {
+        "status": TokenStatus.ACTIVE,
+        "expires_at": None,
+        "has_active_session": False,
+    }
+    values.update(changes)
+    return TokenFacts(**values)  # type: ignore[arg-type]
+
+
+class TestAuthorizeToken:
+    def test_accepts_an_active_unexpired_token(self) -> None:
+        assert authorize_token(token=token(), now=NOW) is AuthorizationStatus.ACCEPTED
+
+    def test_unknown_token_is_invalid(self) -> None:
+        assert authorize_token(token=None, now=NOW) is AuthorizationStatus.INVALID
+
+    def test_blocked_wins_over_expired(self) -> None:
+        facts = token(status=TokenStatus.BLOCKED, expires_at=NOW - timedelta(days=1))
+        assert authorize_token(token=facts, now=NOW) is AuthorizationStatus.BLOCKED
+
+    def test_expires_at_the_instant_of_expiry(self) -> None:
+        assert authorize_token(token=token(expires_at=NOW), now=NOW) is AuthorizationStatus.EXPIRED
+
+    def test_reports_a_running_session_as_concurrent(self) -> None:
+        facts = token(has_active_session=True)
+        assert authorize_token(token=facts, now=NOW) is AuthorizationStatus.CONCURRENT_TX
+
+
+class TestStartKey:
+    def test_same_start_in_another_case_of_id_tag_is_the_same_start(self) -> None:
+        first = start_key(
+            station_id=1, connector_id=1, id_tag="04ab", meter_start_wh=5, timestamp=NOW
+        )
+        again = start_key(
+            station_id=1, connector_id=1, id_tag="04AB", meter_start_wh=5, timestamp=NOW
+        )
+        assert first == again
+
+    def test_a_different_meter_start_is_a_different_start(self) -> None:
+        first = start_key(station_id=1, connector_id=1, id_tag="A", meter_start_wh=5, timestamp=NOW)
+        other = start_key(station_id=1, connector_id=1, id_tag="A", meter_start_wh=6, timestamp=NOW)
+        assert first != other
+
+
+class TestRegisterReadings:
+    def test_reads_kwh_as_whole_wh(self) -> None:
+        assert register_wh(value="12.3456", unit="kWh") == 12346
+
+    def test_unit_defaults_to_wh(self) -> None:
+        assert register_wh(value="1500", unit=None) == 1500
+
+    def test_an_energy_register_in_a_power_unit_is_an_anomaly(self) -> None:
+        result = register_wh(value="1500", unit="W")
+        assert isinstance(result, Anomaly)
+        assert result.kind is AnomalyKind.UNKNOWN_UNIT
+
+    def test_a_register_going_backwards_is_an_anomaly(self) -> None:
+        anomaly = check_register_step(
+            previous=RegisterReading(timestamp=NOW, wh=1000),
+            current=RegisterReading(timestamp=NOW + timedelta(seconds=60), wh=999),
+            max_power_w=22_000,
+        )
+        assert anomaly is not None
+        assert anomaly.kind is AnomalyKind.REGISTER_DECREASED
+
+    def test_growth_within_the_evse_power_is_plausible(self) -> None:
+        # 22 kW for 10 minutes = 3,667 Wh
+        anomaly = check_register_step(
+            previous=RegisterReading(timestamp=NOW, wh=0),
+            current=RegisterReading(timestamp=NOW + timedelta(minutes=10), wh=3_667),
+            max_power_w=22_000,
+        )
+        assert anomaly is None
+
+    def test_growth_beyond_the_evse_power_is_an_implausible_jump(self) -> None:
+        anomaly = check_register_step(
+            previous=RegisterReading(timestamp=NOW, wh=0),
+            current=RegisterReading(timestamp=NOW + timedelta(minutes=10), wh=5_000),
+            max_power_w=22_000,
+        )
+        assert anomaly is not None
+        assert anomaly.kind is AnomalyKind.IMPLAUSIBLE_JUMP
+
+
+class TestPriceSession:
+    def test_prices_energy_and_session_fee_with_vat_on_the_total(self) -> None:
+        terms = TariffTerms(
+            tariff_id=1,
+            name="Std",
+            currency="EUR",
+            energy_price_per_kwh=Decimal("0.39"),
+            session_fee=Decimal("0.50"),
+            vat_percent=Decimal("19"),
+        )
+        usage = SessionUsage(started_at=NOW, stopped_at=NOW + timedelta(hours=1), energy_wh=12_345)
+
+        priced = price_session(terms=terms, usage=usage)
+
+        # 12.345 kWh x 0.39 = 4.81455 -> 4.81; + 0.50 = 5.31; VAT 19 % = 1.0089 -> 1.01
+        assert [line.amount.amount for line in priced.lines] == [Decimal("0.50"), Decimal("4.81")]
+        assert priced.total_excl_vat.amount == Decimal("5.31")
+        assert priced.vat.amount == Decimal("1.01")
+        assert priced.total_incl_vat.amount == Decimal("6.32")
+
+    def test_a_tariff_survives_its_snapshot(self) -> None:
+        terms = TariffTerms(
+            tariff_id=7,
+            name="Night",
+            currency="JPY",
+            energy_price_per_kwh=Decimal("35"),
+            session_fee=Decimal("0"),
+            vat_percent=Decimal("10"),
+        )
+        assert TariffTerms.from_snapshot(terms.snapshot()) == terms
+
+
+class TestLoginThrottle:
+    def test_blocks_an_address_that_fails_against_many_station_ids(self) -> None:
+        throttle = LoginThrottle(allowed_failures=3, window_s=60)
+        for index in range(3):
+            throttle.record_failure(station_id=f"CP-{index}", address="10.0.0.9")
+
+        assert throttle.blocked(station_id="CP-99", address="10.0.0.9")
+        assert not throttle.blocked(station_id="CP-99", address="10.0.0.10")
+
+    def test_success_clears_the_station_but_not_the_address(self) -> None:
+        throttle = LoginThrottle(allowed_failures=2, window_s=60)
+        throttle.record_failure(station_id="CP-1", address="10.0.0.9")
+        throttle.record_failure(station_id="CP-1", address="10.0.0.9")
+
+        throttle.record_success(station_id="CP-1")
+
+        assert throttle.blocked(station_id="CP-1", address="10.0.0.9")
+        assert not throttle.blocked(station_id="CP-1", address="10.0.0.1")
