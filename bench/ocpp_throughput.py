@@ -39,9 +39,10 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evbilling.db.engine import create_engine  # noqa: E402
+from evbilling.db.engine import create_engine, create_session_factory  # noqa: E402
 from evbilling.db.migrate import upgrade  # noqa: E402
-from evbilling.db.models import Evse, Location, Operator, Station, Tariff, Token  # noqa: E402
+from evbilling.db.models import Evse, Location, Operator, Station, Token  # noqa: E402
+from evbilling.services import catalog  # noqa: E402
 from evbilling.services.security import hash_secret  # noqa: E402
 
 PASSWORD = "bench-password-0123456789"
@@ -67,14 +68,6 @@ async def seed(url: str, stations: int) -> None:
     async with engine.begin() as db:
         await db.execute(insert(Operator).values(id=1, name="Bench", created_at=now))
         await db.execute(
-            insert(Tariff).values(
-                id=1, operator_id=1, name="Bench", currency="EUR",
-                energy_price_per_kwh=Decimal("0.39"), session_fee=Decimal("0.50"),
-                vat_percent=Decimal("19"), is_default=True, version=1, created_at=now,
-                updated_at=now,
-            )
-        )  # fmt: skip
-        await db.execute(
             insert(Location).values(
                 id=1, operator_id=1, name="Bench", time_zone="Europe/Berlin", created_at=now,
                 updated_at=now,
@@ -96,6 +89,21 @@ async def seed(url: str, stations: int) -> None:
              "created_at": now, "updated_at": now}
             for i in rows
         ])  # fmt: skip
+    async with create_session_factory(engine)() as session:
+        await catalog.create_tariff(
+            db=session,
+            operator_id=1,
+            name="Bench",
+            ocpi=catalog.simple_tariff_ocpi(
+                currency="EUR",
+                energy_price_per_kwh=Decimal("0.39"),
+                session_fee=Decimal("0.50"),
+                vat_percent=Decimal("19"),
+            ),
+            now=now,
+            is_default=True,
+        )
+        await session.commit()
     await engine.dispose()
 
 

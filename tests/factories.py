@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from evbilling.db.models import Driver, Evse, Location, Station, Tariff, Token
+from evbilling.db.models import Driver, Evse, Location, Station, Token
+from evbilling.services import catalog
 from evbilling.services.context import ServiceContext
 from evbilling.services.security import hash_secret
 
@@ -22,22 +24,24 @@ async def create_tariff(
     session_fee: str = "1.00",
     vat_percent: str = "20",
     is_default: bool = True,
+    ocpi: dict[str, Any] | None = None,
 ) -> int:
-    now = context.clock.now()
+    """A tariff: the given OCPI document, or per kWh + per session fee + VAT."""
+    document = ocpi or catalog.simple_tariff_ocpi(
+        currency=currency,
+        energy_price_per_kwh=Decimal(energy_price_per_kwh),
+        session_fee=Decimal(session_fee),
+        vat_percent=Decimal(vat_percent),
+    )
     async with context.unit_of_work() as db:
-        tariff = Tariff(
+        tariff = await catalog.create_tariff(
+            db=db,
             operator_id=operator_id,
             name=name,
-            currency=currency,
-            energy_price_per_kwh=Decimal(energy_price_per_kwh),
-            session_fee=Decimal(session_fee),
-            vat_percent=Decimal(vat_percent),
+            ocpi=document,
+            now=context.clock.now(),
             is_default=is_default,
-            version=1,
-            created_at=now,
-            updated_at=now,
         )
-        db.add(tariff)
         await db.commit()
         return tariff.id
 
@@ -52,6 +56,7 @@ async def create_station(
     max_power_w: int = 22_000,
     tariff_id: int | None = None,
     time_zone: str = "Europe/Berlin",
+    pricing_display: bool = False,
 ) -> int:
     now = context.clock.now()
     async with context.unit_of_work() as db:
@@ -70,6 +75,7 @@ async def create_station(
             identity=identity,
             password_hash=hash_secret(password) if password else None,
             tariff_id=tariff_id,
+            pricing_display=pricing_display,
             created_at=now,
             updated_at=now,
         )

@@ -1,21 +1,22 @@
-"""Catalog endpoints: locations, stations and their EVSEs, drivers, tokens, tariffs.
+"""Catalog endpoints: locations, stations and their EVSEs, drivers, driver groups, tokens,
+tariffs.
 
 Routes only translate: parse the request, call one service, map its read model to a schema.
-Money is exchanged as decimal strings ("0.35"); numbers are accepted on input, but only strings
-are guaranteed exact.
+Tariffs are OCPI 2.2.1 documents whose JSON numbers are read and written exactly (never
+through a float).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from evbilling.api.deps import Context, CurrentCaller, Db
 from evbilling.domain.charging import TokenStatus, TokenType
+from evbilling.domain.tariff import dumps_ocpi, loads_ocpi
 from evbilling.services import catalog
 from evbilling.services.catalog import ConnectorStandard, PowerType
 from evbilling.services.common import PageRequest
@@ -97,15 +98,11 @@ NotNull = AfterValidator(_not_null)
 
 Limit = Annotated[int, Query(ge=1, le=catalog.MAX_PAGE_LIMIT, description="Page size (1..500).")]
 Offset = Annotated[int, Query(ge=0, description="Objects to skip.")]
-Price = Annotated[
-    Decimal,
-    Field(
-        description="Non-negative decimal; send a string to keep it exact.",
-        examples=["0.35"],
-    ),
-]
 TariffRef = Annotated[
     int | None, Field(description="A tariff of this operator; null for none.", ge=1)
+]
+GroupRef = Annotated[
+    int | None, Field(description="A driver group of this operator; null for none.", ge=1)
 ]
 
 
@@ -119,42 +116,147 @@ def _secret(response: Response) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Tariffs
+# Tariffs: OCPI 2.2.1 documents, exchanged exactly.
+#
+# FastAPI would read JSON numbers as floats and write Decimals as floats or strings, so the
+# OCPI document is taken from the raw request body (parsed with Decimal numbers) and
+# responses carrying one are written with dumps_ocpi. The pydantic models below validate the
+# envelope and document the API; `ocpi` itself is validated by the service (parse_tariff),
+# which reports every field error at once.
+
+_DECIMAL = {"type": "number", "description": "Exact decimal; written back digit for digit."}
+_DATETIME = {"type": "string", "format": "date-time", "examples": ["2026-03-02T09:00:00Z"]}
+_OCPI_PRICE = {
+    "type": "object",
+    "properties": {"excl_vat": _DECIMAL, "incl_vat": _DECIMAL},
+    "required": ["excl_vat"],
+    "additionalProperties": False,
+}
+_DAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
+_OCPI_COMPONENT = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "enum": ["ENERGY", "FLAT", "PARKING_TIME", "TIME"]},
+        "price": {
+            **_DECIMAL,
+            "description": "Excl. VAT: per kWh (ENERGY), per hour (TIME, PARKING_TIME) or per "
+            "session (FLAT).",
+        },
+        "vat": {**_DECIMAL, "description": "Percent, 0..100; absent means unknown, not 0."},
+        "step_size": {"type": "integer", "description": "Billing step: Wh (ENERGY) or seconds."},
+    },
+    "required": ["type", "price", "step_size"],
+}
+_OCPI_RESTRICTIONS = {
+    "type": "object",
+    "description": "All must hold for the element to apply (station local time).",
+    "properties": {
+        "start_time": {"type": "string", "examples": ["13:30"]},
+        "end_time": {"type": "string", "examples": ["19:00"]},
+        "start_date": {"type": "string", "format": "date"},
+        "end_date": {"type": "string", "format": "date"},
+        **dict.fromkeys(
+            ("min_kwh", "max_kwh", "min_current", "max_current", "min_power", "max_power"),
+            _DECIMAL,
+        ),
+        "min_duration": {"type": "integer"},
+        "max_duration": {"type": "integer"},
+        "day_of_week": {"type": "array", "items": {"type": "string", "enum": _DAYS}},
+        "reservation": {"type": "string", "enum": ["RESERVATION", "RESERVATION_EXPIRES"]},
+    },
+}
+_OCPI_ELEMENT = {
+    "type": "object",
+    "description": "For every moment and dimension the first matching element prices.",
+    "properties": {
+        "price_components": {"type": "array", "minItems": 1, "items": _OCPI_COMPONENT},
+        "restrictions": _OCPI_RESTRICTIONS,
+    },
+    "required": ["price_components"],
+}
+_TARIFF_TYPES = ["AD_HOC_PAYMENT", "PROFILE_CHEAP", "PROFILE_FAST", "PROFILE_GREEN", "REGULAR"]
+OCPI_TARIFF_SCHEMA: dict[str, Any] = {
+    "title": "OcpiTariff",
+    "type": "object",
+    "description": "An OCPI 2.2.1 Tariff object (module Tariffs, section 11.3.1). On input, "
+    "`id` (default: the tariff's id), `country_code`/`party_id` (default: XX/EVB, or the "
+    "current version's) and `last_updated` (default: now) may be left out. Unknown fields are "
+    "refused. JSON numbers are kept exactly as written.",
+    "properties": {
+        "country_code": {"type": "string", "pattern": "^[A-Za-z]{2}$", "examples": ["DE"]},
+        "party_id": {"type": "string", "pattern": "^[A-Za-z0-9]{3}$", "examples": ["EVB"]},
+        "id": {"type": "string", "maxLength": 36},
+        "currency": {"type": "string", "description": "ISO 4217 code.", "examples": ["EUR"]},
+        "type": {"type": "string", "enum": _TARIFF_TYPES},
+        "tariff_alt_text": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "language": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+                    "text": {"type": "string", "maxLength": 512},
+                },
+                "required": ["language", "text"],
+            },
+        },
+        "tariff_alt_url": {"type": "string", "maxLength": 255},
+        "min_price": _OCPI_PRICE,
+        "max_price": _OCPI_PRICE,
+        "elements": {"type": "array", "minItems": 1, "items": _OCPI_ELEMENT},
+        "start_date_time": _DATETIME,
+        "end_date_time": _DATETIME,
+        "energy_mix": {"type": "object"},
+        "last_updated": _DATETIME,
+    },
+    "required": ["currency", "elements"],
+    "examples": [
+        {
+            "currency": "EUR",
+            "elements": [
+                {
+                    "price_components": [
+                        {"type": "ENERGY", "price": 0.39, "vat": 19, "step_size": 1},
+                        {"type": "FLAT", "price": 0.50, "vat": 19, "step_size": 1},
+                    ]
+                }
+            ],
+        }
+    ],
+}
+OcpiTariffJson = Annotated[dict[str, Any], WithJsonSchema(OCPI_TARIFF_SCHEMA)]
+_OCPI_MEDIA = {"application/json": {"schema": OCPI_TARIFF_SCHEMA}}
 
 
 class TariffCreate(_Input):
     name: str = Field(min_length=1, max_length=catalog.MAX_NAME_LENGTH, examples=["Standard"])
-    currency: str = Field(description="ISO 4217 code.", examples=["EUR"])
-    energy_price_per_kwh: Price
-    session_fee: Price = Decimal(0)
-    vat_percent: Price = Field(description="0..100.", examples=["19"])
     is_default: bool = Field(
         default=False,
-        description="Price charges that have no driver, EVSE, station or location tariff with "
-        "this one; replaces the operator's previous default.",
+        description="Price charges that have no driver, group, EVSE, station or location "
+        "tariff with this one; replaces the operator's previous default.",
     )
+    ocpi: OcpiTariffJson
 
 
 class TariffUpdate(_Input):
     name: Annotated[str | None, NotNull] = Field(default=None, max_length=catalog.MAX_NAME_LENGTH)
-    currency: Annotated[str | None, NotNull] = None
-    energy_price_per_kwh: Annotated[Decimal | None, NotNull] = None
-    session_fee: Annotated[Decimal | None, NotNull] = None
-    vat_percent: Annotated[Decimal | None, NotNull] = None
     is_default: Annotated[bool | None, NotNull] = None
+    ocpi: Annotated[OcpiTariffJson | None, NotNull] = Field(
+        default=None,
+        description="A new document: becomes version n+1 (same OCPI id and currency).",
+    )
 
 
 class TariffRead(_Output):
     id: int
     name: str
+    ocpi_id: str = Field(description="The OCPI tariff id (unique per operator).")
     currency: str
-    energy_price_per_kwh: Decimal
-    session_fee: Decimal
-    vat_percent: Decimal
     is_default: bool
     version: int = Field(
-        description="Incremented by every change; sessions keep the terms they started with."
+        description="The current OCPI document's version; sessions keep the version they "
+        "started with."
     )
+    ocpi: OcpiTariffJson
     created_at: datetime
     updated_at: datetime
 
@@ -163,20 +265,61 @@ class TariffList(_Page[TariffRead]):
     pass
 
 
+class TariffVersionRead(_Output):
+    tariff_id: int
+    version: int
+    ocpi: OcpiTariffJson
+    created_at: datetime
+
+
+class TariffVersionList(_Output):
+    items: list[TariffVersionRead] = Field(description="Every version, oldest first.")
+
+
+def _exact(data: Any, *, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response with OCPI numbers written exactly."""
+    return Response(
+        content=dumps_ocpi(data),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def _with_ocpi(model: type[BaseModel], view: Any) -> dict[str, Any]:
+    data: dict[str, Any] = model.model_validate(
+        {**{name: getattr(view, name) for name in model.model_fields if name != "ocpi"}, "ocpi": {}}
+    ).model_dump(mode="json")
+    data["ocpi"] = view.ocpi
+    return data
+
+
+async def _raw_ocpi(request: Request) -> Any:
+    """The `ocpi` member of the request body, numbers as Decimal (the body is cached)."""
+    return loads_ocpi(await request.body()).get("ocpi")
+
+
 @router.get(
     "/tariffs",
     response_model=TariffList,
     tags=["tariffs"],
-    summary="List tariffs",
+    summary="List tariffs with their current OCPI documents",
     responses=_problems(),
 )
 async def list_tariffs(
     caller: CurrentCaller, db: Db, limit: Limit = 50, offset: Offset = 0
-) -> TariffList:
+) -> Response:
     page = await catalog.list_tariffs(
         db=db, operator_id=caller.operator_id, page=PageRequest(limit=limit, offset=offset)
     )
-    return TariffList.model_validate(page, from_attributes=True)
+    return _exact(
+        {
+            "items": [_with_ocpi(TariffRead, item) for item in page.items],
+            "total": page.total,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+    )
 
 
 @router.post(
@@ -184,31 +327,27 @@ async def list_tariffs(
     response_model=TariffRead,
     status_code=status.HTTP_201_CREATED,
     tags=["tariffs"],
-    summary="Create a tariff",
-    responses=_problems(),
+    summary="Create a tariff from an OCPI 2.2.1 Tariff document (version 1)",
+    responses=_problems(409),
 )
 async def create_tariff(
-    body: TariffCreate,
-    caller: CurrentCaller,
-    db: Db,
-    context: Context,
-    request: Request,
-    response: Response,
-) -> TariffRead:
+    body: TariffCreate, caller: CurrentCaller, db: Db, context: Context, request: Request
+) -> Response:
     tariff = await catalog.create_tariff(
         db=db,
         operator_id=caller.operator_id,
         name=body.name,
-        currency=body.currency,
-        energy_price_per_kwh=body.energy_price_per_kwh,
-        session_fee=body.session_fee,
-        vat_percent=body.vat_percent,
+        ocpi=await _raw_ocpi(request),
         is_default=body.is_default,
         now=context.clock.now(),
     )
     await db.commit()
-    _created(response, request, "get_tariff", tariff_id=tariff.id)
-    return TariffRead.model_validate(tariff, from_attributes=True)
+    location = str(request.url_for("get_tariff", tariff_id=tariff.id))
+    return _exact(
+        _with_ocpi(TariffRead, tariff),
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": location},
+    )
 
 
 @router.get(
@@ -218,30 +357,97 @@ async def create_tariff(
     summary="Get a tariff",
     responses=_problems(404),
 )
-async def get_tariff(tariff_id: int, caller: CurrentCaller, db: Db) -> TariffRead:
+async def get_tariff(tariff_id: int, caller: CurrentCaller, db: Db) -> Response:
     tariff = await catalog.get_tariff(db=db, operator_id=caller.operator_id, tariff_id=tariff_id)
-    return TariffRead.model_validate(tariff, from_attributes=True)
+    return _exact(_with_ocpi(TariffRead, tariff))
 
 
 @router.patch(
     "/tariffs/{tariff_id}",
     response_model=TariffRead,
     tags=["tariffs"],
-    summary="Change a tariff (new version; running and past sessions keep their terms)",
+    summary="Rename, (un)make default, or publish a new OCPI document (new version)",
     responses=_problems(404),
 )
 async def update_tariff(
-    tariff_id: int, body: TariffUpdate, caller: CurrentCaller, db: Db, context: Context
-) -> TariffRead:
+    tariff_id: int,
+    body: TariffUpdate,
+    caller: CurrentCaller,
+    db: Db,
+    context: Context,
+    request: Request,
+) -> Response:
+    changes = body.model_dump(exclude_unset=True, exclude={"ocpi"})
+    if "ocpi" in body.model_fields_set:
+        changes["ocpi"] = await _raw_ocpi(request)
     tariff = await catalog.update_tariff(
         db=db,
         operator_id=caller.operator_id,
         tariff_id=tariff_id,
         now=context.clock.now(),
-        **body.model_dump(exclude_unset=True),
+        **changes,
     )
     await db.commit()
-    return TariffRead.model_validate(tariff, from_attributes=True)
+    return _exact(_with_ocpi(TariffRead, tariff))
+
+
+@router.get(
+    "/tariffs/{tariff_id}/ocpi",
+    tags=["tariffs"],
+    summary="Export the OCPI document, exactly as stored",
+    response_class=Response,
+    responses={
+        200: {"description": "The OCPI 2.2.1 Tariff object.", "content": _OCPI_MEDIA},
+        **_problems(404),
+    },
+)
+async def export_tariff(
+    tariff_id: int,
+    caller: CurrentCaller,
+    db: Db,
+    version: Annotated[
+        int | None, Query(ge=1, description="This version instead of the current one.")
+    ] = None,
+) -> Response:
+    if version is None:
+        found: Any = await catalog.get_tariff(
+            db=db, operator_id=caller.operator_id, tariff_id=tariff_id
+        )
+    else:
+        found = await catalog.get_tariff_version(
+            db=db, operator_id=caller.operator_id, tariff_id=tariff_id, version=version
+        )
+    return Response(content=found.ocpi_json, media_type="application/json")
+
+
+@router.get(
+    "/tariffs/{tariff_id}/versions",
+    response_model=TariffVersionList,
+    tags=["tariffs"],
+    summary="List every version of a tariff",
+    responses=_problems(404),
+)
+async def list_tariff_versions(tariff_id: int, caller: CurrentCaller, db: Db) -> Response:
+    versions = await catalog.list_tariff_versions(
+        db=db, operator_id=caller.operator_id, tariff_id=tariff_id
+    )
+    return _exact({"items": [_with_ocpi(TariffVersionRead, item) for item in versions]})
+
+
+@router.get(
+    "/tariffs/{tariff_id}/versions/{version}",
+    response_model=TariffVersionRead,
+    tags=["tariffs"],
+    summary="Get one version of a tariff",
+    responses=_problems(404),
+)
+async def get_tariff_version(
+    tariff_id: int, version: int, caller: CurrentCaller, db: Db
+) -> Response:
+    found = await catalog.get_tariff_version(
+        db=db, operator_id=caller.operator_id, tariff_id=tariff_id, version=version
+    )
+    return _exact(_with_ocpi(TariffVersionRead, found))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -378,6 +584,12 @@ async def update_location(
 # Stations and EVSEs
 
 
+_PRICING_DISPLAY = (
+    "The station shows prices and running costs on its display (OCA 'California pricing' "
+    "DataTransfer messages)."
+)
+
+
 class StationCreate(_Input):
     identity: str = Field(
         pattern=catalog.IDENTITY_PATTERN,
@@ -402,11 +614,15 @@ class StationCreate(_Input):
     max_power_w: int = Field(
         default=catalog.DEFAULT_MAX_POWER_W, ge=catalog.MIN_POWER_W, le=catalog.MAX_POWER_W
     )
+    pricing_display: bool = Field(default=False, description=_PRICING_DISPLAY)
 
 
 class StationUpdate(_Input):
     location_id: Annotated[int | None, NotNull] = Field(default=None, ge=1)
     tariff_id: TariffRef = None
+    pricing_display: Annotated[bool | None, NotNull] = Field(
+        default=None, description=_PRICING_DISPLAY
+    )
 
 
 class StationPasswordRotate(_Input):
@@ -440,6 +656,7 @@ class StationRead(_Output):
     identity: str
     location_id: int
     tariff_id: int | None
+    pricing_display: bool = Field(description=_PRICING_DISPLAY)
     vendor: str | None = Field(description="From BootNotification (read-only).")
     model: str | None
     serial_number: str | None
@@ -548,6 +765,7 @@ async def create_station(
         password=body.password,
         connectors=body.connectors,
         max_power_w=body.max_power_w,
+        pricing_display=body.pricing_display,
         now=context.clock.now(),
         commands=context.commands,
     )
@@ -578,7 +796,7 @@ async def get_station(
     "/stations/{station_id}",
     response_model=StationRead,
     tags=["stations"],
-    summary="Move a station or change its tariff",
+    summary="Move a station, change its tariff or price display",
     responses=_problems(404),
 )
 async def update_station(
@@ -721,12 +939,16 @@ class DriverCreate(_Input):
     tariff_id: TariffRef = Field(
         default=None, description="Overrides every other tariff for this driver's charges."
     )
+    group_id: GroupRef = Field(
+        default=None, description="The driver's group (fleet); its tariff comes next."
+    )
 
 
 class DriverUpdate(_Input):
     name: Annotated[str | None, NotNull] = Field(default=None, max_length=catalog.MAX_NAME_LENGTH)
     email: str | None = Field(default=None, max_length=catalog.MAX_EMAIL_LENGTH)
     tariff_id: TariffRef = None
+    group_id: GroupRef = None
 
 
 class DriverRead(_Output):
@@ -734,6 +956,7 @@ class DriverRead(_Output):
     name: str
     email: str | None
     tariff_id: int | None
+    group_id: int | None
     created_at: datetime
     updated_at: datetime
 
@@ -780,6 +1003,7 @@ async def create_driver(
         name=body.name,
         email=body.email,
         tariff_id=body.tariff_id,
+        group_id=body.group_id,
         now=context.clock.now(),
     )
     await db.commit()
@@ -818,6 +1042,112 @@ async def update_driver(
     )
     await db.commit()
     return DriverRead.model_validate(driver, from_attributes=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Driver groups (fleets)
+
+
+class DriverGroupCreate(_Input):
+    name: str = Field(min_length=1, max_length=catalog.MAX_NAME_LENGTH, examples=["Taxi fleet"])
+    tariff_id: TariffRef = Field(
+        default=None,
+        description="Prices the group's drivers' charges, unless a driver has their own tariff.",
+    )
+
+
+class DriverGroupUpdate(_Input):
+    name: Annotated[str | None, NotNull] = Field(default=None, max_length=catalog.MAX_NAME_LENGTH)
+    tariff_id: TariffRef = None
+
+
+class DriverGroupRead(_Output):
+    id: int
+    name: str
+    tariff_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DriverGroupList(_Page[DriverGroupRead]):
+    pass
+
+
+@router.get(
+    "/driver-groups",
+    response_model=DriverGroupList,
+    tags=["driver groups"],
+    summary="List driver groups",
+    responses=_problems(),
+)
+async def list_driver_groups(
+    caller: CurrentCaller, db: Db, limit: Limit = 50, offset: Offset = 0
+) -> DriverGroupList:
+    page = await catalog.list_driver_groups(
+        db=db, operator_id=caller.operator_id, page=PageRequest(limit=limit, offset=offset)
+    )
+    return DriverGroupList.model_validate(page, from_attributes=True)
+
+
+@router.post(
+    "/driver-groups",
+    response_model=DriverGroupRead,
+    status_code=status.HTTP_201_CREATED,
+    tags=["driver groups"],
+    summary="Create a driver group (fleet)",
+    responses=_problems(),
+)
+async def create_driver_group(
+    body: DriverGroupCreate,
+    caller: CurrentCaller,
+    db: Db,
+    context: Context,
+    request: Request,
+    response: Response,
+) -> DriverGroupRead:
+    group = await catalog.create_driver_group(
+        db=db,
+        operator_id=caller.operator_id,
+        name=body.name,
+        tariff_id=body.tariff_id,
+        now=context.clock.now(),
+    )
+    await db.commit()
+    _created(response, request, "get_driver_group", group_id=group.id)
+    return DriverGroupRead.model_validate(group, from_attributes=True)
+
+
+@router.get(
+    "/driver-groups/{group_id}",
+    response_model=DriverGroupRead,
+    tags=["driver groups"],
+    summary="Get a driver group",
+    responses=_problems(404),
+)
+async def get_driver_group(group_id: int, caller: CurrentCaller, db: Db) -> DriverGroupRead:
+    group = await catalog.get_driver_group(db=db, operator_id=caller.operator_id, group_id=group_id)
+    return DriverGroupRead.model_validate(group, from_attributes=True)
+
+
+@router.patch(
+    "/driver-groups/{group_id}",
+    response_model=DriverGroupRead,
+    tags=["driver groups"],
+    summary="Rename a driver group or change its tariff (null clears it)",
+    responses=_problems(404),
+)
+async def update_driver_group(
+    group_id: int, body: DriverGroupUpdate, caller: CurrentCaller, db: Db, context: Context
+) -> DriverGroupRead:
+    group = await catalog.update_driver_group(
+        db=db,
+        operator_id=caller.operator_id,
+        group_id=group_id,
+        now=context.clock.now(),
+        **body.model_dump(exclude_unset=True),
+    )
+    await db.commit()
+    return DriverGroupRead.model_validate(group, from_attributes=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -91,11 +91,15 @@ def _map(exc: EVBillingError) -> JSONResponse:
             extra={"ocpp_error": exc.code, "ocpp_description": exc.description},
         )
     if isinstance(exc, InvalidRequest):
-        errors = [{"field": exc.field or "body", "message": detail}]
+        if exc.errors:  # several fields at once; the message already names them
+            errors = [{"field": field, "message": message} for field, message in exc.errors]
+        else:
+            errors = [{"field": exc.field or "body", "message": detail}]
+            detail = f"{exc.field}: {detail}" if exc.field else detail
         return problem(
             status=422,
             title="Invalid request",
-            detail=f"{exc.field}: {detail}" if exc.field else detail,
+            detail=detail,
             kind="validation",
             extra={"errors": errors},
         )

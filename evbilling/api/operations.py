@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from evbilling.api.deps import Context, CurrentCaller, Db
 from evbilling.db.sessions import SessionFilter
+from evbilling.services import charging
+from evbilling.services import quote as quote_service
 from evbilling.services import sessions as session_service
 from evbilling.services import station_commands as commands
 from evbilling.services.commands import (
@@ -20,7 +22,7 @@ from evbilling.services.commands import (
     ResetType,
     TriggerableMessage,
 )
-from evbilling.services.common import PageRequest
+from evbilling.services.common import NotFound, PageRequest
 
 router = APIRouter()
 
@@ -48,6 +50,9 @@ class SessionRead(BaseModel):
     meter_stop_wh: int | None
     energy_wh: int | None
     stop_reason: str | None
+    tariff_id: int | None
+    tariff_version: int | None
+    time_zone: str | None
     currency: str | None
     cost_excl_vat: Amount | None
     cost_vat: Amount | None
@@ -74,7 +79,6 @@ class AnomalyRead(BaseModel):
 
 
 class SessionDetailRead(SessionRead):
-    tariff: dict[str, Any] | None
     cost_breakdown: dict[str, Any] | None
     meter_samples: list[MeterSampleRead]
     anomalies: list[AnomalyRead]
@@ -149,13 +153,128 @@ async def get_session(session_id: int, caller: CurrentCaller, db: Db) -> Session
     summary = SessionRead.model_validate(detail.summary, from_attributes=True)
     return SessionDetailRead(
         **summary.model_dump(),
-        tariff=detail.tariff,
         cost_breakdown=detail.cost_breakdown,
         meter_samples=[
             MeterSampleRead.model_validate(s, from_attributes=True) for s in detail.meter_samples
         ],
         anomalies=[AnomalyRead.model_validate(a, from_attributes=True) for a in detail.anomalies],
     )
+
+
+class CostRead(BaseModel):
+    session_id: int
+    final: bool = Field(description="false while the session runs: the cost so far")
+    at: datetime
+    energy_wh: int
+    currency: str
+    total_excl_vat: Amount
+    total_incl_vat: Amount | None
+    breakdown: dict[str, Any]
+
+
+@router.get(
+    "/sessions/{session_id}/cost",
+    response_model=CostRead,
+    tags=["sessions"],
+    summary="The running cost of an active session, or the final cost",
+)
+async def session_cost(
+    session_id: int, caller: CurrentCaller, db: Db, context: Context
+) -> CostRead:
+    cost = await charging.running_cost(
+        db=db, operator_id=caller.operator_id, session_id=session_id, now=context.clock.now()
+    )
+    if cost is None:
+        raise NotFound(kind="priced session", key=session_id)
+    detail = await session_service.get_session(
+        db=db, operator_id=caller.operator_id, session_id=session_id
+    )
+    return CostRead(
+        session_id=session_id,
+        final=detail.summary.stopped_at is not None,
+        at=cost.at,
+        energy_wh=cost.energy_wh,
+        currency=cost.currency,
+        total_excl_vat=cost.total_excl_vat,
+        total_incl_vat=cost.total_incl_vat,
+        breakdown=cost.breakdown,
+    )
+
+
+@router.get(
+    "/sessions/{session_id}/cdr",
+    tags=["sessions"],
+    summary="The session's priced OCPI 2.2.1 CDR (exact decimals)",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+)
+async def session_cdr(session_id: int, caller: CurrentCaller, db: Db) -> Response:
+    text = await session_service.session_cdr(
+        db=db, operator_id=caller.operator_id, session_id=session_id
+    )
+    return Response(content=text, media_type="application/json")
+
+
+class QuoteRead(BaseModel):
+    evse_id: int
+    tariff_id: int
+    tariff_version: int
+    tariff_name: str
+    currency: str
+    start: datetime
+    duration_minutes: Amount
+    energy_kwh: Amount
+    total_excl_vat: Amount
+    total_incl_vat: Amount | None
+    breakdown: dict[str, Any]
+    display_text: str = Field(description="What a driver or the charger's display is shown")
+
+
+@router.get(
+    "/evses/{evse_id}/quote",
+    response_model=QuoteRead,
+    tags=["pricing"],
+    summary="What a planned session would cost, before it starts",
+)
+async def evse_quote(
+    evse_id: int,
+    caller: CurrentCaller,
+    db: Db,
+    context: Context,
+    energy_kwh: Annotated[Decimal, Query(ge=0, le=10_000, description="planned energy")],
+    duration_minutes: Annotated[Decimal, Query(gt=0, le=10_080, description="plug-in time")],
+    start: Annotated[datetime | None, Query(description="RFC 3339; default now")] = None,
+    driver_id: Annotated[int | None, Query(description="price with this driver's tariff")] = None,
+    language: Annotated[str, Query(min_length=2, max_length=2)] = "en",
+) -> QuoteRead:
+    result = await quote_service.quote(
+        db=db,
+        operator_id=caller.operator_id,
+        evse_id=evse_id,
+        energy_kwh=energy_kwh,
+        duration=timedelta(minutes=float(duration_minutes)),
+        start=_aware(start) if start is not None else context.clock.now(),
+        driver_id=driver_id,
+        language=language,
+    )
+    return QuoteRead(
+        evse_id=result.evse_id,
+        tariff_id=result.tariff_id,
+        tariff_version=result.tariff_version,
+        tariff_name=result.tariff_name,
+        currency=result.currency,
+        start=result.start,
+        duration_minutes=duration_minutes,
+        energy_kwh=energy_kwh,
+        total_excl_vat=result.total_excl_vat,
+        total_incl_vat=result.total_incl_vat,
+        breakdown=result.breakdown,
+        display_text=result.display_text,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # -- commands ------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from evbilling.cli import catalog, operations
+from evbilling.cli import catalog, operations, pricing
 
 app = typer.Typer(
     name="evbilling",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 catalog.register(app)
 operations.register(app)
+pricing.register(app)
 
 
 def main() -> None:

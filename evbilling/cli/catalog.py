@@ -1,16 +1,22 @@
-"""`evbilling location|station|evse|driver|token|tariff ...`: the catalog from the command line.
+"""`evbilling location|station|evse|driver|group|token|tariff ...`: the catalog from the command
+line.
 
 Each command runs one service call in one committed transaction (run_in_unit_of_work) for the
 installation's operator. Stations are addressed by id or by identity (CP-1); everything else
 by id. `--clear FIELD` empties an optional field on update; `--json` prints machine output.
+Tariffs are OCPI 2.2.1 documents: `tariff import`/`export` read and write them with exact
+numbers, so an export imports back unchanged.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -18,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.cli.common import JsonOption, emit, run_in_unit_of_work, table, to_jsonable
 from evbilling.domain.charging import TokenStatus, TokenType
+from evbilling.domain.tariff import dumps_ocpi, loads_ocpi
 from evbilling.kit.clock import InvalidTimestamp, parse_utc_timestamp
 from evbilling.services import catalog
 from evbilling.services.catalog import (
@@ -27,6 +34,8 @@ from evbilling.services.catalog import (
     PowerType,
     StationPassword,
     StationView,
+    TariffVersionView,
+    TariffView,
 )
 from evbilling.services.common import InvalidRequest, Page, PageRequest
 from evbilling.services.context import ServiceContext
@@ -37,9 +46,10 @@ location_app = typer.Typer(help="Locations (sites) and their time zones.", no_ar
 station_app = typer.Typer(help="Charging stations: registration, passwords.", no_args_is_help=True)
 evse_app = typer.Typer(help="EVSEs (one connector each) of a station.", no_args_is_help=True)
 driver_app = typer.Typer(help="Drivers.", no_args_is_help=True)
+group_app = typer.Typer(help="Driver groups (fleets) and their tariffs.", no_args_is_help=True)
 token_app = typer.Typer(help="Tokens (OCPP idTags, RFID cards).", no_args_is_help=True)
 tariff_app = typer.Typer(
-    help="Tariffs (versioned; the default prices the rest).", no_args_is_help=True
+    help="OCPI 2.2.1 tariffs (versioned; the default prices the rest).", no_args_is_help=True
 )
 
 
@@ -48,6 +58,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(station_app, name="station")
     app.add_typer(evse_app, name="evse")
     app.add_typer(driver_app, name="driver")
+    app.add_typer(group_app, name="group")
     app.add_typer(token_app, name="token")
     app.add_typer(tariff_app, name="tariff")
 
@@ -103,7 +114,7 @@ def _run(work: Callable[[AsyncSession, ServiceContext, int], Awaitable[T]]) -> T
         try:
             return await work(db, context, operator_id)
         except InvalidRequest as exc:
-            if exc.field is None:
+            if exc.field is None or exc.errors:  # several fields: the message names them
                 raise
             raise InvalidRequest(f"{exc.field}: {exc}", field=exc.field) from exc
 
@@ -144,53 +155,193 @@ OptionalPrice = Annotated[Decimal | None, typer.Option(parser=_decimal)]
 
 
 # ---------------------------------------------------------------------------------------------
-# Tariffs
+# Tariffs: OCPI 2.2.1 documents, read and written with exact numbers.
 
 
-_TARIFF_COLUMNS = [
-    "id",
-    "name",
-    "currency",
-    "energy_price_per_kwh",
-    "session_fee",
-    "vat_percent",
-    "is_default",
-    "version",
+_TARIFF_COLUMNS = ["id", "name", "ocpi_id", "currency", "is_default", "version", "updated_at"]
+_VERSION_COLUMNS = ["version", "created_at", "elements"]
+OcpiFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--ocpi",
+        exists=True,
+        dir_okay=False,
+        help="An OCPI 2.2.1 Tariff JSON file (id, country_code, party_id may be left out).",
+    ),
 ]
+
+
+def _read_ocpi(path: Path) -> Any:
+    """An OCPI JSON file with every number as an exact Decimal."""
+    try:
+        return loads_ocpi(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(f"{path}: not a readable JSON file ({exc})") from exc
+
+
+def _tariff_data(view: TariffView | TariffVersionView) -> dict[str, Any]:
+    data: dict[str, Any] = to_jsonable(view)
+    data.pop("ocpi_json")
+    data["ocpi"] = view.ocpi
+    return data
+
+
+def _emit_exact(data: Any, *, as_json: bool, text: Callable[[Any], str]) -> None:
+    sys.stdout.write((dumps_ocpi(data, indent=2) if as_json else text(data)) + "\n")
+
+
+def _tariff_text(data: dict[str, Any]) -> str:
+    width = max(len(key) for key in data)
+    fields = "\n".join(
+        f"{key.ljust(width)}  {'' if value is None else value}"
+        for key, value in data.items()
+        if key != "ocpi"
+    )
+    return f"{fields}\n\nOCPI tariff\n{dumps_ocpi(data['ocpi'], indent=2)}"
+
+
+def _emit_tariff(view: TariffView, *, as_json: bool) -> None:
+    _emit_exact(_tariff_data(view), as_json=as_json, text=_tariff_text)
 
 
 @tariff_app.command("add")
 def tariff_add(
     name: Annotated[str, typer.Option(help="Display name.")],
-    currency: Annotated[str, typer.Option(help="ISO 4217 code, e.g. EUR.")],
-    energy_price: Annotated[Decimal, typer.Option(parser=_decimal, help="Price per kWh.")],
+    ocpi: OcpiFileOption = None,
+    currency: Annotated[str | None, typer.Option(help="ISO 4217 code, e.g. EUR.")] = None,
+    energy_price: OptionalPrice = None,
     session_fee: Annotated[
-        Decimal, typer.Option(parser=_decimal, help="Fee per session.")
-    ] = Decimal(0),
-    vat: Annotated[Decimal, typer.Option(parser=_decimal, help="VAT percent, 0..100.")] = Decimal(
-        0
-    ),
+        Decimal | None, typer.Option(parser=_decimal, help="Fee per session.")
+    ] = None,
+    time_price: Annotated[
+        Decimal | None, typer.Option(parser=_decimal, help="Price per hour charging.")
+    ] = None,
+    parking_price: Annotated[
+        Decimal | None, typer.Option(parser=_decimal, help="Price per hour parked, not charging.")
+    ] = None,
+    vat: Annotated[
+        Decimal | None, typer.Option(parser=_decimal, help="VAT percent, 0..100.")
+    ] = None,
     default: Annotated[
         bool, typer.Option("--default", help="Make it the operator default.")
     ] = False,
     as_json: bool = JsonOption,
 ) -> None:
-    """Create a tariff."""
+    """Create a tariff from an OCPI file (--ocpi) or from simple prices (--currency,
+    --energy-price, [--session-fee] [--time-price] [--parking-price] [--vat])."""
+    simple = {
+        "--currency": currency,
+        "--energy-price": energy_price,
+        "--session-fee": session_fee,
+        "--time-price": time_price,
+        "--parking-price": parking_price,
+        "--vat": vat,
+    }
+    given = [flag for flag, value in simple.items() if value is not None]
+    make_document: Callable[[], Any]
+    if ocpi is not None:
+        if given:
+            raise typer.BadParameter(f"--ocpi excludes {', '.join(given)}", param_hint="--ocpi")
+        document = _read_ocpi(ocpi)
+        make_document = lambda: document  # noqa: E731
+    elif currency is None or energy_price is None:
+        raise typer.BadParameter(
+            "give --ocpi FILE, or --currency and --energy-price", param_hint="--ocpi"
+        )
+    else:
+        # Built inside the unit of work, so a rejected price is reported like any other.
+        make_document = partial(
+            catalog.simple_tariff_ocpi,
+            currency=currency,
+            energy_price_per_kwh=energy_price,
+            session_fee=session_fee if session_fee is not None else Decimal(0),
+            vat_percent=vat if vat is not None else Decimal(0),
+            time_price_per_hour=time_price,
+            parking_price_per_hour=parking_price,
+        )
 
-    async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> Any:
+    async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> TariffView:
         return await catalog.create_tariff(
             db=db,
             operator_id=operator_id,
             name=name,
-            currency=currency,
-            energy_price_per_kwh=energy_price,
-            session_fee=session_fee,
-            vat_percent=vat,
+            ocpi=make_document(),
             is_default=default,
             now=context.clock.now(),
         )
 
-    emit(_run(work), as_json=as_json, text=_details)
+    _emit_tariff(_run(work), as_json=as_json)
+
+
+@tariff_app.command("import")
+def tariff_import(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="An OCPI 2.2.1 Tariff JSON file.")
+    ],
+    name: Annotated[
+        str | None, typer.Option(help="Display name; default: the file name (new tariffs).")
+    ] = None,
+    update: Annotated[
+        int | None, typer.Option("--update", help="Add the file as a new version of this tariff.")
+    ] = None,
+    default: Annotated[
+        bool | None,
+        typer.Option("--default/--no-default", help="Make / stop being the operator default."),
+    ] = None,
+    as_json: bool = JsonOption,
+) -> None:
+    """Import an OCPI tariff file as a new tariff, or as a new version of one (--update ID)."""
+    document = _read_ocpi(file)
+
+    async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> TariffView:
+        if update is None:
+            return await catalog.create_tariff(
+                db=db,
+                operator_id=operator_id,
+                name=name if name is not None else file.stem,
+                ocpi=document,
+                is_default=bool(default),
+                now=context.clock.now(),
+            )
+        changes = _changes({"name": name, "is_default": default}, clear=None, clearable={})
+        return await catalog.update_tariff(
+            db=db,
+            operator_id=operator_id,
+            tariff_id=update,
+            ocpi=document,
+            now=context.clock.now(),
+            **changes,
+        )
+
+    _emit_tariff(_run(work), as_json=as_json)
+
+
+@tariff_app.command("export")
+def tariff_export(
+    tariff_id: int,
+    version: Annotated[
+        int | None, typer.Option(min=1, help="This version instead of the current one.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", dir_okay=False, help="Write to this file.")
+    ] = None,
+) -> None:
+    """Print (or write) the tariff's OCPI document, exactly: `tariff import` reads it back."""
+
+    async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> str:
+        if version is None:
+            tariff = await catalog.get_tariff(db=db, operator_id=operator_id, tariff_id=tariff_id)
+            return tariff.ocpi_json
+        found = await catalog.get_tariff_version(
+            db=db, operator_id=operator_id, tariff_id=tariff_id, version=version
+        )
+        return found.ocpi_json
+
+    text = dumps_ocpi(loads_ocpi(_run(work)), indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
 
 
 @tariff_app.command("list")
@@ -204,53 +355,153 @@ def tariff_list(
             db=db, operator_id=operator_id, page=PageRequest(limit=limit, offset=offset)
         )
 
-    emit(
-        _run(work),
-        as_json=as_json,
-        text=lambda page: _page_text(page, columns=_TARIFF_COLUMNS),
-    )
+    page = _run(work)
+    if as_json:
+        data = {
+            "items": [_tariff_data(item) for item in page.items],
+            "total": page.total,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+        _emit_exact(data, as_json=True, text=str)
+    else:
+        sys.stdout.write(_page_text(page, columns=_TARIFF_COLUMNS) + "\n")
 
 
 @tariff_app.command("show")
 def tariff_show(tariff_id: int, as_json: bool = JsonOption) -> None:
-    """Show a tariff."""
+    """Show a tariff with its current OCPI document."""
 
-    async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> Any:
+    async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> TariffView:
         return await catalog.get_tariff(db=db, operator_id=operator_id, tariff_id=tariff_id)
 
-    emit(_run(work), as_json=as_json, text=_details)
+    _emit_tariff(_run(work), as_json=as_json)
+
+
+@tariff_app.command("versions")
+def tariff_versions(tariff_id: int, as_json: bool = JsonOption) -> None:
+    """List every version of a tariff (export one with `tariff export ID --version V`)."""
+
+    async def work(
+        db: AsyncSession, context: ServiceContext, operator_id: int
+    ) -> list[TariffVersionView]:
+        return await catalog.list_tariff_versions(
+            db=db, operator_id=operator_id, tariff_id=tariff_id
+        )
+
+    versions = _run(work)
+    if as_json:
+        _emit_exact({"items": [_tariff_data(v) for v in versions]}, as_json=True, text=str)
+        return
+    rows = [
+        {
+            "version": v.version,
+            "created_at": v.created_at,
+            "elements": len(v.ocpi.get("elements", ())),
+        }
+        for v in versions
+    ]
+    sys.stdout.write(table(rows, columns=_VERSION_COLUMNS) + "\n")
 
 
 @tariff_app.command("update")
 def tariff_update(
     tariff_id: int,
     name: Annotated[str | None, typer.Option()] = None,
-    currency: Annotated[str | None, typer.Option()] = None,
-    energy_price: OptionalPrice = None,
-    session_fee: OptionalPrice = None,
-    vat: OptionalPrice = None,
+    ocpi: Annotated[
+        Path | None,
+        typer.Option(
+            "--ocpi", exists=True, dir_okay=False, help="A new OCPI document: a new version."
+        ),
+    ] = None,
     default: Annotated[
         bool | None, typer.Option("--default/--no-default", help="Make / stop being the default.")
     ] = None,
     as_json: bool = JsonOption,
 ) -> None:
-    """Change a tariff; every change makes a new version (started sessions keep theirs)."""
+    """Rename, (un)make default, or publish a new OCPI document (--ocpi) as a new version;
+    started sessions keep theirs."""
+    changes = _changes({"name": name, "is_default": default}, clear=None, clearable={})
+    if ocpi is not None:
+        changes["ocpi"] = _read_ocpi(ocpi)
+
+    async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> TariffView:
+        return await catalog.update_tariff(
+            db=db, operator_id=operator_id, tariff_id=tariff_id, now=context.clock.now(), **changes
+        )
+
+    _emit_tariff(_run(work), as_json=as_json)
+
+
+# ---------------------------------------------------------------------------------------------
+# Driver groups (fleets)
+
+
+_GROUP_COLUMNS = ["id", "name", "tariff_id"]
+
+
+@group_app.command("add")
+def group_add(
+    name: Annotated[str, typer.Option()],
+    tariff: Annotated[
+        int | None, typer.Option("--tariff", help="Tariff id for the group's drivers.")
+    ] = None,
+    as_json: bool = JsonOption,
+) -> None:
+    """Create a driver group."""
+
+    async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> Any:
+        return await catalog.create_driver_group(
+            db=db, operator_id=operator_id, name=name, tariff_id=tariff, now=context.clock.now()
+        )
+
+    emit(_run(work), as_json=as_json, text=_details)
+
+
+@group_app.command("list")
+def group_list(
+    limit: LimitOption = 50, offset: OffsetOption = 0, as_json: bool = JsonOption
+) -> None:
+    """List driver groups."""
+
+    async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> Any:
+        return await catalog.list_driver_groups(
+            db=db, operator_id=operator_id, page=PageRequest(limit=limit, offset=offset)
+        )
+
+    emit(
+        _run(work),
+        as_json=as_json,
+        text=lambda page: _page_text(page, columns=_GROUP_COLUMNS),
+    )
+
+
+@group_app.command("show")
+def group_show(group_id: int, as_json: bool = JsonOption) -> None:
+    """Show a driver group."""
+
+    async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> Any:
+        return await catalog.get_driver_group(db=db, operator_id=operator_id, group_id=group_id)
+
+    emit(_run(work), as_json=as_json, text=_details)
+
+
+@group_app.command("update")
+def group_update(
+    group_id: int,
+    name: Annotated[str | None, typer.Option()] = None,
+    tariff: TariffOption = None,
+    clear: ClearOption = None,
+    as_json: bool = JsonOption,
+) -> None:
+    """Rename a driver group or change its tariff (--clear tariff)."""
     changes = _changes(
-        {
-            "name": name,
-            "currency": currency,
-            "energy_price_per_kwh": energy_price,
-            "session_fee": session_fee,
-            "vat_percent": vat,
-            "is_default": default,
-        },
-        clear=None,
-        clearable={},
+        {"name": name, "tariff_id": tariff}, clear=clear, clearable={"tariff": "tariff_id"}
     )
 
     async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> Any:
-        return await catalog.update_tariff(
-            db=db, operator_id=operator_id, tariff_id=tariff_id, now=context.clock.now(), **changes
+        return await catalog.update_driver_group(
+            db=db, operator_id=operator_id, group_id=group_id, now=context.clock.now(), **changes
         )
 
     emit(_run(work), as_json=as_json, text=_details)
@@ -401,6 +652,9 @@ def _password_text(rotated: StationPassword) -> str:
     )
 
 
+_PRICING_DISPLAY = "Show prices and costs on the station's display (OCA California pricing)."
+
+
 @station_app.command("add")
 def station_add(
     identity: Annotated[str, typer.Option(help="OCPP charge point id (the URL's last segment).")],
@@ -414,6 +668,9 @@ def station_add(
         str | None, typer.Option(help="16..40 characters; generated when left out.")
     ] = None,
     tariff: TariffOption = None,
+    pricing_display: Annotated[
+        bool, typer.Option("--pricing-display/--no-pricing-display", help=_PRICING_DISPLAY)
+    ] = False,
     as_json: bool = JsonOption,
 ) -> None:
     """Register a station and its EVSEs; prints its password once."""
@@ -428,6 +685,7 @@ def station_add(
             max_power_w=max_power_w,
             password=password,
             tariff_id=tariff,
+            pricing_display=pricing_display,
             now=context.clock.now(),
             commands=context.commands,
         )
@@ -477,12 +735,15 @@ def station_update(
     station: StationArgument,
     location: Annotated[int | None, typer.Option(help="Move to this location.")] = None,
     tariff: TariffOption = None,
+    pricing_display: Annotated[
+        bool | None, typer.Option("--pricing-display/--no-pricing-display", help=_PRICING_DISPLAY)
+    ] = None,
     clear: ClearOption = None,
     as_json: bool = JsonOption,
 ) -> None:
-    """Move a station or change its tariff (--clear tariff)."""
+    """Move a station, change its tariff (--clear tariff) or its price display."""
     changes = _changes(
-        {"location_id": location, "tariff_id": tariff},
+        {"location_id": location, "tariff_id": tariff, "pricing_display": pricing_display},
         clear=clear,
         clearable={"tariff": "tariff_id"},
     )
@@ -641,7 +902,8 @@ def evse_update(
 # Drivers
 
 
-_DRIVER_COLUMNS = ["id", "name", "email", "tariff_id"]
+_DRIVER_COLUMNS = ["id", "name", "email", "tariff_id", "group_id"]
+GroupOption = Annotated[int | None, typer.Option("--group", help="Driver group id.")]
 
 
 @driver_app.command("add")
@@ -651,6 +913,7 @@ def driver_add(
     tariff: Annotated[
         int | None, typer.Option("--tariff", help="Tariff id overriding all others.")
     ] = None,
+    group: GroupOption = None,
     as_json: bool = JsonOption,
 ) -> None:
     """Create a driver."""
@@ -662,6 +925,7 @@ def driver_add(
             name=name,
             email=email,
             tariff_id=tariff,
+            group_id=group,
             now=context.clock.now(),
         )
 
@@ -702,14 +966,15 @@ def driver_update(
     name: Annotated[str | None, typer.Option()] = None,
     email: Annotated[str | None, typer.Option()] = None,
     tariff: TariffOption = None,
+    group: GroupOption = None,
     clear: ClearOption = None,
     as_json: bool = JsonOption,
 ) -> None:
-    """Change a driver (--clear email|tariff)."""
+    """Change a driver (--clear email|tariff|group)."""
     changes = _changes(
-        {"name": name, "email": email, "tariff_id": tariff},
+        {"name": name, "email": email, "tariff_id": tariff, "group_id": group},
         clear=clear,
-        clearable={"email": "email", "tariff": "tariff_id"},
+        clearable={"email": "email", "tariff": "tariff_id", "group": "group_id"},
     )
 
     async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> Any:

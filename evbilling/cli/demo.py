@@ -58,10 +58,12 @@ async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> Dem
             db=db,
             operator_id=operator_id,
             name="Demo standard",
-            currency="EUR",
-            energy_price_per_kwh=Decimal("0.39"),
-            session_fee=Decimal("0.50"),
-            vat_percent=Decimal("19"),
+            ocpi=catalog.simple_tariff_ocpi(
+                currency="EUR",
+                energy_price_per_kwh=Decimal("0.39"),
+                session_fee=Decimal("0.50"),
+                vat_percent=Decimal("19"),
+            ),
             now=now,
             is_default=True,
         )

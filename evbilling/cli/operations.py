@@ -201,17 +201,17 @@ def session_show(session_id: int, as_json: bool = JsonOption) -> None:
             f"{s.stopped_at.isoformat() if s.stopped_at else '-'}  ({s.duration_s or 0} s)",
             f"  energy {s.energy_wh if s.energy_wh is not None else '-'} Wh",
         ]
-        if d.cost_breakdown:
-            for line in d.cost_breakdown["lines"]:
-                lines.append(
-                    f"  {line['description']}: {line['quantity']} {line['unit']} x "
-                    f"{line['unit_price']} = {line['amount']}"
-                )
+        breakdown = d.cost_breakdown or {}
+        if "error" in breakdown:
+            lines.append(f"  not priced: {breakdown['error']}")
+        for line in breakdown.get("lines", []):
             lines.append(
-                f"  total {d.cost_breakdown['total_excl_vat']} excl. VAT, "
-                f"{d.cost_breakdown['vat']} VAT, {d.cost_breakdown['total_incl_vat']} "
-                f"{s.currency} incl. VAT"
+                f"  {line['description']}: {line['quantity']} {line['unit']} x "
+                f"{line['unit_price']} = {line['amount_excl_vat']}"
             )
+        if s.cost_excl_vat is not None:
+            incl = f", {s.cost_incl_vat} incl. VAT" if s.cost_incl_vat is not None else ""
+            lines.append(f"  total {s.cost_excl_vat} {s.currency} excl. VAT{incl}")
         lines.append(f"  {len(d.meter_samples)} meter samples, {len(d.anomalies)} anomalies")
         lines += [f"  anomaly {a.kind}: {a.detail}" for a in d.anomalies]
         return "\n".join(lines)

@@ -5,6 +5,8 @@ evbilling's compiled validators instead of the library's per-message jsonschema 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -13,6 +15,7 @@ import orjson
 from ocpp.messages import Call, CallError, CallResult
 from ocpp.v16 import ChargePoint
 
+from evbilling.csms.cost_display import final_cost_payload, running_cost_payload
 from evbilling.csms.frame import (
     CallErrorFrame,
     CallFrame,
@@ -34,6 +37,7 @@ from evbilling.services.charging import (
 )
 from evbilling.services.commands import CommandRejected, StationTimeout
 from evbilling.services.group_commit import GroupCommit
+from evbilling.services.pricing import SessionCost
 
 log = get_logger(__name__)
 
@@ -56,6 +60,8 @@ HANDLED_ACTIONS = frozenset(
     }
 )
 DECODER = FrameDecoder(handled_actions=HANDLED_ACTIONS)
+# Running costs go to a station's display at most this often per transaction.
+COST_PUSH_EVERY_S = 60.0
 
 
 class Connection(Protocol):
@@ -111,6 +117,8 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         super().__init__(station.identity, connection, response_timeout=response_timeout_s)
         self.station = station
         self._writer = writer
+        self._cost_shown_at: dict[int, float] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self._heartbeat_interval_s = heartbeat_interval_s
 
     # -- inbound ---------------------------------------------------------------------------
@@ -291,6 +299,9 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
             )
 
         await self._run(work)
+        transaction_id = payload.get("transactionId")
+        if self.station.pricing_display and transaction_id is not None:
+            self._show_cost(transaction_id, final=False)
         return {}
 
     async def on_stop_transaction(self, payload: Payload) -> Payload:
@@ -310,7 +321,44 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
             )
 
         info = await self._run(work)
+        if self.station.pricing_display:
+            self._show_cost(payload["transactionId"], final=True)
         return {"idTagInfo": _id_tag_info(info)} if info is not None else {}
+
+    # -- costs on the station's display (after the message is answered) --------------------
+
+    def _show_cost(self, transaction_id: int, *, final: bool) -> None:
+        now = time.monotonic()
+        if not final and now - self._cost_shown_at.get(transaction_id, -1e9) < COST_PUSH_EVERY_S:
+            return
+        self._cost_shown_at[transaction_id] = now
+        if final:
+            self._cost_shown_at.pop(transaction_id, None)
+        task = asyncio.create_task(self._push_cost(transaction_id, final=final))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _push_cost(self, transaction_id: int, *, final: bool) -> None:
+        async def work(db: Any, now: datetime) -> tuple[SessionCost | None, int]:
+            cost = await charging.running_cost(
+                db=db, operator_id=self.station.operator_id, session_id=transaction_id, now=now
+            )
+            return cost, await charging.meter_now(db=db, session_id=transaction_id)
+
+        try:
+            cost, meter_wh = await self._run(work)
+            if cost is None:
+                return
+            payload = (
+                final_cost_payload(cost=cost)
+                if final
+                else running_cost_payload(cost=cost, meter_wh=meter_wh, charging=True)
+            )
+            await self.send_call(action="DataTransfer", payload=payload, timeout_s=30)
+        except Exception:  # a display message is a courtesy: log, never disturb charging
+            log.exception(
+                "ocpp.cost_display_failed", station=self.id, transaction_id=transaction_id
+            )
 
     async def on_data_transfer(self, payload: Payload) -> Payload:
         log.info(

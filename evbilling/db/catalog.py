@@ -1,4 +1,5 @@
-"""Repositories for the operator's catalog: tariffs, locations, stations, EVSEs, drivers, tokens.
+"""Repositories for the operator's catalog: tariffs and their versions, locations, stations,
+EVSEs, drivers and driver groups, tokens.
 
 Every read of an operator-owned object is scoped by `operator_id`, so a caller can never load
 another operator's row by guessing its id. Lists return one page plus the total count.
@@ -9,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Generic, TypeVar
 
 from sqlalchemy import Select, func, select, update
@@ -17,7 +17,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from evbilling.db.models import Driver, Evse, Location, Operator, Station, Tariff, Token
+from evbilling.db.models import (
+    Driver,
+    DriverGroup,
+    Evse,
+    Location,
+    Operator,
+    Station,
+    Tariff,
+    TariffVersion,
+    Token,
+)
 from evbilling.kit import EVBillingError
 
 Row = TypeVar("Row")
@@ -68,20 +78,18 @@ class TariffRepository(_Repository):
         *,
         operator_id: int,
         name: str,
+        ocpi_id: str,
         currency: str,
-        energy_price_per_kwh: Decimal,
-        session_fee: Decimal,
-        vat_percent: Decimal,
+        ocpi_json: str,
         is_default: bool,
         now: datetime,
     ) -> Tariff:
         tariff = Tariff(
             operator_id=operator_id,
             name=name,
+            ocpi_id=ocpi_id,
             currency=currency,
-            energy_price_per_kwh=energy_price_per_kwh,
-            session_fee=session_fee,
-            vat_percent=vat_percent,
+            ocpi_json=ocpi_json,
             is_default=is_default,
             version=1,
             created_at=now,
@@ -90,6 +98,50 @@ class TariffRepository(_Repository):
         self._session.add(tariff)
         await self.flush()
         return tariff
+
+    async def add_version(
+        self, *, tariff_id: int, version: int, ocpi_json: str, now: datetime
+    ) -> TariffVersion:
+        row = TariffVersion(
+            tariff_id=tariff_id, version=version, ocpi_json=ocpi_json, created_at=now
+        )
+        self._session.add(row)
+        await self.flush()
+        return row
+
+    async def versions(self, *, tariff_id: int) -> Sequence[TariffVersion]:
+        result = await self._session.execute(
+            select(TariffVersion)
+            .where(TariffVersion.tariff_id == tariff_id)
+            .order_by(TariffVersion.version)
+        )
+        return list(result.scalars())
+
+    async def version(self, *, tariff_id: int, version: int) -> TariffVersion | None:
+        result = await self._session.execute(
+            select(TariffVersion).where(
+                TariffVersion.tariff_id == tariff_id, TariffVersion.version == version
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def ocpi_id_taken(
+        self, *, operator_id: int, ocpi_id: str, except_id: int | None = None
+    ) -> bool:
+        statement = select(Tariff.id).where(
+            Tariff.operator_id == operator_id, Tariff.ocpi_id == ocpi_id
+        )
+        if except_id is not None:
+            statement = statement.where(Tariff.id != except_id)
+        return await self._session.scalar(statement) is not None
+
+    async def get_many(self, *, operator_id: int, tariff_ids: Sequence[int]) -> dict[int, Tariff]:
+        if not tariff_ids:
+            return {}
+        result = await self._session.execute(
+            select(Tariff).where(Tariff.operator_id == operator_id, Tariff.id.in_(tariff_ids))
+        )
+        return {row.id: row for row in result.scalars()}
 
     async def get(
         self, *, operator_id: int, tariff_id: int, for_update: bool = False
@@ -201,6 +253,7 @@ class StationRepository(_Repository):
         identity: str,
         password_hash: str,
         tariff_id: int | None,
+        pricing_display: bool,
         now: datetime,
     ) -> Station:
         station = Station(
@@ -210,6 +263,7 @@ class StationRepository(_Repository):
             password_hash=password_hash,
             password_changed_at=now,
             tariff_id=tariff_id,
+            pricing_display=pricing_display,
             created_at=now,
             updated_at=now,
         )
@@ -238,6 +292,15 @@ class StationRepository(_Repository):
         if for_update:
             statement = statement.with_for_update()
         return (await self._session.execute(statement)).scalar_one_or_none()
+
+    async def time_zone(self, *, operator_id: int, station_id: int) -> str | None:
+        """The IANA time zone of the station's location; None when no such station."""
+        found: str | None = await self._session.scalar(
+            select(Location.time_zone)
+            .join(Station, Station.location_id == Location.id)
+            .where(Station.id == station_id, Station.operator_id == operator_id)
+        )
+        return found
 
     async def identity_taken(self, *, identity: str) -> bool:
         found = await self._session.scalar(select(Station.id).where(Station.identity == identity))
@@ -340,6 +403,7 @@ class DriverRepository(_Repository):
         name: str,
         email: str | None,
         tariff_id: int | None,
+        group_id: int | None,
         now: datetime,
     ) -> Driver:
         driver = Driver(
@@ -347,6 +411,7 @@ class DriverRepository(_Repository):
             name=name,
             email=email,
             tariff_id=tariff_id,
+            group_id=group_id,
             created_at=now,
             updated_at=now,
         )
@@ -371,6 +436,46 @@ class DriverRepository(_Repository):
     async def list(self, *, operator_id: int, limit: int, offset: int) -> RowPage[Driver]:
         statement = select(Driver).where(Driver.operator_id == operator_id)
         return await _page(self._session, statement, order_by=Driver.id, limit=limit, offset=offset)
+
+
+class DriverGroupRepository(_Repository):
+    async def add(
+        self, *, operator_id: int, name: str, tariff_id: int | None, now: datetime
+    ) -> DriverGroup:
+        group = DriverGroup(
+            operator_id=operator_id,
+            name=name,
+            tariff_id=tariff_id,
+            created_at=now,
+            updated_at=now,
+        )
+        self._session.add(group)
+        await self.flush()
+        return group
+
+    async def get(
+        self, *, operator_id: int, group_id: int, for_update: bool = False
+    ) -> DriverGroup | None:
+        statement = select(DriverGroup).where(
+            DriverGroup.id == group_id, DriverGroup.operator_id == operator_id
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self._session.execute(statement)).scalar_one_or_none()
+
+    async def exists(self, *, operator_id: int, group_id: int) -> bool:
+        found = await self._session.scalar(
+            select(DriverGroup.id).where(
+                DriverGroup.id == group_id, DriverGroup.operator_id == operator_id
+            )
+        )
+        return found is not None
+
+    async def list(self, *, operator_id: int, limit: int, offset: int) -> RowPage[DriverGroup]:
+        statement = select(DriverGroup).where(DriverGroup.operator_id == operator_id)
+        return await _page(
+            self._session, statement, order_by=DriverGroup.id, limit=limit, offset=offset
+        )
 
 
 class TokenRepository(_Repository):
@@ -443,6 +548,7 @@ class TariffAssignments:
     (of that operator) exist at all."""
 
     driver: int | None
+    group: int | None
     evse: int | None
     station: int | None
     location: int | None
@@ -480,13 +586,14 @@ async def tariff_assignments(
     if driver_id is not None:
         driver_row = (
             await session.execute(
-                select(Driver.tariff_id).where(
-                    Driver.id == driver_id, Driver.operator_id == operator_id
-                )
+                select(Driver.tariff_id, DriverGroup.tariff_id)
+                .outerjoin(DriverGroup, DriverGroup.id == Driver.group_id)
+                .where(Driver.id == driver_id, Driver.operator_id == operator_id)
             )
         ).one_or_none()
     return TariffAssignments(
         driver=driver_row[0] if driver_row is not None else None,
+        group=driver_row[1] if driver_row is not None else None,
         evse=evse_row[0] if evse_row is not None else None,
         station=row[0],
         location=row[1],

@@ -29,6 +29,7 @@ class StationLogin:
     operator_id: int
     identity: str
     password_hash: str | None
+    pricing_display: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,11 @@ class ChargingRepository:
         row = (
             await self._session.execute(
                 select(
-                    Station.id, Station.operator_id, Station.identity, Station.password_hash
+                    Station.id,
+                    Station.operator_id,
+                    Station.identity,
+                    Station.password_hash,
+                    Station.pricing_display,
                 ).where(Station.identity == identity)
             )
         ).first()
@@ -67,6 +72,7 @@ class ChargingRepository:
             operator_id=row.operator_id,
             identity=row.identity,
             password_hash=row.password_hash,
+            pricing_display=row.pricing_display,
         )
 
     async def station(self, station_id: int) -> Station | None:
@@ -134,6 +140,53 @@ class ChargingRepository:
             )
         )
         return result.scalar_one_or_none()
+
+    async def session_of_operator(
+        self, *, operator_id: int, session_id: int
+    ) -> ChargingSession | None:
+        result = await self._session.execute(
+            select(ChargingSession).where(
+                ChargingSession.id == session_id, ChargingSession.operator_id == operator_id
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def readings_of(self, *, session_id: int) -> list[tuple[datetime, list[dict[str, str]]]]:
+        connection = await self._session.connection()
+        rows = await connection.execute(
+            select(MeterValueRecord.timestamp, MeterValueRecord.sampled_values)
+            .where(MeterValueRecord.session_id == session_id)
+            .order_by(MeterValueRecord.timestamp, MeterValueRecord.id)
+        )
+        return [(row.timestamp, row.sampled_values) for row in rows]
+
+    async def status_changes(
+        self, *, station_id: int, connector_id: int, start: datetime, end: datetime
+    ) -> list[tuple[datetime, str]]:
+        """The connector's status changes during [start, end) and the one in force at start."""
+        connection = await self._session.connection()
+        events = ConnectorStatusEvent.__table__.c
+        before = await connection.execute(
+            select(events.timestamp, events.status)
+            .where(
+                events.station_id == station_id,
+                events.connector_id == connector_id,
+                events.timestamp < start,
+            )
+            .order_by(events.timestamp.desc(), events.id.desc())
+            .limit(1)
+        )
+        during = await connection.execute(
+            select(events.timestamp, events.status)
+            .where(
+                events.station_id == station_id,
+                events.connector_id == connector_id,
+                events.timestamp >= start,
+                events.timestamp < end,
+            )
+            .order_by(events.timestamp, events.id)
+        )
+        return [(row.timestamp, row.status) for row in [*before, *during]]
 
     async def open_session(self, *, station_id: int, session_id: int) -> OpenSession | None:
         """The few columns MeterValues needs, with the EVSE's power limit, in one query."""

@@ -1,5 +1,6 @@
-"""SQLAlchemy 2.0 models: operator -> location -> station -> EVSE/connector, drivers, tokens,
-tariffs, charging sessions with meter samples and anomalies, connector status history."""
+"""SQLAlchemy 2.0 models: operator -> location -> station -> EVSE/connector, drivers and their
+groups, tokens, versioned OCPI tariffs, charging sessions with meter samples and anomalies,
+connector status history."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -65,18 +68,52 @@ class ApiKey(Base):
 
 
 class Tariff(Base):
+    """An OCPI 2.2.1 Tariff, versioned: `ocpi_json` is the current version's document, exactly
+    as written by `dumps_ocpi`; every version (1 included) is also kept in `tariff_versions`."""
+
     __tablename__ = "tariffs"
+    # A unique index rather than a constraint: SQLite can add one without rebuilding the table.
+    __table_args__ = (
+        Index("uq_tariffs_operator_id_ocpi_id", "operator_id", "ocpi_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The OCPI tariff id (unique per operator); str(id) unless the document named one.
+    ocpi_id: Mapped[str] = mapped_column(String(36))
+    # Always the OCPI document's currency; it never changes between versions.
     currency: Mapped[str] = mapped_column(String(3))
-    energy_price_per_kwh: Mapped[Decimal]
-    session_fee: Mapped[Decimal]
-    vat_percent: Mapped[Decimal]
-    # The operator default: priced when no EVSE, station or location tariff is set.
+    ocpi_json: Mapped[str] = mapped_column(Text)
+    # The operator default: priced when no driver, group, EVSE, station or location tariff is set.
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class TariffVersion(Base):
+    """Immutable history: one row per version of a tariff, the first one included."""
+
+    __tablename__ = "tariff_versions"
+    __table_args__ = (UniqueConstraint("tariff_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    ocpi_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class DriverGroup(Base):
+    """A fleet or group of drivers sharing a tariff (below a driver's own override)."""
+
+    __tablename__ = "driver_groups"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -108,6 +145,9 @@ class Station(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     password_changed_at: Mapped[datetime | None]
     tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id", ondelete="SET NULL"))
+    # Shows prices and running costs on the station's display (OCA "California pricing"
+    # DataTransfer messages).
+    pricing_display: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     vendor: Mapped[str | None] = mapped_column(String(50))
     model: Mapped[str | None] = mapped_column(String(50))
     serial_number: Mapped[str | None] = mapped_column(String(50))
@@ -177,6 +217,9 @@ class Driver(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id", ondelete="SET NULL"))
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("driver_groups.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -232,7 +275,13 @@ class ChargingSession(Base):
     stop_reason: Mapped[str | None] = mapped_column(String(20))
     stop_id_tag: Mapped[str | None] = mapped_column(String(20))
     tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id", ondelete="SET NULL"))
-    tariff_snapshot: Mapped[dict[str, Any] | None]
+    # The tariff version the session is priced with: its exact OCPI document, copied at start,
+    # and the station's IANA time zone that time-of-day restrictions are evaluated in.
+    tariff_version: Mapped[int | None] = mapped_column(Integer)
+    tariff_ocpi: Mapped[str | None] = mapped_column(Text)
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    # The priced OCPI CDR (JSON text, exact decimals) once the session is rated.
+    cdr: Mapped[str | None] = mapped_column(Text)
     currency: Mapped[str | None] = mapped_column(String(3))
     cost_excl_vat: Mapped[Decimal | None]
     cost_vat: Mapped[Decimal | None]

@@ -9,7 +9,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.db.models import ChargingSession, MeteringAnomaly, MeterValueRecord, Station
+from evbilling.db.models import (
+    ChargingSession,
+    ConnectorStatusEvent,
+    MeteringAnomaly,
+    MeterValueRecord,
+    Station,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +97,69 @@ class SessionRepository:
                 Station.id == station_id, Station.operator_id == operator_id
             )
         )
+
+
+class RerateRepository:
+    """Bulk reads for re-rating many sessions: one query per batch and kind of evidence."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def completed_batch(
+        self,
+        *,
+        operator_id: int,
+        started_from: datetime,
+        started_before: datetime,
+        station_id: int | None,
+        after_id: int,
+        limit: int,
+    ) -> list[tuple[ChargingSession, str]]:
+        query = (
+            select(ChargingSession, Station.identity)
+            .join(Station, Station.id == ChargingSession.station_id)
+            .where(
+                ChargingSession.operator_id == operator_id,
+                ChargingSession.status == "completed",
+                ChargingSession.billable.is_(True),
+                ChargingSession.started_at >= started_from,
+                ChargingSession.started_at < started_before,
+                ChargingSession.id > after_id,
+            )
+            .order_by(ChargingSession.id)
+            .limit(limit)
+        )
+        if station_id is not None:
+            query = query.where(ChargingSession.station_id == station_id)
+        rows = await self._session.execute(query)
+        return [(row[0], row[1]) for row in rows]
+
+    async def readings(self, session_ids: list[int]) -> dict[int, list[MeterValueRecord]]:
+        found: dict[int, list[MeterValueRecord]] = {session_id: [] for session_id in session_ids}
+        if not session_ids:
+            return found
+        rows = await self._session.execute(
+            select(MeterValueRecord)
+            .where(MeterValueRecord.session_id.in_(session_ids))
+            .order_by(MeterValueRecord.timestamp, MeterValueRecord.id)
+        )
+        for record in rows.scalars():
+            if record.session_id is not None:
+                found[record.session_id].append(record)
+        return found
+
+    async def status_changes(
+        self, *, station_ids: list[int], start: datetime, end: datetime
+    ) -> list[ConnectorStatusEvent]:
+        if not station_ids:
+            return []
+        rows = await self._session.execute(
+            select(ConnectorStatusEvent)
+            .where(
+                ConnectorStatusEvent.station_id.in_(station_ids),
+                ConnectorStatusEvent.timestamp >= start,
+                ConnectorStatusEvent.timestamp < end,
+            )
+            .order_by(ConnectorStatusEvent.timestamp, ConnectorStatusEvent.id)
+        )
+        return list(rows.scalars())

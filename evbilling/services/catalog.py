@@ -1,4 +1,10 @@
-"""The operator's catalog: tariffs, locations, stations with their EVSEs, drivers and tokens.
+"""The operator's catalog: tariffs, locations, stations with their EVSEs, drivers, driver groups
+and tokens.
+
+Tariffs are OCPI 2.2.1 Tariff documents, versioned: a new document makes version n+1 (kept in
+full), while name and default flag are plain attributes. A charge is priced with the first
+tariff in force (OCPI `start_date_time`/`end_date_time`) along driver > driver's group > EVSE >
+station > location > operator default (`resolve_tariff`).
 
 Every function is keyword-only, takes the caller's `operator_id` and treats an object of another
 operator exactly like a missing one (NotFound). Objects referenced from a request body (a
@@ -11,31 +17,53 @@ Partial updates take `UNSET` for "leave as is" and `None` for "clear" on nullabl
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.db.catalog import (
+    DriverGroupRepository,
     DriverRepository,
     DuplicateRow,
     EvseRepository,
     LocationRepository,
     StationRepository,
-    TariffAssignments,
     TariffRepository,
     TokenRepository,
     tariff_assignments,
 )
-from evbilling.db.models import Driver, Evse, Location, Station, Tariff, Token
+from evbilling.db.models import (
+    Driver,
+    DriverGroup,
+    Evse,
+    Location,
+    Station,
+    Tariff,
+    TariffVersion,
+    Token,
+)
 from evbilling.domain.charging import TokenStatus, TokenType, normalize_id_tag
-from evbilling.domain.money import InvalidCurrency, currency_exponent, validate_currency
-from evbilling.domain.pricing import TariffTerms
+from evbilling.domain.money import InvalidCurrency, validate_currency
+from evbilling.domain.tariff import (
+    InvalidTariff,
+    dumps_ocpi,
+    format_ocpi_datetime,
+    loads_ocpi,
+    parse_ocpi_datetime,
+    parse_tariff,
+    tariff_to_ocpi,
+)
+from evbilling.domain.tariff import (
+    Tariff as OcpiTariff,
+)
+from evbilling.kit.clock import InvalidTimestamp
 from evbilling.services.commands import StationCommandPort
 from evbilling.services.common import Conflict, InvalidRequest, NotFound, Page, PageRequest
 from evbilling.services.security import (
@@ -72,9 +100,13 @@ MAX_ID_TAG_LENGTH: Final = 20
 MAX_NAME_LENGTH: Final = 200
 MAX_EMAIL_LENGTH: Final = 320
 EMAIL_PATTERN: Final = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-# PostgreSQL stores prices as NUMERIC(38, 12): more decimals would be rounded silently.
-MAX_PRICE_DECIMALS: Final = 12
 MAX_PRICE: Final = Decimal(10) ** 12
+# OCPI requires a country code and a party id on every tariff; evbilling has none for an
+# operator yet, so documents that leave them out get these placeholders ("XX" is an ISO 3166
+# user-assigned code). Migration 0002 gives converted tariffs the same ones.
+OCPI_PLACEHOLDER_COUNTRY_CODE: Final = "XX"
+OCPI_PLACEHOLDER_PARTY_ID: Final = "EVB"
+MAX_OCPI_ID_LENGTH: Final = 36
 
 _IDENTITY = re.compile(IDENTITY_PATTERN)
 _EVSE_UID = re.compile(EVSE_UID_PATTERN)
@@ -145,12 +177,51 @@ class ConnectorStandard(StrEnum):
 class TariffView:
     id: int
     name: str
+    ocpi_id: str
     currency: str
-    energy_price_per_kwh: Decimal
-    session_fee: Decimal
-    vat_percent: Decimal
     is_default: bool
     version: int
+    # The current version's OCPI 2.2.1 Tariff document, exact (read it with loads_ocpi).
+    ocpi_json: str
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def ocpi(self) -> dict[str, Any]:
+        """The document as JSON data, numbers as Decimal."""
+        data: dict[str, Any] = loads_ocpi(self.ocpi_json)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class TariffVersionView:
+    tariff_id: int
+    version: int
+    ocpi_json: str
+    created_at: datetime
+
+    @property
+    def ocpi(self) -> dict[str, Any]:
+        data: dict[str, Any] = loads_ocpi(self.ocpi_json)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class TariffSnapshot:
+    """The tariff version a charge is priced with; copied onto the session at its start."""
+
+    tariff_id: int
+    version: int
+    name: str
+    currency: str
+    ocpi_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class DriverGroupView:
+    id: int
+    name: str
+    tariff_id: int | None
     created_at: datetime
     updated_at: datetime
 
@@ -195,6 +266,7 @@ class StationView:
     identity: str
     location_id: int
     tariff_id: int | None
+    pricing_display: bool
     # Reported by the station in BootNotification; read-only here.
     vendor: str | None
     model: str | None
@@ -233,6 +305,7 @@ class DriverView:
     name: str
     email: str | None
     tariff_id: int | None
+    group_id: int | None
     created_at: datetime
     updated_at: datetime
 
@@ -250,24 +323,34 @@ class TokenView:
     updated_at: datetime
 
 
-def _display_money(amount: Decimal, currency: str) -> Decimal:
-    """Show prices with at least the currency's minor unit (1 -> 1.00 EUR) without dropping
-    the extra precision a per-kWh price may carry (0.2999 stays 0.2999)."""
-    quantum = Decimal(1).scaleb(-currency_exponent(currency))
-    quantized = amount.quantize(quantum)
-    return quantized if quantized == amount else amount
-
-
 def _tariff_view(row: Tariff) -> TariffView:
     return TariffView(
         id=row.id,
         name=row.name,
+        ocpi_id=row.ocpi_id,
         currency=row.currency,
-        energy_price_per_kwh=_display_money(row.energy_price_per_kwh, row.currency),
-        session_fee=_display_money(row.session_fee, row.currency),
-        vat_percent=row.vat_percent,
         is_default=row.is_default,
         version=row.version,
+        ocpi_json=row.ocpi_json,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _tariff_version_view(row: TariffVersion) -> TariffVersionView:
+    return TariffVersionView(
+        tariff_id=row.tariff_id,
+        version=row.version,
+        ocpi_json=row.ocpi_json,
+        created_at=row.created_at,
+    )
+
+
+def _driver_group_view(row: DriverGroup) -> DriverGroupView:
+    return DriverGroupView(
+        id=row.id,
+        name=row.name,
+        tariff_id=row.tariff_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -312,6 +395,7 @@ def _station_view(row: Station, *, evses: Sequence[Evse], connected: bool) -> St
         identity=row.identity,
         location_id=row.location_id,
         tariff_id=row.tariff_id,
+        pricing_display=row.pricing_display,
         vendor=row.vendor,
         model=row.model,
         serial_number=row.serial_number,
@@ -337,6 +421,7 @@ def _driver_view(row: Driver) -> DriverView:
         name=row.name,
         email=row.email,
         tariff_id=row.tariff_id,
+        group_id=row.group_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -496,7 +581,8 @@ def _currency(value: object) -> str:
         raise InvalidRequest(str(exc), field="currency") from exc
 
 
-def _price(value: object, *, field: str) -> Decimal:
+def _price(value: object, *, field: str, maximum: Decimal = MAX_PRICE) -> Decimal:
+    """A non-negative, finite decimal kept exactly as given (0.30 stays 0.30)."""
     # Floats never reach money: a float here is a programming error at the edge.
     if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
         raise InvalidRequest("must be a decimal number (given as a string)", field=field)
@@ -508,24 +594,10 @@ def _price(value: object, *, field: str) -> Decimal:
         raise InvalidRequest("must be a finite number", field=field)
     if amount < 0:
         raise InvalidRequest("must not be negative", field=field)
-    if amount >= MAX_PRICE:
-        raise InvalidRequest(f"must be less than {MAX_PRICE}", field=field)
-    # Kept in the form the database hands back (0.30 -> 0.3, 1E+2 -> 100), so a fresh result
-    # and a later read are identical.
-    plain = (
-        amount.quantize(Decimal(1)) if amount == amount.to_integral_value() else amount.normalize()
-    )
-    exponent = plain.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MAX_PRICE_DECIMALS:
-        raise InvalidRequest(f"must have at most {MAX_PRICE_DECIMALS} decimals", field=field)
-    return plain
-
-
-def _vat(value: object) -> Decimal:
-    vat = _price(value, field="vat_percent")
-    if vat > 100:
-        raise InvalidRequest("must be between 0 and 100", field="vat_percent")
-    return vat
+    if amount > maximum or amount >= MAX_PRICE:
+        bound = f"at most {maximum}" if maximum < MAX_PRICE else f"less than {MAX_PRICE}"
+        raise InvalidRequest(f"must be {bound}", field=field)
+    return amount
 
 
 def _flag(value: object, *, field: str) -> bool:
@@ -560,6 +632,15 @@ async def _check_location(db: AsyncSession, *, operator_id: int, location_id: ob
     return location
 
 
+async def _check_group(db: AsyncSession, *, operator_id: int, group_id: object) -> int | None:
+    if group_id is None:
+        return None
+    group = _int_in_range(group_id, field="group_id", low=1, high=2**63 - 1)
+    if not await DriverGroupRepository(db).exists(operator_id=operator_id, group_id=group):
+        raise InvalidRequest(f"driver group {group} not found", field="group_id")
+    return group
+
+
 async def _check_driver(db: AsyncSession, *, operator_id: int, driver_id: object) -> int | None:
     if driver_id is None:
         return None
@@ -573,45 +654,166 @@ async def _check_driver(db: AsyncSession, *, operator_id: int, driver_id: object
 # Tariffs
 
 
+def simple_tariff_ocpi(
+    *,
+    currency: str,
+    energy_price_per_kwh: Decimal,
+    session_fee: Decimal,
+    vat_percent: Decimal,
+    time_price_per_hour: Decimal | None = None,
+    parking_price_per_hour: Decimal | None = None,
+) -> dict[str, Any]:
+    """The OCPI document of the common tariff: one element with a price per kWh (step 1 Wh),
+    a fee per session (FLAT, left out when zero) and optionally a price per hour of charging
+    (TIME) and of parking (PARKING_TIME), both billed per second (step 1 s); every component
+    carries `vat_percent`. Without id, country_code, party_id and last_updated, which
+    `create_tariff` fills in. Prices keep their digits (0.30 stays 0.30)."""
+    vat = _price(vat_percent, field="vat_percent", maximum=Decimal(100))
+    components: list[dict[str, Any]] = [
+        {
+            "type": "ENERGY",
+            "price": _price(energy_price_per_kwh, field="energy_price_per_kwh"),
+            "vat": vat,
+            "step_size": 1,
+        }
+    ]
+    fee = _price(session_fee, field="session_fee")
+    if fee != 0:
+        components.append({"type": "FLAT", "price": fee, "vat": vat, "step_size": 1})
+    for kind, price, field in (
+        ("TIME", time_price_per_hour, "time_price_per_hour"),
+        ("PARKING_TIME", parking_price_per_hour, "parking_price_per_hour"),
+    ):
+        if price is not None:
+            components.append(
+                {"type": kind, "price": _price(price, field=field), "vat": vat, "step_size": 1}
+            )
+    return {
+        "currency": _currency(currency),
+        "elements": [{"price_components": components}],
+    }
+
+
+def _ocpi_document(
+    value: object,
+    *,
+    ocpi_id: str,
+    country_code: str,
+    party_id: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The caller's OCPI document with what it may leave out filled in (a copy)."""
+    if not isinstance(value, Mapping):
+        raise InvalidRequest("must be an OCPI 2.2.1 Tariff object", field="ocpi")
+    document = dict(value)
+    for name, default in (
+        ("id", ocpi_id),
+        ("country_code", country_code),
+        ("party_id", party_id),
+        ("last_updated", format_ocpi_datetime(now)),
+    ):
+        if document.get(name) is None:
+            document[name] = default
+    return document
+
+
+def _parse_ocpi(document: Mapping[str, Any]) -> OcpiTariff:
+    """parse_tariff, its field errors turned into one InvalidRequest listing them all."""
+    try:
+        return parse_tariff(document)
+    except InvalidTariff as exc:
+        errors = tuple(
+            ("ocpi" if error.path == "$" else f"ocpi.{error.path}", error.message)
+            for error in exc.errors
+        )
+        raise InvalidRequest(
+            "; ".join(f"{field}: {message}" for field, message in errors),
+            field=errors[0][0],
+            errors=errors,
+        ) from exc
+
+
+def _without_last_updated(document: str) -> dict[str, Any]:
+    data: dict[str, Any] = loads_ocpi(document)
+    data.pop("last_updated", None)
+    return data
+
+
 async def create_tariff(
     *,
     db: AsyncSession,
     operator_id: int,
     name: str,
-    currency: str,
-    energy_price_per_kwh: Decimal,
-    session_fee: Decimal,
-    vat_percent: Decimal,
+    ocpi: Mapping[str, Any],
     now: datetime,
     is_default: bool = False,
 ) -> TariffView:
+    """Store an OCPI 2.2.1 Tariff as version 1 of a new tariff.
+
+    `ocpi` is the JSON object with Decimal numbers (`loads_ocpi`); `id` (default: the new
+    tariff's id as text), `country_code`/`party_id` (default: the OCPI placeholders) and
+    `last_updated` (default: now) may be left out. Every OCPI field error is reported at
+    once (InvalidRequest.errors, fields like `ocpi.elements[0].price_components[0].price`).
+    """
     tariffs = TariffRepository(db)
     name = _required_text(name, field="name", max_length=MAX_NAME_LENGTH)
-    currency = _currency(currency)
-    energy_price_per_kwh = _price(energy_price_per_kwh, field="energy_price_per_kwh")
-    session_fee = _price(session_fee, field="session_fee")
-    vat_percent = _vat(vat_percent)
-    if _flag(is_default, field="is_default"):
-        await tariffs.lock_defaults(operator_id=operator_id)
-        await tariffs.clear_default(operator_id=operator_id, keep_id=None, now=now)
-    row = await tariffs.add(
-        operator_id=operator_id,
-        name=name,
-        currency=currency,
-        energy_price_per_kwh=energy_price_per_kwh,
-        session_fee=session_fee,
-        vat_percent=vat_percent,
-        is_default=is_default,
+    is_default = _flag(is_default, field="is_default")
+    # A placeholder id validates the rest; the real one is known after the insert.
+    given_id = ocpi.get("id") if isinstance(ocpi, Mapping) else None
+    document = _ocpi_document(
+        ocpi,
+        ocpi_id=uuid.uuid4().hex,
+        country_code=OCPI_PLACEHOLDER_COUNTRY_CODE,
+        party_id=OCPI_PLACEHOLDER_PARTY_ID,
         now=now,
     )
+    tariff = _parse_ocpi(document)
+    if given_id is not None and await tariffs.ocpi_id_taken(
+        operator_id=operator_id, ocpi_id=tariff.id
+    ):
+        raise Conflict(f"a tariff with OCPI id {tariff.id!r} already exists")
+    if is_default:
+        await tariffs.lock_defaults(operator_id=operator_id)
+        await tariffs.clear_default(operator_id=operator_id, keep_id=None, now=now)
+    try:
+        row = await tariffs.add(
+            operator_id=operator_id,
+            name=name,
+            ocpi_id=tariff.id,
+            currency=tariff.currency,
+            ocpi_json=dumps_ocpi(tariff_to_ocpi(tariff)),
+            is_default=is_default,
+            now=now,
+        )
+        if given_id is None:
+            ocpi_id = str(row.id)
+            # An imported tariff may already use this number as its OCPI id.
+            if await tariffs.ocpi_id_taken(
+                operator_id=operator_id, ocpi_id=ocpi_id, except_id=row.id
+            ):
+                ocpi_id = str(uuid.uuid4())
+            tariff = replace(tariff, id=ocpi_id)
+            row.ocpi_id = ocpi_id
+            row.ocpi_json = dumps_ocpi(tariff_to_ocpi(tariff))
+        await tariffs.add_version(tariff_id=row.id, version=1, ocpi_json=row.ocpi_json, now=now)
+    except DuplicateRow as exc:
+        raise Conflict(f"a tariff with OCPI id {tariff.id!r} already exists") from exc
     return _tariff_view(row)
+
+
+async def _tariff_row(
+    db: AsyncSession, *, operator_id: int, tariff_id: int, for_update: bool = False
+) -> Tariff:
+    row = await TariffRepository(db).get(
+        operator_id=operator_id, tariff_id=tariff_id, for_update=for_update
+    )
+    if row is None:
+        raise NotFound(kind="tariff", key=tariff_id)
+    return row
 
 
 async def get_tariff(*, db: AsyncSession, operator_id: int, tariff_id: int) -> TariffView:
-    row = await TariffRepository(db).get(operator_id=operator_id, tariff_id=tariff_id)
-    if row is None:
-        raise NotFound(kind="tariff", key=tariff_id)
-    return _tariff_view(row)
+    return _tariff_view(await _tariff_row(db, operator_id=operator_id, tariff_id=tariff_id))
 
 
 async def list_tariffs(
@@ -629,6 +831,27 @@ async def list_tariffs(
     )
 
 
+async def list_tariff_versions(
+    *, db: AsyncSession, operator_id: int, tariff_id: int
+) -> list[TariffVersionView]:
+    """Every version of the tariff, oldest first."""
+    row = await _tariff_row(db, operator_id=operator_id, tariff_id=tariff_id)
+    return [
+        _tariff_version_view(version)
+        for version in await TariffRepository(db).versions(tariff_id=row.id)
+    ]
+
+
+async def get_tariff_version(
+    *, db: AsyncSession, operator_id: int, tariff_id: int, version: int
+) -> TariffVersionView:
+    row = await _tariff_row(db, operator_id=operator_id, tariff_id=tariff_id)
+    found = await TariffRepository(db).version(tariff_id=row.id, version=version)
+    if found is None:
+        raise NotFound(kind=f"tariff {tariff_id} version", key=version)
+    return _tariff_version_view(found)
+
+
 async def update_tariff(
     *,
     db: AsyncSession,
@@ -636,76 +859,103 @@ async def update_tariff(
     tariff_id: int,
     now: datetime,
     name: str | Unset = UNSET,
-    currency: str | Unset = UNSET,
-    energy_price_per_kwh: Decimal | Unset = UNSET,
-    session_fee: Decimal | Unset = UNSET,
-    vat_percent: Decimal | Unset = UNSET,
     is_default: bool | Unset = UNSET,
+    ocpi: Mapping[str, Any] | Unset = UNSET,
 ) -> TariffView:
-    """An in-place, versioned change: sessions already started keep the terms they copied,
-    so editing a tariff never reprices them. Any actual change bumps `version`."""
+    """Rename, (un)make the default, and/or publish a new OCPI document as version n+1.
+
+    Only a changed document makes a new version (`last_updated` alone is no change); started
+    sessions keep the version they copied. The new document keeps the tariff's OCPI `id`
+    (filled in when left out, like `country_code`/`party_id` from the current version) and
+    its currency: sessions and reports rely on one currency per tariff."""
     tariffs = TariffRepository(db)
-    row = await tariffs.get(operator_id=operator_id, tariff_id=tariff_id, for_update=True)
-    if row is None:
-        raise NotFound(kind="tariff", key=tariff_id)
+    row = await _tariff_row(db, operator_id=operator_id, tariff_id=tariff_id, for_update=True)
     changes: dict[str, object] = {}
     if name is not UNSET:
         changes["name"] = _required_text(name, field="name", max_length=MAX_NAME_LENGTH)
-    if currency is not UNSET:
-        changes["currency"] = _currency(currency)
-    if energy_price_per_kwh is not UNSET:
-        changes["energy_price_per_kwh"] = _price(energy_price_per_kwh, field="energy_price_per_kwh")
-    if session_fee is not UNSET:
-        changes["session_fee"] = _price(session_fee, field="session_fee")
-    if vat_percent is not UNSET:
-        changes["vat_percent"] = _vat(vat_percent)
     if is_default is not UNSET:
         changes["is_default"] = _flag(is_default, field="is_default")
-        if is_default and not row.is_default:
-            await tariffs.lock_defaults(operator_id=operator_id)
-            await tariffs.clear_default(operator_id=operator_id, keep_id=row.id, now=now)
-    if _apply(row, changes):
+    new_document: str | None = None
+    if ocpi is not UNSET:
+        current: dict[str, Any] = loads_ocpi(row.ocpi_json)
+        document = _ocpi_document(
+            ocpi,
+            ocpi_id=row.ocpi_id,
+            country_code=str(current.get("country_code", OCPI_PLACEHOLDER_COUNTRY_CODE)),
+            party_id=str(current.get("party_id", OCPI_PLACEHOLDER_PARTY_ID)),
+            now=now,
+        )
+        tariff = _parse_ocpi(document)
+        if tariff.id != row.ocpi_id:
+            raise InvalidRequest(
+                f"must be {row.ocpi_id!r}: a new version keeps the tariff's OCPI id",
+                field="ocpi.id",
+            )
+        if tariff.currency != row.currency:
+            raise InvalidRequest(
+                f"must stay {row.currency}: a tariff's versions share one currency",
+                field="ocpi.currency",
+            )
+        text = dumps_ocpi(tariff_to_ocpi(tariff))
+        if _without_last_updated(text) != _without_last_updated(row.ocpi_json):
+            new_document = text
+    if changes.get("is_default") and not row.is_default:
+        await tariffs.lock_defaults(operator_id=operator_id)
+        await tariffs.clear_default(operator_id=operator_id, keep_id=row.id, now=now)
+    changed = _apply(row, changes)
+    if new_document is not None:
         row.version += 1
+        row.ocpi_json = new_document
+        await tariffs.add_version(
+            tariff_id=row.id, version=row.version, ocpi_json=new_document, now=now
+        )
+        changed = True
+    if changed:
         row.updated_at = now
         await tariffs.flush()
     return _tariff_view(row)
 
 
-def _terms(row: Tariff) -> TariffTerms:
-    return TariffTerms(
+def _in_force(row: Tariff, at: datetime) -> bool:
+    """Whether `at` lies in the tariff's OCPI validity window [start_date_time, end_date_time)."""
+    document: dict[str, Any] = loads_ocpi(row.ocpi_json)
+    try:
+        start = document.get("start_date_time")
+        if start is not None and at < parse_ocpi_datetime(start):
+            return False
+        end = document.get("end_date_time")
+        return end is None or at < parse_ocpi_datetime(end)
+    except InvalidTimestamp:  # never stored: documents are validated on write
+        return False
+
+
+def _snapshot(row: Tariff) -> TariffSnapshot:
+    return TariffSnapshot(
         tariff_id=row.id,
+        version=row.version,
         name=row.name,
         currency=row.currency,
-        energy_price_per_kwh=row.energy_price_per_kwh,
-        session_fee=row.session_fee,
-        vat_percent=row.vat_percent,
+        ocpi_json=row.ocpi_json,
     )
 
 
-def _assigned_tariff(assignments: TariffAssignments) -> int | None:
-    """Precedence: driver override > EVSE > station > location (operator default is the
-    fallback when none of them is set)."""
-    for candidate in (
-        assignments.driver,
-        assignments.evse,
-        assignments.station,
-        assignments.location,
-    ):
-        if candidate is not None:
-            return candidate
-    return None
-
-
-async def resolve_tariff_terms(
+async def resolve_tariff(
     *,
     db: AsyncSession,
     operator_id: int,
     station_id: int,
     evse_id: int | None,
     driver_id: int | None,
-) -> TariffTerms | None:
-    """The terms a charge on this station/EVSE by this driver is priced with, or None when
-    neither an assignment nor an operator default exists."""
+    at: datetime,
+) -> TariffSnapshot | None:
+    """The tariff version a charge starting at `at` on this station/EVSE by this driver is
+    priced with, or None when none applies.
+
+    Precedence: driver override > driver's group > EVSE > station > location > operator
+    default. A tariff whose OCPI validity window (start_date_time inclusive, end_date_time
+    exclusive) does not contain `at` is passed over for the next level."""
+    moment = _aware(at, field="at")
+    assert moment is not None
     assignments = await tariff_assignments(
         db, operator_id=operator_id, station_id=station_id, evse_id=evse_id, driver_id=driver_id
     )
@@ -715,14 +965,35 @@ async def resolve_tariff_terms(
         raise NotFound(kind="evse", key=evse_id)
     if not assignments.driver_found:
         raise NotFound(kind="driver", key=driver_id)
+    candidates = [
+        candidate
+        for candidate in (
+            assignments.driver,
+            assignments.group,
+            assignments.evse,
+            assignments.station,
+            assignments.location,
+        )
+        if candidate is not None
+    ]
     tariffs = TariffRepository(db)
-    chosen = _assigned_tariff(assignments)
-    row = None
-    if chosen is not None:
-        row = await tariffs.get(operator_id=operator_id, tariff_id=chosen)
-    if row is None:
-        row = await tariffs.default_for(operator_id=operator_id)
-    return None if row is None else _terms(row)
+    rows = await tariffs.get_many(operator_id=operator_id, tariff_ids=candidates)
+    for candidate in candidates:
+        row = rows.get(candidate)
+        if row is not None and _in_force(row, moment):
+            return _snapshot(row)
+    default = await tariffs.default_for(operator_id=operator_id)
+    if default is not None and _in_force(default, moment):
+        return _snapshot(default)
+    return None
+
+
+async def station_time_zone(*, db: AsyncSession, operator_id: int, station_id: int) -> str:
+    """The IANA time zone a station's charges are rated in: its location's."""
+    zone = await StationRepository(db).time_zone(operator_id=operator_id, station_id=station_id)
+    if zone is None:
+        raise NotFound(kind="station", key=station_id)
+    return zone
 
 
 # ---------------------------------------------------------------------------------------------
@@ -861,6 +1132,7 @@ async def create_station(
     password: str | None = None,
     connectors: int = 1,
     max_power_w: int = DEFAULT_MAX_POWER_W,
+    pricing_display: bool = False,
 ) -> CreatedStation:
     """Register a station and its EVSEs (connector ids 1..connectors). The password (given or
     generated) is returned once and stored only as an argon2 hash."""
@@ -870,6 +1142,7 @@ async def create_station(
     )
     max_power_w = _int_in_range(max_power_w, field="max_power_w", low=MIN_POWER_W, high=MAX_POWER_W)
     plain = generate_station_password() if password is None else _password(password)
+    pricing_display = _flag(pricing_display, field="pricing_display")
     location = await _check_location(db, operator_id=operator_id, location_id=location_id)
     tariff = await _check_tariff(db, operator_id=operator_id, tariff_id=tariff_id)
     stations = StationRepository(db)
@@ -882,6 +1155,7 @@ async def create_station(
             identity=identity,
             password_hash=await hash_secret_async(plain),
             tariff_id=tariff,
+            pricing_display=pricing_display,
             now=now,
         )
     except DuplicateRow as exc:
@@ -944,9 +1218,11 @@ async def update_station(
     commands: StationCommandPort,
     location_id: int | Unset = UNSET,
     tariff_id: int | Unset | None = UNSET,
+    pricing_display: bool | Unset = UNSET,
 ) -> StationView:
-    """Move a station or (un)assign its tariff. The identity is fixed: it is the station's
-    login name and part of its configured URL; register a new station to change it."""
+    """Move a station, (un)assign its tariff or switch its price display. The identity is
+    fixed: it is the station's login name and part of its configured URL; register a new
+    station to change it."""
     row = await _station_row(db, operator_id=operator_id, station=station, for_update=True)
     changes: dict[str, object] = {}
     if location_id is not UNSET:
@@ -955,6 +1231,8 @@ async def update_station(
         )
     if tariff_id is not UNSET:
         changes["tariff_id"] = await _check_tariff(db, operator_id=operator_id, tariff_id=tariff_id)
+    if pricing_display is not UNSET:
+        changes["pricing_display"] = _flag(pricing_display, field="pricing_display")
     if _apply(row, changes):
         row.updated_at = now
         await StationRepository(db).flush()
@@ -1111,12 +1389,14 @@ async def create_driver(
     now: datetime,
     email: str | None = None,
     tariff_id: int | None = None,
+    group_id: int | None = None,
 ) -> DriverView:
     row = await DriverRepository(db).add(
         operator_id=operator_id,
         name=_required_text(name, field="name", max_length=MAX_NAME_LENGTH),
         email=_email(email),
         tariff_id=await _check_tariff(db, operator_id=operator_id, tariff_id=tariff_id),
+        group_id=await _check_group(db, operator_id=operator_id, group_id=group_id),
         now=now,
     )
     return _driver_view(row)
@@ -1153,6 +1433,7 @@ async def update_driver(
     name: str | Unset = UNSET,
     email: str | Unset | None = UNSET,
     tariff_id: int | Unset | None = UNSET,
+    group_id: int | Unset | None = UNSET,
 ) -> DriverView:
     drivers = DriverRepository(db)
     row = await drivers.get(operator_id=operator_id, driver_id=driver_id, for_update=True)
@@ -1165,10 +1446,81 @@ async def update_driver(
         changes["email"] = _email(email)
     if tariff_id is not UNSET:
         changes["tariff_id"] = await _check_tariff(db, operator_id=operator_id, tariff_id=tariff_id)
+    if group_id is not UNSET:
+        changes["group_id"] = await _check_group(db, operator_id=operator_id, group_id=group_id)
     if _apply(row, changes):
         row.updated_at = now
         await drivers.flush()
     return _driver_view(row)
+
+
+# ---------------------------------------------------------------------------------------------
+# Driver groups (fleets)
+
+
+async def create_driver_group(
+    *,
+    db: AsyncSession,
+    operator_id: int,
+    name: str,
+    now: datetime,
+    tariff_id: int | None = None,
+) -> DriverGroupView:
+    """A group of drivers (a fleet); its tariff prices its drivers' charges unless a driver
+    has a tariff of their own."""
+    row = await DriverGroupRepository(db).add(
+        operator_id=operator_id,
+        name=_required_text(name, field="name", max_length=MAX_NAME_LENGTH),
+        tariff_id=await _check_tariff(db, operator_id=operator_id, tariff_id=tariff_id),
+        now=now,
+    )
+    return _driver_group_view(row)
+
+
+async def get_driver_group(*, db: AsyncSession, operator_id: int, group_id: int) -> DriverGroupView:
+    row = await DriverGroupRepository(db).get(operator_id=operator_id, group_id=group_id)
+    if row is None:
+        raise NotFound(kind="driver group", key=group_id)
+    return _driver_group_view(row)
+
+
+async def list_driver_groups(
+    *, db: AsyncSession, operator_id: int, page: PageRequest = PageRequest()
+) -> Page[DriverGroupView]:
+    _check_page(page)
+    found = await DriverGroupRepository(db).list(
+        operator_id=operator_id, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        items=[_driver_group_view(row) for row in found.rows],
+        total=found.total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+async def update_driver_group(
+    *,
+    db: AsyncSession,
+    operator_id: int,
+    group_id: int,
+    now: datetime,
+    name: str | Unset = UNSET,
+    tariff_id: int | Unset | None = UNSET,
+) -> DriverGroupView:
+    groups = DriverGroupRepository(db)
+    row = await groups.get(operator_id=operator_id, group_id=group_id, for_update=True)
+    if row is None:
+        raise NotFound(kind="driver group", key=group_id)
+    changes: dict[str, object] = {}
+    if name is not UNSET:
+        changes["name"] = _required_text(name, field="name", max_length=MAX_NAME_LENGTH)
+    if tariff_id is not UNSET:
+        changes["tariff_id"] = await _check_tariff(db, operator_id=operator_id, tariff_id=tariff_id)
+    if _apply(row, changes):
+        row.updated_at = now
+        await groups.flush()
+    return _driver_group_view(row)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,9 +32,9 @@ from evbilling.domain.charging import (
     register_wh,
     start_key,
 )
-from evbilling.domain.pricing import SessionUsage, TariffTerms, price_session
 from evbilling.kit import EVBillingError, get_logger, pseudonymize
-from evbilling.services.catalog import resolve_tariff_terms
+from evbilling.services.catalog import TariffSnapshot, resolve_tariff, station_time_zone
+from evbilling.services.pricing import SessionCost, cost_of, record_final_cost
 
 log = get_logger(__name__)
 
@@ -53,6 +53,8 @@ class StationRef:
     id: int
     operator_id: int
     identity: str
+    # Shows running and final costs on its display (OCA California pricing messages).
+    pricing_display: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +105,12 @@ async def station_login(*, db: AsyncSession, identity: str) -> tuple[StationRef,
     login = await ChargingRepository(db).station_login(identity)
     if login is None or login.password_hash is None:
         return None  # unknown, or no password set yet: it cannot connect
-    station = StationRef(id=login.id, operator_id=login.operator_id, identity=login.identity)
+    station = StationRef(
+        id=login.id,
+        operator_id=login.operator_id,
+        identity=login.identity,
+        pricing_display=login.pricing_display,
+    )
     return station, login.password_hash
 
 
@@ -246,14 +253,21 @@ async def start_transaction(
     token = await repo.token(operator_id=station.operator_id, uid=uid)
     info = await authorize(db=db, station=station, id_tag=id_tag, now=now)
     accepted = info.status is AuthorizationStatus.ACCEPTED
-    terms: TariffTerms | None = None
+    snapshot: TariffSnapshot | None = None
+    time_zone: str | None = None
     if accepted:
-        terms = await resolve_tariff_terms(
+        # The tariff in force at the start is copied onto the session: editing the tariff later
+        # never changes this session's price.
+        snapshot = await resolve_tariff(
             db=db,
             operator_id=station.operator_id,
             station_id=station.id,
             evse_id=evse_id,
             driver_id=token.driver_id if token is not None else None,
+            at=timestamp,
+        )
+        time_zone = await station_time_zone(
+            db=db, operator_id=station.operator_id, station_id=station.id
         )
     charging_session = ChargingSession(
         operator_id=station.operator_id,
@@ -272,9 +286,11 @@ async def start_transaction(
         meter_start_wh=meter_start_wh,
         last_register_wh=meter_start_wh,
         last_register_at=timestamp,
-        tariff_id=terms.tariff_id if terms is not None else None,
-        tariff_snapshot=terms.snapshot() if terms is not None else None,
-        currency=terms.currency if terms is not None else None,
+        tariff_id=snapshot.tariff_id if snapshot is not None else None,
+        tariff_version=snapshot.version if snapshot is not None else None,
+        tariff_ocpi=snapshot.ocpi_json if snapshot is not None else None,
+        time_zone=time_zone,
+        currency=snapshot.currency if snapshot is not None else None,
         created_at=now,
         updated_at=now,
     )
@@ -429,6 +445,58 @@ async def _store_samples(
     return latest
 
 
+async def _price_final(
+    db: AsyncSession, *, charging_session: ChargingSession, ended_at: datetime, meter_end_wh: int
+) -> None:
+    """Price the session; a pricing failure is recorded for review but never loses the stop."""
+    try:
+        cost = await cost_of(
+            db, session=charging_session, ended_at=ended_at, meter_end_wh=meter_end_wh
+        )
+    except EVBillingError as exc:
+        log.error("session.pricing_failed", transaction_id=charging_session.id, error=str(exc))
+        charging_session.cost_breakdown = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+        return
+    if cost is not None:
+        record_final_cost(charging_session, cost)
+
+
+async def running_cost(
+    *, db: AsyncSession, operator_id: int, session_id: int, now: datetime
+) -> SessionCost | None:
+    """What an active session costs so far (up to its latest meter reading), or its final cost
+    once stopped; None when it is not billable or has no tariff."""
+    found = await ChargingRepository(db).session_of_operator(
+        operator_id=operator_id, session_id=session_id
+    )
+    if found is None or not found.billable:
+        return None
+    if found.stopped_at is not None:
+        return await cost_of(
+            db,
+            session=found,
+            ended_at=found.stopped_at,
+            meter_end_wh=found.meter_start_wh + (found.energy_wh or 0),
+        )
+    return await cost_of(
+        db,
+        session=found,
+        # Up to now, or to the latest reading if the station's clock runs ahead of ours.
+        ended_at=max(now, found.last_register_at or found.started_at),
+        meter_end_wh=found.last_register_wh or found.meter_start_wh,
+    )
+
+
+async def meter_now(*, db: AsyncSession, session_id: int) -> int:
+    """The session's latest trusted energy register reading (Wh)."""
+    row = await db.get(ChargingSession, session_id)
+    if row is None:
+        return 0
+    if row.meter_stop_wh is not None:
+        return row.meter_stop_wh
+    return row.last_register_wh if row.last_register_wh is not None else row.meter_start_wh
+
+
 async def _record_anomalies(
     repo: ChargingRepository,
     *,
@@ -551,18 +619,13 @@ async def stop_transaction(
     charging_session.updated_at = now
     if charging_session.status == SessionStatus.ACTIVE.value:
         charging_session.status = SessionStatus.COMPLETED.value
-    if charging_session.billable and charging_session.tariff_snapshot is not None:
-        priced = price_session(
-            terms=TariffTerms.from_snapshot(charging_session.tariff_snapshot),
-            usage=SessionUsage(
-                started_at=charging_session.started_at, stopped_at=timestamp, energy_wh=energy
-            ),
+    if charging_session.billable:
+        await _price_final(
+            db,
+            charging_session=charging_session,
+            ended_at=timestamp,
+            meter_end_wh=charging_session.meter_start_wh + energy,
         )
-        charging_session.currency = priced.currency
-        charging_session.cost_excl_vat = priced.total_excl_vat.amount
-        charging_session.cost_vat = priced.vat.amount
-        charging_session.cost_incl_vat = priced.total_incl_vat.amount
-        charging_session.cost_breakdown = priced.to_dict()
     await db.flush()
     log.info(
         "session.stopped",

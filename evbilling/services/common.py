@@ -25,11 +25,20 @@ class Conflict(EVBillingError):
 
 
 class InvalidRequest(EVBillingError):
-    """The request is well-formed but not acceptable; `field` names the culprit when known."""
+    """The request is well-formed but not acceptable; `field` names the culprit when known.
+    `errors` lists every (field, message) when several fields were rejected at once (an OCPI
+    tariff, say); `field` is then the first of them."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        errors: Sequence[tuple[str, str]] = (),
+    ) -> None:
         super().__init__(message)
         self.field = field
+        self.errors: tuple[tuple[str, str], ...] = tuple(errors)
 
 
 @dataclass(frozen=True, slots=True)

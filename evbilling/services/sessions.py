@@ -36,6 +36,9 @@ class SessionSummary:
     meter_stop_wh: int | None
     energy_wh: int | None
     stop_reason: str | None
+    tariff_id: int | None
+    tariff_version: int | None
+    time_zone: str | None
     currency: str | None
     cost_excl_vat: Decimal | None
     cost_vat: Decimal | None
@@ -66,7 +69,6 @@ class AnomalyView:
 @dataclass(frozen=True, slots=True)
 class SessionDetail:
     summary: SessionSummary
-    tariff: dict[str, Any] | None
     cost_breakdown: dict[str, Any] | None
     meter_samples: tuple[SampleView, ...]
     anomalies: tuple[AnomalyView, ...]
@@ -105,6 +107,9 @@ def _summary(row: ChargingSession, identity: str) -> SessionSummary:
         meter_stop_wh=row.meter_stop_wh,
         energy_wh=row.energy_wh,
         stop_reason=row.stop_reason,
+        tariff_id=row.tariff_id,
+        tariff_version=row.tariff_version,
+        time_zone=row.time_zone,
         currency=row.currency,
         cost_excl_vat=_in_minor_units(row.cost_excl_vat, row.currency),
         cost_vat=_in_minor_units(row.cost_vat, row.currency),
@@ -136,7 +141,6 @@ async def get_session(*, db: AsyncSession, operator_id: int, session_id: int) ->
     anomalies = await repo.anomalies(session_id=row.id)
     return SessionDetail(
         summary=_summary(row, identity),
-        tariff=row.tariff_snapshot,
         cost_breakdown=row.cost_breakdown,
         meter_samples=tuple(
             SampleView(
@@ -163,6 +167,14 @@ async def get_session(*, db: AsyncSession, operator_id: int, session_id: int) ->
             for a in anomalies
         ),
     )
+
+
+async def session_cdr(*, db: AsyncSession, operator_id: int, session_id: int) -> str:
+    """The priced OCPI CDR of a finished session, as stored (exact JSON text)."""
+    found = await SessionRepository(db).get(operator_id=operator_id, session_id=session_id)
+    if found is None or found[0].cdr is None:
+        raise NotFound(kind="CDR of session", key=session_id)
+    return found[0].cdr
 
 
 async def station_identity(*, db: AsyncSession, operator_id: int, station_id: int) -> str:

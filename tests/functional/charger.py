@@ -40,7 +40,7 @@ class TestCharger(ChargePoint):  # type: ignore[misc]
     def __init__(self, identity: str, connection: ClientConnection) -> None:
         super().__init__(identity, connection, response_timeout=10)
         self.received: list[tuple[str, dict[str, Any]]] = []
-        self.answer_reset = True
+        self.data_transfers: list[dict[str, Any]] = []
 
     @on(Action.reset)
     def on_reset(self, type: str) -> call_result.Reset:
@@ -79,6 +79,11 @@ class TestCharger(ChargePoint):  # type: ignore[misc]
     @on(Action.trigger_message)
     def on_trigger(self, requested_message: str, **kwargs: Any) -> Any:
         return call_result.TriggerMessage(status="Accepted")
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, vendor_id: str, **kwargs: Any) -> Any:
+        self.data_transfers.append({"vendor_id": vendor_id, **kwargs})
+        return call_result.DataTransfer(status="Accepted")
 
     @on(Action.clear_cache)
     def on_clear_cache(self) -> Any:

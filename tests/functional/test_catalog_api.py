@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,12 +15,22 @@ from sqlalchemy import func, select
 from evbilling.api import create_api
 from evbilling.db.access import OperatorRepository
 from evbilling.db.models import Location, Station
+from evbilling.domain.tariff import dumps_ocpi, loads_ocpi
 from evbilling.kit import FixedClock
 from evbilling.services.access import create_api_key
 from evbilling.services.context import ServiceContext
 from evbilling.services.security import verify_secret
 
 PROBLEM = "application/problem+json"
+EXAMPLES = (
+    Path(__file__).resolve().parents[2]
+    / ".."
+    / "shared"
+    / "conformance"
+    / "ocpi-2.2.1"
+    / "examples"
+)
+EXAMPLE_FILES = sorted(path.name for path in EXAMPLES.glob("tariff_*.json"))
 
 
 @pytest.fixture
@@ -54,16 +66,38 @@ async def make_location(client: httpx.AsyncClient, **extra: Any) -> dict[str, An
     return await post(client, "/locations", body)
 
 
-async def make_tariff(client: httpx.AsyncClient, **extra: Any) -> dict[str, Any]:
-    body = {
-        "name": "Standard",
-        "currency": "EUR",
-        "energy_price_per_kwh": "0.35",
-        "session_fee": "1.00",
-        "vat_percent": "19",
-        **extra,
-    }
-    return await post(client, "/tariffs", body)
+def simple_ocpi(price: str = "0.35") -> str:
+    return (
+        '{"currency": "EUR", "elements": [{"price_components": ['
+        f'{{"type": "ENERGY", "price": {price}, "vat": 19, "step_size": 1}}, '
+        '{"type": "FLAT", "price": 1.00, "vat": 19, "step_size": 1}]}]}'
+    )
+
+
+async def post_raw(client: httpx.AsyncClient, path: str, body: str) -> httpx.Response:
+    """POST JSON text as written: OCPI numbers must not pass through a float."""
+    return await client.post(path, content=body, headers={"content-type": "application/json"})
+
+
+async def make_tariff(
+    client: httpx.AsyncClient, *, name: str = "Standard", is_default: bool = False
+) -> dict[str, Any]:
+    body = f'{{"name": "{name}", "is_default": {str(is_default).lower()}, "ocpi": {simple_ocpi()}}}'
+    response = await post_raw(client, "/tariffs", body)
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = loads_ocpi(response.text)
+    return data
+
+
+def exact(value: Any) -> Any:
+    """JSON data with each Decimal as its digits, so 2.00 and 2.0 compare unequal."""
+    if isinstance(value, Decimal):
+        return ("decimal", str(value))
+    if isinstance(value, dict):
+        return {key: exact(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [exact(item) for item in value]
+    return value
 
 
 async def make_station(
@@ -298,6 +332,24 @@ class TestStationApi:
             tariff["id"],
         )
 
+    async def test_switches_the_price_display(self, api_client: httpx.AsyncClient) -> None:
+        # Arrange
+        station = await make_station(api_client, pricing_display=True)
+
+        # Act
+        response = await api_client.patch(
+            f"/stations/{station['id']}", json={"pricing_display": False}
+        )
+
+        # Assert
+        assert station["pricing_display"] is True
+        assert response.json()["pricing_display"] is False
+        assert_problem(
+            await api_client.patch(f"/stations/{station['id']}", json={"pricing_display": None}),
+            status=422,
+            field="pricing_display",
+        )
+
     async def test_identity_cannot_be_changed(self, api_client: httpx.AsyncClient) -> None:
         station = await make_station(api_client)
 
@@ -432,20 +484,58 @@ class TestTokenApi:
 
 
 class TestTariffApi:
-    async def test_exchanges_money_as_exact_strings(self, api_client: httpx.AsyncClient) -> None:
-        # Act
-        created = await make_tariff(
-            api_client, energy_price_per_kwh="0.30", session_fee=1, vat_percent="19.00"
+    async def test_exchanges_ocpi_documents_exactly(self, api_client: httpx.AsyncClient) -> None:
+        # Arrange
+        body = (
+            '{"name": "Exact", "ocpi": {"currency": "EUR", "elements": [{"price_components": ['
+            '{"type": "ENERGY", "price": 0.123456789012345678, "vat": 19.00, "step_size": 1}, '
+            '{"type": "FLAT", "price": 1.10, "vat": 19.00, "step_size": 1}]}]}}'
         )
-        read = (await api_client.get(f"/tariffs/{created['id']}")).json()
+
+        # Act
+        response = await post_raw(api_client, "/tariffs", body)
+        created = loads_ocpi(response.text)
+        read = await api_client.get(f"/tariffs/{created['id']}")
+        exported = await api_client.get(f"/tariffs/{created['id']}/ocpi")
 
         # Assert
-        assert read["energy_price_per_kwh"] == "0.30"
-        assert read["session_fee"] == "1.00"
-        assert read["vat_percent"] == "19"
-        assert read == created
+        assert response.status_code == 201, response.text
+        assert response.headers["location"].endswith(f"/tariffs/{created['id']}")
+        components = created["ocpi"]["elements"][0]["price_components"]
+        assert [str(c["price"]) for c in components] == ["0.123456789012345678", "1.10"]
+        assert str(components[0]["vat"]) == "19.00"
+        assert created["ocpi"]["id"] == created["ocpi_id"] == str(created["id"])
+        assert (created["ocpi"]["country_code"], created["ocpi"]["party_id"]) == ("XX", "EVB")
+        assert created["ocpi"]["last_updated"] == "2026-03-02T09:00:00Z"
+        assert (created["currency"], created["version"], created["is_default"]) == (
+            "EUR",
+            1,
+            False,
+        )
+        assert read.text == response.text
+        assert exported.headers["content-type"].startswith("application/json")
+        assert exported.text == dumps_ocpi(created["ocpi"])
+        assert '"price": 0.123456789012345678' in exported.text
 
-    async def test_patch_makes_a_new_version(
+    @pytest.mark.parametrize("name", EXAMPLE_FILES)
+    async def test_exports_the_ocpi_examples_unchanged(
+        self, api_client: httpx.AsyncClient, name: str
+    ) -> None:
+        # Arrange
+        text = (EXAMPLES / name).read_text()
+
+        # Act
+        response = await post_raw(api_client, "/tariffs", f'{{"name": "{name}", "ocpi": {text}}}')
+        exported = await api_client.get(f"/tariffs/{loads_ocpi(response.text)['id']}/ocpi")
+
+        # Assert
+        assert response.status_code == 201, response.text
+        original = loads_ocpi(text)
+        if "last_updated" not in original:  # the PUT example: stamped on arrival
+            original["last_updated"] = "2026-03-02T09:00:00Z"
+        assert exact(loads_ocpi(exported.text)) == exact(original)
+
+    async def test_patch_with_a_new_document_makes_a_new_version(
         self, api_client: httpx.AsyncClient, clock: FixedClock
     ) -> None:
         # Arrange
@@ -454,14 +544,24 @@ class TestTariffApi:
 
         # Act
         response = await api_client.patch(
-            f"/tariffs/{tariff['id']}", json={"energy_price_per_kwh": "0.42"}
+            f"/tariffs/{tariff['id']}",
+            content='{"name": "Peak", "ocpi": ' + simple_ocpi("0.42") + "}",
+            headers={"content-type": "application/json"},
         )
+        versions = await api_client.get(f"/tariffs/{tariff['id']}/versions")
+        first = await api_client.get(f"/tariffs/{tariff['id']}/versions/1")
+        first_export = await api_client.get(f"/tariffs/{tariff['id']}/ocpi?version=1")
 
         # Assert
-        body = response.json()
-        assert (body["version"], body["energy_price_per_kwh"]) == (2, "0.42")
+        assert response.status_code == 200, response.text
+        body = loads_ocpi(response.text)
+        assert (body["version"], body["name"]) == (2, "Peak")
+        assert str(body["ocpi"]["elements"][0]["price_components"][0]["price"]) == "0.42"
         assert body["updated_at"] > tariff["updated_at"]
         assert body["created_at"] == tariff["created_at"]
+        assert [v["version"] for v in versions.json()["items"]] == [1, 2]
+        assert loads_ocpi(first.text)["ocpi"] == loads_ocpi(first_export.text)
+        assert "0.35" in first_export.text
 
     async def test_one_default_per_operator(self, api_client: httpx.AsyncClient) -> None:
         # Arrange
@@ -474,27 +574,106 @@ class TestTariffApi:
         items = (await api_client.get("/tariffs")).json()["items"]
         assert {t["id"]: t["is_default"] for t in items} == {first["id"]: False, second["id"]: True}
 
+    async def test_rejects_an_invalid_tariff_naming_every_field_and_creates_nothing(
+        self, api_client: httpx.AsyncClient
+    ) -> None:
+        # Arrange
+        body = (
+            '{"name": "Bad", "ocpi": {"currency": "euro", "elements": [{"price_components": ['
+            '{"type": "ENERGY", "price": -0.01, "vat": 150, "step_size": 0}]}]}}'
+        )
+
+        # Act
+        response = await post_raw(api_client, "/tariffs", body)
+
+        # Assert
+        assert_problem(response, status=422)
+        fields = {error["field"] for error in response.json()["errors"]}
+        component = "ocpi.elements[0].price_components[0]"
+        assert fields == {
+            "ocpi.currency",
+            f"{component}.price",
+            f"{component}.vat",
+            f"{component}.step_size",
+        }
+        assert f"{component}.step_size" in response.json()["detail"]
+        assert (await api_client.get("/tariffs")).json()["total"] == 0
+
     @pytest.mark.parametrize(
         ("body", "field"),
         [
-            ({"currency": "euro"}, "currency"),
-            ({"vat_percent": "150"}, "vat_percent"),
-            ({"energy_price_per_kwh": "-0.01"}, "energy_price_per_kwh"),
-            ({"session_fee": "abc"}, "session_fee"),
+            ({"name": "T"}, "ocpi"),
+            ({"name": "", "ocpi": {}}, "name"),
+            ({"name": "T", "ocpi": [1]}, "ocpi"),
+            ({"name": "T", "ocpi": {}, "extra": 1}, "extra"),
         ],
     )
-    async def test_rejects_invalid_terms_and_creates_nothing(
+    async def test_rejects_a_malformed_envelope(
         self, api_client: httpx.AsyncClient, body: dict[str, Any], field: str
     ) -> None:
+        response = await api_client.post("/tariffs", json=body)
+
+        assert_problem(response, status=422, field=field)
+
+    async def test_a_new_version_keeps_the_currency(self, api_client: httpx.AsyncClient) -> None:
         # Arrange
-        terms = {"name": "T", "currency": "EUR", "energy_price_per_kwh": "0.3", "vat_percent": "19"}
+        tariff = await make_tariff(api_client)
 
         # Act
-        response = await api_client.post("/tariffs", json={**terms, **body})
+        response = await api_client.patch(
+            f"/tariffs/{tariff['id']}",
+            content='{"ocpi": ' + simple_ocpi("0.42").replace('"EUR"', '"SEK"') + "}",
+            headers={"content-type": "application/json"},
+        )
 
         # Assert
-        assert_problem(response, status=422, field=field)
-        assert (await api_client.get("/tariffs")).json()["total"] == 0
+        assert_problem(response, status=422, field="ocpi.currency")
+        assert (await api_client.get(f"/tariffs/{tariff['id']}")).json()["version"] == 1
+
+    async def test_unknown_version_is_not_found(self, api_client: httpx.AsyncClient) -> None:
+        tariff = await make_tariff(api_client)
+
+        response = await api_client.get(f"/tariffs/{tariff['id']}/versions/2")
+
+        assert_problem(response, status=404)
+
+
+class TestDriverGroupApi:
+    async def test_creates_groups_and_assigns_drivers(self, api_client: httpx.AsyncClient) -> None:
+        # Arrange
+        tariff = await make_tariff(api_client)
+
+        # Act
+        group = await post(
+            api_client, "/driver-groups", {"name": "Taxis", "tariff_id": tariff["id"]}
+        )
+        driver = await post(api_client, "/drivers", {"name": "Ada", "group_id": group["id"]})
+        renamed = await api_client.patch(
+            f"/driver-groups/{group['id']}", json={"name": "Cabs", "tariff_id": None}
+        )
+        moved = await api_client.patch(f"/drivers/{driver['id']}", json={"group_id": None})
+
+        # Assert
+        assert (group["name"], group["tariff_id"]) == ("Taxis", tariff["id"])
+        assert driver["group_id"] == group["id"]
+        assert (renamed.json()["name"], renamed.json()["tariff_id"]) == ("Cabs", None)
+        assert moved.json()["group_id"] is None
+        listed = (await api_client.get("/driver-groups")).json()
+        assert (listed["total"], listed["items"]) == (1, [renamed.json()])
+        assert (await api_client.get(f"/driver-groups/{group['id']}")).json() == renamed.json()
+
+    async def test_rejects_a_group_of_another_operator(
+        self, api_client: httpx.AsyncClient, other_client: httpx.AsyncClient
+    ) -> None:
+        # Arrange
+        theirs = await post(other_client, "/driver-groups", {"name": "Theirs"})
+
+        # Act
+        response = await api_client.post("/drivers", json={"name": "Ada", "group_id": theirs["id"]})
+
+        # Assert
+        assert_problem(response, status=422, field="group_id")
+        assert_problem(await api_client.get(f"/driver-groups/{theirs['id']}"), status=404)
 
 
 class TestOwnershipApi:
@@ -504,6 +683,7 @@ class TestOwnershipApi:
         # Arrange
         station = await make_station(other_client, identity="THEIRS")
         tariff = await make_tariff(other_client)
+        group = await post(other_client, "/driver-groups", {"name": "Theirs"})
         driver = await post(other_client, "/drivers", {"name": "Theirs"})
         token = await post(other_client, "/tokens", {"uid": "THEIRS"})
         evse_id = station["evses"][0]["id"]
@@ -515,6 +695,10 @@ class TestOwnershipApi:
             f"/drivers/{driver['id']}",
             f"/tokens/{token['id']}",
             f"/tariffs/{tariff['id']}",
+            f"/tariffs/{tariff['id']}/ocpi",
+            f"/tariffs/{tariff['id']}/versions",
+            f"/tariffs/{tariff['id']}/versions/1",
+            f"/driver-groups/{group['id']}",
         ]
 
         # Act
@@ -524,6 +708,7 @@ class TestOwnershipApi:
             await api_client.post(f"/stations/{station['id']}/password"),
             await api_client.patch(f"/tariffs/{tariff['id']}", json={"name": "Mine"}),
             await api_client.patch(f"/tokens/{token['id']}", json={"status": "blocked"}),
+            await api_client.patch(f"/driver-groups/{group['id']}", json={"name": "Mine"}),
         ]
 
         # Assert
@@ -578,6 +763,11 @@ class TestCatalogOpenApi:
             "/tokens/{token_id}": {"get", "patch"},
             "/tariffs": {"get", "post"},
             "/tariffs/{tariff_id}": {"get", "patch"},
+            "/tariffs/{tariff_id}/ocpi": {"get"},
+            "/tariffs/{tariff_id}/versions": {"get"},
+            "/tariffs/{tariff_id}/versions/{version}": {"get"},
+            "/driver-groups": {"get", "post"},
+            "/driver-groups/{group_id}": {"get", "patch"},
         }.items():
             assert methods <= paths[path].keys(), path
             for method in methods:
@@ -586,3 +776,8 @@ class TestCatalogOpenApi:
         for name in ("StationCreate", "StationRead", "StationUpdate", "TariffRead", "Problem"):
             assert name in schemas
         assert "password_hash" not in str(schemas["StationRead"])
+        for name in ("TariffCreate", "TariffRead", "TariffVersionRead"):
+            ocpi = schemas[name]["properties"]["ocpi"]
+            assert ocpi["title"] == "OcpiTariff", name
+            assert "price_components" in str(ocpi["properties"]["elements"])
+        assert "pricing_display" in schemas["StationRead"]["properties"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,19 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from evbilling.cli import app
+from evbilling.domain.tariff import loads_ocpi
 from evbilling.services.security import verify_secret
 
 runner = CliRunner()
+EXAMPLES = (
+    Path(__file__).resolve().parents[2]
+    / ".."
+    / "shared"
+    / "conformance"
+    / "ocpi-2.2.1"
+    / "examples"
+)
+EXAMPLE_FILES = sorted(path.name for path in EXAMPLES.glob("tariff_*.json"))
 
 
 @pytest.fixture
@@ -34,6 +45,24 @@ def invoke_json(*args: str) -> Any:
     result = invoke(*args, "--json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def invoke_exact(*args: str) -> Any:
+    """--json output with its numbers as exact Decimals (tariffs print OCPI numbers)."""
+    result = invoke(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return loads_ocpi(result.stdout)
+
+
+def exact(value: Any) -> Any:
+    """JSON data with each Decimal as its digits, so 2.00 and 2.0 compare unequal."""
+    if isinstance(value, Decimal):
+        return ("decimal", str(value))
+    if isinstance(value, dict):
+        return {key: exact(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [exact(item) for item in value]
+    return value
 
 
 def add_station(identity: str = "CP-1", *extra: str) -> dict[str, Any]:
@@ -151,6 +180,17 @@ class TestStationCli:
         # Assert
         assert cleared["tariff_id"] is None
 
+    def test_switches_the_price_display(self, database: Path) -> None:
+        # Arrange
+        created = add_station("CP-1", "--pricing-display")
+
+        # Act
+        switched = invoke_json("station", "update", "CP-1", "--no-pricing-display")
+
+        # Assert
+        assert created["station"]["pricing_display"] is True
+        assert switched["pricing_display"] is False
+
     def test_lists_stations_as_a_table(self, database: Path) -> None:
         # Arrange
         add_station("CP-1")
@@ -185,21 +225,113 @@ class TestEvseCli:
 
 
 class TestTariffCli:
-    def test_adds_updates_and_lists_with_exact_money(self, database: Path) -> None:
+    def test_adds_from_simple_prices_with_exact_money(self, database: Path) -> None:
         # Act
-        created = invoke_json(
+        created = invoke_exact(
             "tariff", "add", "--name", "Standard", "--currency", "EUR",
-            "--energy-price", "0.35", "--session-fee", "1.00", "--vat", "19", "--default",
+            "--energy-price", "0.350", "--session-fee", "1.00", "--time-price", "1.20",
+            "--parking-price", "6.00", "--vat", "19", "--default",
         )  # fmt: skip
-        updated = invoke_json("tariff", "update", str(created["id"]), "--energy-price", "0.40")
-        listed = invoke_json("tariff", "list")
+        listed = invoke_exact("tariff", "list")
 
         # Assert
-        assert (created["energy_price_per_kwh"], created["session_fee"]) == ("0.35", "1.00")
-        assert (created["is_default"], created["version"]) == (True, 1)
-        assert (updated["energy_price_per_kwh"], updated["version"]) == ("0.40", 2)
+        components = created["ocpi"]["elements"][0]["price_components"]
+        assert [(c["type"], str(c["price"])) for c in components] == [
+            ("ENERGY", "0.350"),
+            ("FLAT", "1.00"),
+            ("TIME", "1.20"),
+            ("PARKING_TIME", "6.00"),
+        ]
+        assert (created["is_default"], created["version"], created["currency"]) == (
+            True,
+            1,
+            "EUR",
+        )
         assert listed["total"] == 1
-        assert listed["items"][0] == updated
+        assert exact(listed["items"][0]) == exact(created)
+
+    @pytest.mark.parametrize("name", EXAMPLE_FILES)
+    def test_export_imports_back_unchanged(self, database: Path, tmp_path: Path, name: str) -> None:
+        # Arrange
+        source = EXAMPLES / name
+        original = loads_ocpi(source.read_bytes())
+        imported = invoke_exact("tariff", "import", str(source))
+        exported_file = tmp_path / "exported.json"
+
+        # Act
+        printed = invoke("tariff", "export", str(imported["id"]))
+        invoke("tariff", "export", str(imported["id"]), "--output", str(exported_file))
+        again = invoke_exact(
+            "tariff", "import", str(exported_file), "--update", str(imported["id"])
+        )
+
+        # Assert
+        assert printed.exit_code == 0, printed.output
+        if "last_updated" not in original:  # the PUT example: stamped on arrival
+            original["last_updated"] = imported["ocpi"]["last_updated"]
+        assert exact(loads_ocpi(printed.stdout)) == exact(original)
+        assert exported_file.read_text() == printed.stdout
+        assert imported["name"] == source.stem
+        assert again["version"] == 1  # the same document is no new version
+
+    def test_a_new_document_is_a_new_version(self, database: Path, tmp_path: Path) -> None:
+        # Arrange
+        created = invoke_exact(
+            "tariff", "add", "--name", "T", "--currency", "EUR", "--energy-price", "0.30"
+        )
+        newer = tmp_path / "newer.json"
+        newer.write_text(
+            '{"currency": "EUR", "elements": [{"price_components": '
+            '[{"type": "ENERGY", "price": 0.45, "step_size": 1}]}]}'
+        )
+
+        # Act
+        updated = invoke_exact(
+            "tariff", "update", str(created["id"]), "--ocpi", str(newer), "--name", "Peak"
+        )
+        versions = invoke_exact("tariff", "versions", str(created["id"]))
+        first = invoke("tariff", "export", str(created["id"]), "--version", "1")
+        table_text = invoke("tariff", "versions", str(created["id"]))
+
+        # Assert
+        assert (updated["version"], updated["name"]) == (2, "Peak")
+        assert updated["ocpi"]["id"] == created["ocpi"]["id"]
+        assert [v["version"] for v in versions["items"]] == [1, 2]
+        assert '"price": 0.30' in first.stdout
+        assert table_text.stdout.splitlines()[0].split() == ["version", "created_at", "elements"]
+
+    def test_shows_a_tariff_with_its_document(self, database: Path) -> None:
+        # Arrange
+        created = invoke_exact(
+            "tariff", "add", "--name", "T", "--currency", "EUR", "--energy-price", "0.30"
+        )
+
+        # Act
+        result = invoke("tariff", "show", str(created["id"]))
+
+        # Assert
+        assert result.exit_code == 0, result.output
+        assert "OCPI tariff" in result.stdout
+        assert '"price": 0.30' in result.stdout
+
+    def test_rejects_an_invalid_file_naming_every_field(
+        self, database: Path, tmp_path: Path
+    ) -> None:
+        # Arrange
+        bad = tmp_path / "bad.json"
+        bad.write_text(
+            '{"currency": "EUR", "elements": [{"price_components": '
+            '[{"type": "ENERGY", "price": -1, "vat": 101, "step_size": 1}]}]}'
+        )
+
+        # Act
+        result = invoke("tariff", "import", str(bad))
+
+        # Assert
+        assert result.exit_code == 1
+        assert "ocpi.elements[0].price_components[0].price" in result.stderr
+        assert "ocpi.elements[0].price_components[0].vat" in result.stderr
+        assert invoke_json("tariff", "list")["total"] == 0
 
     def test_rejects_out_of_range_vat_and_changes_nothing(self, database: Path) -> None:
         # Act
@@ -213,10 +345,40 @@ class TestTariffCli:
         assert "vat_percent" in result.stderr
         assert invoke_json("tariff", "list")["total"] == 0
 
-    def test_rejects_a_price_that_is_not_a_number(self, database: Path) -> None:
-        result = invoke("tariff", "add", "--name", "T", "--currency", "EUR", "--energy-price", "x")
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ("--currency", "EUR", "--energy-price", "x"),
+            ("--currency", "EUR"),
+            ("--ocpi", str(EXAMPLES / "tariff_1_simple_2hour.json"), "--currency", "EUR"),
+        ],
+    )
+    def test_rejects_bad_options(self, database: Path, args: tuple[str, ...]) -> None:
+        result = invoke("tariff", "add", "--name", "T", *args)
 
         assert result.exit_code == 2
+
+
+class TestDriverGroupCli:
+    def test_groups_drivers_under_a_tariff(self, database: Path) -> None:
+        # Arrange
+        tariff = invoke_json(
+            "tariff", "add", "--name", "Fleet", "--currency", "EUR", "--energy-price", "0.25"
+        )
+
+        # Act
+        group = invoke_json("group", "add", "--name", "Taxis", "--tariff", str(tariff["id"]))
+        driver = invoke_json("driver", "add", "--name", "Ada", "--group", str(group["id"]))
+        cleared = invoke_json("group", "update", str(group["id"]), "--clear", "tariff")
+        moved = invoke_json("driver", "update", str(driver["id"]), "--clear", "group")
+
+        # Assert
+        assert group["tariff_id"] == tariff["id"]
+        assert driver["group_id"] == group["id"]
+        assert cleared["tariff_id"] is None
+        assert moved["group_id"] is None
+        assert invoke_json("group", "show", str(group["id"])) == cleared
+        assert invoke_json("group", "list")["items"] == [cleared]
 
 
 class TestTokenCli:

@@ -55,7 +55,11 @@ class TestChargingSession:
         assert summary.cost_vat == Decimal("0.95")
         assert summary.cost_incl_vat == Decimal("5.70")
         assert detail.cost_breakdown is not None
-        assert [line["amount"] for line in detail.cost_breakdown["lines"]] == ["1.00", "3.75"]
+        lines = detail.cost_breakdown["lines"]
+        assert [(line["kind"], line["amount_excl_vat"]) for line in lines] == [
+            ("FLAT", "1.00"),
+            ("ENERGY", "3.75"),
+        ]
         assert len(detail.meter_samples) == 6
         assert detail.anomalies == ()
 

@@ -84,11 +84,9 @@ class TestSessionsApi:
             session = (await client.get("/sessions", params={"status": "completed"})).json()
             detail = (await client.get(f"/sessions/{session['items'][0]['id']}")).json()
 
-        assert detail["tariff"]["energy_price_per_kwh"] == "0.30"
-        assert [line["description"] for line in detail["cost_breakdown"]["lines"]] == [
-            "Session fee",
-            "Energy",
-        ]
+        assert (detail["tariff_id"], detail["tariff_version"]) == (1, 1)
+        assert detail["time_zone"] == "Europe/Berlin"
+        assert [line["kind"] for line in detail["cost_breakdown"]["lines"]] == ["FLAT", "ENERGY"]
         assert len(detail["meter_samples"]) == 3
         assert detail["anomalies"] == []
 
@@ -163,7 +161,7 @@ class TestSessionsCli:
             answered = await asyncio.to_thread(run, "station", "reset", "1", "--hard")
 
         assert listed["total"] == 2
-        assert "Energy: 10 kWh x 0.30 = 3.00" in shown
-        assert "total 4.00 excl. VAT, 0.80 VAT, 4.80 EUR incl. VAT" in shown
+        assert "10 kWh x 0.30 = 3.00" in shown
+        assert "total 4.00 EUR excl. VAT, 4.80 incl. VAT" in shown
         assert answered.strip() == 'CP-1 answered Reset: {"status": "Accepted"}'
         assert ("Reset", {"type": "Hard"}) in station.received

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +14,7 @@ from sqlalchemy import select
 from evbilling.db.access import OperatorRepository
 from evbilling.db.models import Evse, Station, Tariff, Token
 from evbilling.domain.charging import TokenStatus, TokenType
+from evbilling.domain.tariff import dumps_ocpi, loads_ocpi
 from evbilling.kit import FixedClock
 from evbilling.services import catalog
 from evbilling.services.catalog import StationView
@@ -21,6 +24,15 @@ from evbilling.services.context import ServiceContext
 from evbilling.services.security import verify_secret
 
 OFFLINE = UnconnectedStations()
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+EXAMPLES = (
+    Path(__file__).resolve().parents[2]
+    / ".."
+    / "shared"
+    / "conformance"
+    / "ocpi-2.2.1"
+    / "examples"
+)
 
 
 class ConnectedStations(UnconnectedStations):
@@ -40,6 +52,21 @@ async def add_operator(context: ServiceContext, *, name: str = "Other operator")
         return operator.id
 
 
+def simple(price: str = "0.35") -> dict[str, Any]:
+    return catalog.simple_tariff_ocpi(
+        currency="EUR",
+        energy_price_per_kwh=Decimal(price),
+        session_fee=Decimal("1.00"),
+        vat_percent=Decimal(19),
+    )
+
+
+def example(name: str) -> dict[str, Any]:
+    """An OCPI 2.2.1 example tariff from the shared conformance set."""
+    data: dict[str, Any] = loads_ocpi((EXAMPLES / name).read_bytes())
+    return data
+
+
 async def add_tariff(
     context: ServiceContext,
     operator_id: int,
@@ -47,21 +74,34 @@ async def add_tariff(
     name: str = "Standard",
     price: str = "0.35",
     is_default: bool = False,
+    ocpi: dict[str, Any] | None = None,
 ) -> int:
     async with context.unit_of_work() as db:
         tariff = await catalog.create_tariff(
             db=db,
             operator_id=operator_id,
             name=name,
-            currency="EUR",
-            energy_price_per_kwh=Decimal(price),
-            session_fee=Decimal("1.00"),
-            vat_percent=Decimal(19),
+            ocpi=ocpi if ocpi is not None else simple(price),
             is_default=is_default,
             now=context.clock.now(),
         )
         await db.commit()
         return tariff.id
+
+
+async def add_group(
+    context: ServiceContext, operator_id: int, *, tariff_id: int | None = None
+) -> int:
+    async with context.unit_of_work() as db:
+        group = await catalog.create_driver_group(
+            db=db,
+            operator_id=operator_id,
+            name="Fleet",
+            tariff_id=tariff_id,
+            now=context.clock.now(),
+        )
+        await db.commit()
+        return group.id
 
 
 async def add_location(
@@ -110,7 +150,11 @@ async def add_station(
 
 
 async def add_driver(
-    context: ServiceContext, operator_id: int, *, tariff_id: int | None = None
+    context: ServiceContext,
+    operator_id: int,
+    *,
+    tariff_id: int | None = None,
+    group_id: int | None = None,
 ) -> int:
     async with context.unit_of_work() as db:
         driver = await catalog.create_driver(
@@ -119,6 +163,7 @@ async def add_driver(
             name="Ada",
             email="ada@example.com",
             tariff_id=tariff_id,
+            group_id=group_id,
             now=context.clock.now(),
         )
         await db.commit()
@@ -126,39 +171,159 @@ async def add_driver(
 
 
 class TestTariffService:
-    async def test_keeps_prices_exact_and_shows_minor_units(
+    async def test_stores_the_ocpi_document_exactly_as_version_1(
         self, context: ServiceContext, operator_id: int
     ) -> None:
         # Arrange
+        document = loads_ocpi(
+            '{"currency": "EUR", "type": "REGULAR", "elements": [{"price_components": ['
+            '{"type": "ENERGY", "price": 0.123456789012345, "vat": 7.70, "step_size": 1}, '
+            '{"type": "FLAT", "price": 1.00, "step_size": 1}]}]}'
+        )
+
+        # Act
         async with context.unit_of_work() as db:
             created = await catalog.create_tariff(
                 db=db,
                 operator_id=operator_id,
                 name="Night",
-                currency="EUR",
-                energy_price_per_kwh=Decimal("0.123456789012"),
-                session_fee=Decimal("1"),
-                vat_percent=Decimal("7.7"),
+                ocpi=document,
+                now=context.clock.now(),
+            )
+            await db.commit()
+        async with context.unit_of_work() as db:
+            read = await catalog.get_tariff(db=db, operator_id=operator_id, tariff_id=created.id)
+            versions = await catalog.list_tariff_versions(
+                db=db, operator_id=operator_id, tariff_id=created.id
+            )
+
+        # Assert
+        assert read == created
+        assert (read.ocpi_id, read.currency, read.version) == (str(created.id), "EUR", 1)
+        assert read.ocpi_json == (
+            f'{{"country_code": "XX", "party_id": "EVB", "id": "{created.id}", '
+            '"currency": "EUR", "type": "REGULAR", "elements": [{"price_components": ['
+            '{"type": "ENERGY", "price": 0.123456789012345, "vat": 7.70, "step_size": 1}, '
+            '{"type": "FLAT", "price": 1.00, "step_size": 1}]}], '
+            '"last_updated": "2026-03-02T09:00:00Z"}'
+        )
+        assert [(v.version, v.ocpi_json) for v in versions] == [(1, read.ocpi_json)]
+
+    async def test_keeps_the_given_ocpi_identity_and_last_updated(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        document = example("tariff_1_simple_2hour.json")
+
+        # Act
+        async with context.unit_of_work() as db:
+            created = await catalog.create_tariff(
+                db=db, operator_id=operator_id, name="T1", ocpi=document, now=context.clock.now()
+            )
+            await db.commit()
+
+        # Assert
+        assert created.ocpi_id == "12"
+        assert created.ocpi == document
+        assert created.ocpi_json == dumps_ocpi(document)
+
+    async def test_rejects_a_second_tariff_with_the_same_ocpi_id(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        other_operator = await add_operator(context)
+        async with context.unit_of_work() as db:
+            for operator in (operator_id, other_operator):
+                await catalog.create_tariff(
+                    db=db,
+                    operator_id=operator,
+                    name="T",
+                    ocpi=example("tariff_1_simple_2hour.json"),
+                    now=context.clock.now(),
+                )
+            await db.commit()
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            with pytest.raises(Conflict):
+                await catalog.create_tariff(
+                    db=db,
+                    operator_id=operator_id,
+                    name="Again",
+                    ocpi=example("tariff_2_alt_text.json"),
+                    now=context.clock.now(),
+                )
+
+    async def test_a_generated_ocpi_id_avoids_an_imported_one(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange: an imported tariff already uses "2" as its OCPI id.
+        async with context.unit_of_work() as db:
+            await catalog.create_tariff(
+                db=db,
+                operator_id=operator_id,
+                name="Imported",
+                ocpi={**example("tariff_1_simple_2hour.json"), "id": "2"},
                 now=context.clock.now(),
             )
             await db.commit()
 
         # Act
-        async with context.unit_of_work() as db:
-            read = await catalog.get_tariff(db=db, operator_id=operator_id, tariff_id=created.id)
+        second = await add_tariff(context, operator_id)
 
         # Assert
-        assert read == created
-        assert read.energy_price_per_kwh == Decimal("0.123456789012")
-        assert str(read.session_fee) == "1.00"
-        assert read.vat_percent == Decimal("7.7")
-        assert read.version == 1
+        async with context.unit_of_work() as db:
+            read = await catalog.get_tariff(db=db, operator_id=operator_id, tariff_id=second)
+        assert read.ocpi_id not in ("2", "")
+        assert read.ocpi["id"] == read.ocpi_id
 
-    async def test_update_bumps_version_and_updated_at(
+    async def test_reports_every_ocpi_field_error_at_once(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        document = loads_ocpi(
+            '{"currency": "euro", "elements": [{"price_components": ['
+            '{"type": "ENERGY", "price": -1, "step_size": 0}]}], "colour": "red"}'
+        )
+
+        # Act
+        async with context.unit_of_work() as db:
+            with pytest.raises(InvalidRequest) as raised:
+                await catalog.create_tariff(
+                    db=db, operator_id=operator_id, name="Bad", ocpi=document, now=START
+                )
+
+        # Assert
+        fields = [field for field, _ in raised.value.errors]
+        assert set(fields) == {
+            "ocpi.colour",
+            "ocpi.currency",
+            "ocpi.elements[0].price_components[0].price",
+            "ocpi.elements[0].price_components[0].step_size",
+        }
+        assert raised.value.field == fields[0]
+
+    async def test_refuses_floats_for_money(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        document = {
+            "currency": "EUR",
+            "elements": [{"price_components": [{"type": "ENERGY", "price": 0.3, "step_size": 1}]}],
+        }
+
+        async with context.unit_of_work() as db:
+            with pytest.raises(InvalidRequest) as raised:
+                await catalog.create_tariff(
+                    db=db, operator_id=operator_id, name="F", ocpi=document, now=START
+                )
+
+        assert raised.value.field == "ocpi.elements[0].price_components[0].price"
+
+    async def test_a_new_document_makes_a_new_version(
         self, context: ServiceContext, operator_id: int, clock: FixedClock
     ) -> None:
         # Arrange
-        tariff_id = await add_tariff(context, operator_id)
+        tariff_id = await add_tariff(context, operator_id, price="0.35")
         clock.advance(seconds=60)
 
         # Act
@@ -167,22 +332,35 @@ class TestTariffService:
                 db=db,
                 operator_id=operator_id,
                 tariff_id=tariff_id,
-                energy_price_per_kwh=Decimal("0.40"),
+                ocpi=simple(price="0.40"),
                 now=clock.now(),
             )
             await db.commit()
+        async with context.unit_of_work() as db:
+            versions = await catalog.list_tariff_versions(
+                db=db, operator_id=operator_id, tariff_id=tariff_id
+            )
+            first = await catalog.get_tariff_version(
+                db=db, operator_id=operator_id, tariff_id=tariff_id, version=1
+            )
 
         # Assert
         assert updated.version == 2
         assert updated.updated_at == clock.now()
         assert updated.created_at == clock.now() - timedelta(seconds=60)
-        assert str(updated.energy_price_per_kwh) == "0.40"
+        assert str(updated.ocpi["elements"][0]["price_components"][0]["price"]) == "0.40"
+        assert updated.ocpi["id"] == updated.ocpi_id == str(tariff_id)
+        assert updated.ocpi["last_updated"] == "2026-03-02T09:01:00Z"
+        assert [v.version for v in versions] == [1, 2]
+        assert versions[1].ocpi_json == updated.ocpi_json
+        assert str(first.ocpi["elements"][0]["price_components"][0]["price"]) == "0.35"
 
-    async def test_update_without_change_keeps_version(
-        self, context: ServiceContext, operator_id: int
+    async def test_the_same_document_or_a_rename_keeps_the_version(
+        self, context: ServiceContext, operator_id: int, clock: FixedClock
     ) -> None:
         # Arrange
         tariff_id = await add_tariff(context, operator_id, price="0.35")
+        clock.advance(seconds=60)
 
         # Act
         async with context.unit_of_work() as db:
@@ -190,13 +368,38 @@ class TestTariffService:
                 db=db,
                 operator_id=operator_id,
                 tariff_id=tariff_id,
-                energy_price_per_kwh=Decimal("0.350"),
-                now=context.clock.now(),
+                name="Renamed",
+                ocpi=simple(price="0.35"),
+                now=clock.now(),
             )
             await db.commit()
 
         # Assert
-        assert updated.version == 1
+        assert (updated.name, updated.version) == ("Renamed", 1)
+        assert updated.updated_at == clock.now()
+        assert updated.ocpi["last_updated"] == "2026-03-02T09:00:00Z"
+
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [({"currency": "SEK"}, "ocpi.currency"), ({"id": "other"}, "ocpi.id")],
+    )
+    async def test_a_new_version_keeps_currency_and_ocpi_id(
+        self, context: ServiceContext, operator_id: int, change: dict[str, str], field: str
+    ) -> None:
+        # Arrange
+        tariff_id = await add_tariff(context, operator_id)
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            with pytest.raises(InvalidRequest) as raised:
+                await catalog.update_tariff(
+                    db=db,
+                    operator_id=operator_id,
+                    tariff_id=tariff_id,
+                    ocpi={**simple(), **change},
+                    now=START,
+                )
+        assert raised.value.field == field
 
     async def test_setting_a_default_clears_the_previous_one(
         self, context: ServiceContext, operator_id: int
@@ -245,17 +448,13 @@ class TestTariffService:
             ("energy_price_per_kwh", Decimal("-0.01")),
             ("session_fee", Decimal("NaN")),
             ("vat_percent", Decimal("100.5")),
-            ("energy_price_per_kwh", Decimal("0.0000000000001")),
             ("currency", "eur"),
-            ("name", "   "),
+            ("energy_price_per_kwh", 0.35),
         ],
     )
-    async def test_rejects_invalid_terms_naming_the_field(
-        self, context: ServiceContext, operator_id: int, field: str, value: object
-    ) -> None:
+    def test_simple_tariff_names_the_rejected_term(self, field: str, value: object) -> None:
         # Arrange
         terms: dict[str, object] = {
-            "name": "Standard",
             "currency": "EUR",
             "energy_price_per_kwh": Decimal("0.35"),
             "session_fee": Decimal(0),
@@ -264,32 +463,39 @@ class TestTariffService:
         terms[field] = value
 
         # Act / Assert
-        async with context.unit_of_work() as db:
-            with pytest.raises(InvalidRequest) as raised:
-                await catalog.create_tariff(
-                    db=db,
-                    operator_id=operator_id,
-                    now=context.clock.now(),
-                    **terms,  # type: ignore[arg-type]
-                )
+        with pytest.raises(InvalidRequest) as raised:
+            catalog.simple_tariff_ocpi(**terms)  # type: ignore[arg-type]
         assert raised.value.field == field
 
-    async def test_refuses_floats_for_money(
-        self, context: ServiceContext, operator_id: int
-    ) -> None:
-        async with context.unit_of_work() as db:
-            with pytest.raises(InvalidRequest) as raised:
-                await catalog.create_tariff(
-                    db=db,
-                    operator_id=operator_id,
-                    name="Float",
-                    currency="EUR",
-                    energy_price_per_kwh=0.35,  # type: ignore[arg-type]
-                    session_fee=Decimal(0),
-                    vat_percent=Decimal(19),
-                    now=context.clock.now(),
-                )
-        assert raised.value.field == "energy_price_per_kwh"
+    def test_simple_tariff_prices_energy_fee_time_and_parking(self) -> None:
+        document = catalog.simple_tariff_ocpi(
+            currency="EUR",
+            energy_price_per_kwh=Decimal("0.39"),
+            session_fee=Decimal("0.50"),
+            vat_percent=Decimal("19"),
+            time_price_per_hour=Decimal("1.20"),
+            parking_price_per_hour=Decimal("6.00"),
+        )
+
+        assert dumps_ocpi(document) == (
+            '{"currency": "EUR", "elements": [{"price_components": ['
+            '{"type": "ENERGY", "price": 0.39, "vat": 19, "step_size": 1}, '
+            '{"type": "FLAT", "price": 0.50, "vat": 19, "step_size": 1}, '
+            '{"type": "TIME", "price": 1.20, "vat": 19, "step_size": 1}, '
+            '{"type": "PARKING_TIME", "price": 6.00, "vat": 19, "step_size": 1}]}]}'
+        )
+        assert catalog.simple_tariff_ocpi(
+            currency="EUR",
+            energy_price_per_kwh=Decimal("0.39"),
+            session_fee=Decimal(0),
+            vat_percent=Decimal(0),
+        )["elements"] == [
+            {
+                "price_components": [
+                    {"type": "ENERGY", "price": Decimal("0.39"), "vat": 0, "step_size": 1}
+                ]
+            }
+        ]
 
     async def test_tariff_of_another_operator_is_not_found(
         self, context: ServiceContext, operator_id: int
@@ -303,6 +509,14 @@ class TestTariffService:
             with pytest.raises(NotFound):
                 await catalog.get_tariff(db=db, operator_id=operator_id, tariff_id=tariff_id)
             with pytest.raises(NotFound):
+                await catalog.list_tariff_versions(
+                    db=db, operator_id=operator_id, tariff_id=tariff_id
+                )
+            with pytest.raises(NotFound):
+                await catalog.get_tariff_version(
+                    db=db, operator_id=operator_id, tariff_id=tariff_id, version=1
+                )
+            with pytest.raises(NotFound):
                 await catalog.update_tariff(
                     db=db,
                     operator_id=operator_id,
@@ -312,8 +526,8 @@ class TestTariffService:
                 )
 
 
-class TestResolveTariffTerms:
-    async def test_follows_precedence_driver_evse_station_location_default(
+class TestResolveTariff:
+    async def test_follows_precedence_driver_group_evse_station_location_default(
         self, context: ServiceContext, operator_id: int
     ) -> None:
         # Arrange: a tariff at every level, then remove them from the top down.
@@ -321,6 +535,7 @@ class TestResolveTariffTerms:
         at_location = await add_tariff(context, operator_id, name="Location")
         at_station = await add_tariff(context, operator_id, name="Station")
         at_evse = await add_tariff(context, operator_id, name="EVSE")
+        for_group = await add_tariff(context, operator_id, name="Group")
         for_driver = await add_tariff(context, operator_id, name="Driver")
         location_id = await add_location(context, operator_id, tariff_id=at_location)
         created = await add_station(
@@ -328,7 +543,8 @@ class TestResolveTariffTerms:
         )
         station_id = created.station.id
         evse_id = created.station.evses[0].id
-        driver_id = await add_driver(context, operator_id, tariff_id=for_driver)
+        group_id = await add_group(context, operator_id, tariff_id=for_group)
+        driver_id = await add_driver(context, operator_id, tariff_id=for_driver, group_id=group_id)
         async with context.unit_of_work() as db:
             await catalog.update_evse(
                 db=db,
@@ -341,57 +557,38 @@ class TestResolveTariffTerms:
 
         async def resolved() -> int | None:
             async with context.unit_of_work() as db:
-                terms = await catalog.resolve_tariff_terms(
+                snapshot = await catalog.resolve_tariff(
                     db=db,
                     operator_id=operator_id,
                     station_id=station_id,
                     evse_id=evse_id,
                     driver_id=driver_id,
+                    at=START,
                 )
-            return None if terms is None else terms.tariff_id
+            return None if snapshot is None else snapshot.tariff_id
+
+        async def clear(update: Any, **key: object) -> None:
+            async with context.unit_of_work() as db:
+                await update(
+                    db=db,
+                    operator_id=operator_id,
+                    tariff_id=None,
+                    now=context.clock.now(),
+                    **key,
+                )
+                await db.commit()
 
         # Act / Assert
         assert await resolved() == for_driver
-        async with context.unit_of_work() as db:
-            await catalog.update_driver(
-                db=db,
-                operator_id=operator_id,
-                driver_id=driver_id,
-                tariff_id=None,
-                now=context.clock.now(),
-            )
-            await db.commit()
+        await clear(catalog.update_driver, driver_id=driver_id)
+        assert await resolved() == for_group
+        await clear(catalog.update_driver_group, group_id=group_id)
         assert await resolved() == at_evse
-        async with context.unit_of_work() as db:
-            await catalog.update_evse(
-                db=db,
-                operator_id=operator_id,
-                evse_id=evse_id,
-                tariff_id=None,
-                now=context.clock.now(),
-            )
-            await db.commit()
+        await clear(catalog.update_evse, evse_id=evse_id)
         assert await resolved() == at_station
-        async with context.unit_of_work() as db:
-            await catalog.update_station(
-                db=db,
-                operator_id=operator_id,
-                station=station_id,
-                tariff_id=None,
-                now=context.clock.now(),
-                commands=OFFLINE,
-            )
-            await db.commit()
+        await clear(catalog.update_station, station=station_id, commands=OFFLINE)
         assert await resolved() == at_location
-        async with context.unit_of_work() as db:
-            await catalog.update_location(
-                db=db,
-                operator_id=operator_id,
-                location_id=location_id,
-                tariff_id=None,
-                now=context.clock.now(),
-            )
-            await db.commit()
+        await clear(catalog.update_location, location_id=location_id)
         assert await resolved() == default
         async with context.unit_of_work() as db:
             await catalog.update_tariff(
@@ -404,38 +601,76 @@ class TestResolveTariffTerms:
             await db.commit()
         assert await resolved() is None
 
-    async def test_returns_the_terms_as_they_are_now(
+    async def test_passes_over_tariffs_outside_their_validity_window(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange: the driver's tariff starts tomorrow, the station's ended yesterday.
+        default = await add_tariff(context, operator_id, name="Default", is_default=True)
+        future = await add_tariff(
+            context, operator_id, ocpi={**simple(), "start_date_time": "2026-03-03T00:00:00Z"}
+        )
+        past = await add_tariff(
+            context, operator_id, ocpi={**simple(), "end_date_time": "2026-03-02T09:00:00Z"}
+        )
+        created = await add_station(context, operator_id, tariff_id=past)
+        driver_id = await add_driver(context, operator_id, tariff_id=future)
+
+        async def resolved(at: datetime) -> int | None:
+            async with context.unit_of_work() as db:
+                snapshot = await catalog.resolve_tariff(
+                    db=db,
+                    operator_id=operator_id,
+                    station_id=created.station.id,
+                    evse_id=None,
+                    driver_id=driver_id,
+                    at=at,
+                )
+            return None if snapshot is None else snapshot.tariff_id
+
+        # Act / Assert: end_date_time is exclusive, start_date_time inclusive.
+        assert await resolved(START) == default
+        assert await resolved(START - timedelta(microseconds=1)) == past
+        assert await resolved(datetime(2026, 3, 3, tzinfo=UTC)) == future
+
+    async def test_returns_the_current_version_as_a_snapshot(
         self, context: ServiceContext, operator_id: int
     ) -> None:
         # Arrange
         tariff_id = await add_tariff(context, operator_id, price="0.35", is_default=True)
         created = await add_station(context, operator_id)
         async with context.unit_of_work() as db:
-            await catalog.update_tariff(
+            updated = await catalog.update_tariff(
                 db=db,
                 operator_id=operator_id,
                 tariff_id=tariff_id,
-                energy_price_per_kwh=Decimal("0.42"),
+                ocpi=simple(price="0.42"),
                 now=context.clock.now(),
             )
             await db.commit()
 
         # Act
         async with context.unit_of_work() as db:
-            terms = await catalog.resolve_tariff_terms(
+            snapshot = await catalog.resolve_tariff(
                 db=db,
                 operator_id=operator_id,
                 station_id=created.station.id,
                 evse_id=None,
                 driver_id=None,
+                at=START,
+            )
+            zone = await catalog.station_time_zone(
+                db=db, operator_id=operator_id, station_id=created.station.id
             )
 
         # Assert
-        assert terms is not None
-        assert terms.energy_price_per_kwh == Decimal("0.42")
-        assert terms.session_fee == Decimal("1.00")
-        assert terms.vat_percent == Decimal(19)
-        assert terms.currency == "EUR"
+        assert snapshot == catalog.TariffSnapshot(
+            tariff_id=tariff_id,
+            version=2,
+            name="Standard",
+            currency="EUR",
+            ocpi_json=updated.ocpi_json,
+        )
+        assert zone == "Europe/Berlin"
 
     async def test_evse_of_another_station_is_not_found(
         self, context: ServiceContext, operator_id: int
@@ -447,12 +682,13 @@ class TestResolveTariffTerms:
         # Act / Assert
         async with context.unit_of_work() as db:
             with pytest.raises(NotFound) as raised:
-                await catalog.resolve_tariff_terms(
+                await catalog.resolve_tariff(
                     db=db,
                     operator_id=operator_id,
                     station_id=first.station.id,
                     evse_id=second.station.evses[0].id,
                     driver_id=None,
+                    at=START,
                 )
         assert raised.value.kind == "evse"
 
@@ -466,13 +702,89 @@ class TestResolveTariffTerms:
         # Act / Assert
         async with context.unit_of_work() as db:
             with pytest.raises(NotFound):
-                await catalog.resolve_tariff_terms(
+                await catalog.resolve_tariff(
                     db=db,
                     operator_id=operator_id,
                     station_id=created.station.id,
                     evse_id=None,
                     driver_id=None,
+                    at=START,
                 )
+            with pytest.raises(NotFound):
+                await catalog.station_time_zone(
+                    db=db, operator_id=operator_id, station_id=created.station.id
+                )
+
+
+class TestDriverGroupService:
+    async def test_creates_updates_and_lists_groups(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        tariff_id = await add_tariff(context, operator_id)
+
+        # Act
+        group_id = await add_group(context, operator_id, tariff_id=tariff_id)
+        async with context.unit_of_work() as db:
+            updated = await catalog.update_driver_group(
+                db=db,
+                operator_id=operator_id,
+                group_id=group_id,
+                name="Night shift",
+                tariff_id=None,
+                now=context.clock.now(),
+            )
+            await db.commit()
+        async with context.unit_of_work() as db:
+            page = await catalog.list_driver_groups(db=db, operator_id=operator_id)
+            read = await catalog.get_driver_group(db=db, operator_id=operator_id, group_id=group_id)
+
+        # Assert
+        assert (updated.name, updated.tariff_id) == ("Night shift", None)
+        assert read == updated
+        assert page.items == [updated]
+
+    async def test_assigns_drivers_to_a_group_of_the_same_operator_only(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        other_operator = await add_operator(context)
+        mine = await add_group(context, operator_id)
+        theirs = await add_group(context, other_operator)
+        driver_id = await add_driver(context, operator_id, group_id=mine)
+
+        # Act / Assert
+        async with context.unit_of_work() as db:
+            driver = await catalog.get_driver(db=db, operator_id=operator_id, driver_id=driver_id)
+            assert driver.group_id == mine
+            with pytest.raises(InvalidRequest) as raised:
+                await catalog.update_driver(
+                    db=db,
+                    operator_id=operator_id,
+                    driver_id=driver_id,
+                    group_id=theirs,
+                    now=context.clock.now(),
+                )
+            assert raised.value.field == "group_id"
+            with pytest.raises(NotFound):
+                await catalog.get_driver_group(db=db, operator_id=operator_id, group_id=theirs)
+
+    async def test_refuses_a_tariff_of_another_operator(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        other_operator = await add_operator(context)
+        foreign_tariff = await add_tariff(context, other_operator)
+
+        async with context.unit_of_work() as db:
+            with pytest.raises(InvalidRequest) as raised:
+                await catalog.create_driver_group(
+                    db=db,
+                    operator_id=operator_id,
+                    name="Fleet",
+                    tariff_id=foreign_tariff,
+                    now=context.clock.now(),
+                )
+        assert raised.value.field == "tariff_id"
 
 
 class TestLocationService:
@@ -596,6 +908,39 @@ class TestStationService:
 
         # Assert
         assert created.password == "correct-horse-battery"
+
+    async def test_switches_the_price_display(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        # Arrange
+        location_id = await add_location(context, operator_id)
+
+        # Act
+        async with context.unit_of_work() as db:
+            created = await catalog.create_station(
+                db=db,
+                operator_id=operator_id,
+                identity="CP-1",
+                location_id=location_id,
+                pricing_display=True,
+                now=context.clock.now(),
+                commands=OFFLINE,
+            )
+            updated = await catalog.update_station(
+                db=db,
+                operator_id=operator_id,
+                station="CP-1",
+                pricing_display=False,
+                now=context.clock.now(),
+                commands=OFFLINE,
+            )
+            await db.commit()
+
+        # Assert
+        assert (created.station.pricing_display, updated.pricing_display) == (True, False)
+        assert (
+            await add_station(context, operator_id, identity="CP-2")
+        ).station.pricing_display is False
 
     async def test_rejects_duplicate_identity_with_conflict(
         self, context: ServiceContext, operator_id: int

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 from evbilling.csms.ratelimit import LoginThrottle
 from evbilling.domain.charging import (
@@ -18,7 +17,6 @@ from evbilling.domain.charging import (
     register_wh,
     start_key,
 )
-from evbilling.domain.pricing import SessionUsage, TariffTerms, price_session
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -106,38 +104,6 @@ class TestRegisterReadings:
         )
         assert anomaly is not None
         assert anomaly.kind is AnomalyKind.IMPLAUSIBLE_JUMP
-
-
-class TestPriceSession:
-    def test_prices_energy_and_session_fee_with_vat_on_the_total(self) -> None:
-        terms = TariffTerms(
-            tariff_id=1,
-            name="Std",
-            currency="EUR",
-            energy_price_per_kwh=Decimal("0.39"),
-            session_fee=Decimal("0.50"),
-            vat_percent=Decimal("19"),
-        )
-        usage = SessionUsage(started_at=NOW, stopped_at=NOW + timedelta(hours=1), energy_wh=12_345)
-
-        priced = price_session(terms=terms, usage=usage)
-
-        # 12.345 kWh x 0.39 = 4.81455 -> 4.81; + 0.50 = 5.31; VAT 19 % = 1.0089 -> 1.01
-        assert [line.amount.amount for line in priced.lines] == [Decimal("0.50"), Decimal("4.81")]
-        assert priced.total_excl_vat.amount == Decimal("5.31")
-        assert priced.vat.amount == Decimal("1.01")
-        assert priced.total_incl_vat.amount == Decimal("6.32")
-
-    def test_a_tariff_survives_its_snapshot(self) -> None:
-        terms = TariffTerms(
-            tariff_id=7,
-            name="Night",
-            currency="JPY",
-            energy_price_per_kwh=Decimal("35"),
-            session_fee=Decimal("0"),
-            vat_percent=Decimal("10"),
-        )
-        assert TariffTerms.from_snapshot(terms.snapshot()) == terms
 
 
 class TestLoginThrottle:

@@ -1,0 +1,290 @@
+"""Sessions are priced by the OCPI engine with the tariff in force when they started."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from ocpp.v16 import call
+from typer.testing import CliRunner
+
+from evbilling.cli import app as cli_app
+from evbilling.domain.tariff import loads_ocpi
+from evbilling.services import catalog
+from evbilling.services.context import ServiceContext
+from tests.factories import create_station, create_tariff, create_token
+from tests.functional.charger import charger, ts
+from tests.functional.conftest import LiveServer
+
+EXAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance" / "ocpi-2.2.1"
+
+# Peak 08:00-20:00 local: 0.40/kWh; otherwise 0.25/kWh; parking 6.00/h; all 20 % VAT.
+TIME_OF_USE: dict[str, Any] = {
+    "currency": "EUR",
+    "elements": [
+        {
+            "price_components": [
+                {"type": "ENERGY", "price": Decimal("0.40"), "vat": Decimal(20), "step_size": 1}
+            ],
+            "restrictions": {"start_time": "08:00", "end_time": "20:00"},
+        },
+        {
+            "price_components": [
+                {"type": "ENERGY", "price": Decimal("0.25"), "vat": Decimal(20), "step_size": 1},
+                {
+                    "type": "PARKING_TIME",
+                    "price": Decimal("6.00"),
+                    "vat": Decimal(20),
+                    "step_size": 60,
+                },
+            ]
+        },
+    ],
+}
+
+
+def api(server: LiveServer, key: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=f"{server.base_url}/api/v1", headers={"Authorization": f"Bearer {key}"}
+    )
+
+
+async def status(station: Any, value: str, minutes: float) -> None:
+    await station.call(
+        call.StatusNotification(
+            connector_id=1, error_code="NoError", status=value, timestamp=ts(minutes)
+        )
+    )
+
+
+class TestSessionPricing:
+    async def test_prices_time_of_use_energy_and_parking_and_stores_the_cdr(
+        self, context: ServiceContext, operator_id: int, live_server: LiveServer, api_key: str
+    ) -> None:
+        # The reference instant is 09:00 UTC = 10:00 in Berlin: peak.
+        tariff = await create_tariff(context, operator_id=operator_id, ocpi=TIME_OF_USE)
+        await create_station(context, operator_id=operator_id, tariff_id=tariff)
+        await create_token(context, operator_id=operator_id)
+        async with charger(live_server) as station:
+            await status(station, "Charging", 0)
+            started = await station.start_tx(meter_start=0, minutes=0)
+            await station.meter(started.transaction_id, 10_000, minutes=60)
+            await status(station, "SuspendedEV", 60)
+            await station.stop_tx(started.transaction_id, 10_000, minutes=90)
+        async with api(live_server, api_key) as client:
+            detail = (await client.get(f"/sessions/{started.transaction_id}")).json()
+            cdr = await client.get(f"/sessions/{started.transaction_id}/cdr")
+
+        # 10 kWh x 0.40 = 4.00 + 0.5 h parking x 6.00 = 3.00 -> 7.00, 8.40 incl. VAT
+        assert (detail["cost_excl_vat"], detail["cost_incl_vat"]) == ("7.00", "8.40")
+        kinds = [line["kind"] for line in detail["cost_breakdown"]["lines"]]
+        assert kinds == ["ENERGY", "PARKING_TIME"]
+        assert '"excl_vat": 7.00' in cdr.text.replace("\n", "")
+        document = loads_ocpi(cdr.text)
+        assert document["total_parking_time"] == Decimal("0.5")
+        assert document["total_energy"] == Decimal(10)
+
+    async def test_editing_the_tariff_never_changes_a_running_sessions_price(
+        self, context: ServiceContext, operator_id: int, live_server: LiveServer
+    ) -> None:
+        tariff = await create_tariff(context, operator_id=operator_id)  # 0.30/kWh + 1.00
+        await create_station(context, operator_id=operator_id, tariff_id=tariff)
+        await create_token(context, operator_id=operator_id)
+        async with charger(live_server) as station:
+            started = await station.start_tx(meter_start=0, minutes=0)
+            async with context.unit_of_work() as db:
+                await catalog.update_tariff(
+                    db=db,
+                    operator_id=operator_id,
+                    tariff_id=tariff,
+                    now=context.clock.now(),
+                    ocpi=catalog.simple_tariff_ocpi(
+                        currency="EUR",
+                        energy_price_per_kwh=Decimal("0.99"),
+                        session_fee=Decimal("5.00"),
+                        vat_percent=Decimal(20),
+                    ),
+                )
+                await db.commit()
+            await station.stop_tx(started.transaction_id, 10_000, minutes=60)
+            later = await station.start_tx(meter_start=10_000, minutes=70)
+            await station.stop_tx(later.transaction_id, 20_000, minutes=130)
+        async with context.unit_of_work() as db:
+            from evbilling.services.sessions import get_session
+
+            first = await get_session(db=db, operator_id=operator_id, session_id=1)
+            second = await get_session(db=db, operator_id=operator_id, session_id=2)
+
+        assert (first.summary.tariff_version, first.summary.cost_excl_vat) == (1, Decimal("4.00"))
+        assert (second.summary.tariff_version, second.summary.cost_excl_vat) == (
+            2,
+            Decimal("14.90"),
+        )
+
+    async def test_a_drivers_tariff_overrides_the_stations(
+        self, context: ServiceContext, operator_id: int, live_server: LiveServer
+    ) -> None:
+        station_tariff = await create_tariff(context, operator_id=operator_id)
+        await create_station(context, operator_id=operator_id, tariff_id=station_tariff)
+        token_id = await create_token(context, operator_id=operator_id)
+        staff = await create_tariff(
+            context,
+            operator_id=operator_id,
+            name="Staff",
+            energy_price_per_kwh="0.10",
+            session_fee="0",
+            is_default=False,
+        )
+        async with context.unit_of_work() as db:
+            token = await catalog.get_token(db=db, operator_id=operator_id, token_id=token_id)
+            assert token.driver_id is not None
+            await catalog.update_driver(
+                db=db,
+                operator_id=operator_id,
+                driver_id=token.driver_id,
+                now=context.clock.now(),
+                tariff_id=staff,
+            )
+            await db.commit()
+        async with charger(live_server) as station:
+            started = await station.start_tx(meter_start=0, minutes=0)
+            await station.stop_tx(started.transaction_id, 10_000, minutes=60)
+        async with context.unit_of_work() as db:
+            from evbilling.services.sessions import get_session
+
+            detail = await get_session(db=db, operator_id=operator_id, session_id=1)
+
+        assert detail.summary.tariff_id == staff
+        assert detail.summary.cost_excl_vat == Decimal("1.00")
+
+
+class TestPriceBeforeAndDuringCharging:
+    async def test_quotes_a_planned_session_with_its_breakdown_and_display_text(
+        self, context: ServiceContext, operator_id: int, live_server: LiveServer, api_key: str
+    ) -> None:
+        tariff = await create_tariff(context, operator_id=operator_id, ocpi=TIME_OF_USE)
+        await create_station(context, operator_id=operator_id, tariff_id=tariff)
+        async with api(live_server, api_key) as client:
+            evse = (await client.get("/stations/1/evses")).json()["items"][0]
+            peak = await client.get(
+                f"/evses/{evse['id']}/quote",
+                params={"energy_kwh": "20", "duration_minutes": "60", "start": ts(0)},
+            )
+            night = await client.get(
+                f"/evses/{evse['id']}/quote",
+                params={"energy_kwh": "20", "duration_minutes": "60", "start": ts(12 * 60)},
+            )
+
+        assert peak.status_code == 200, peak.text
+        assert (peak.json()["total_excl_vat"], peak.json()["total_incl_vat"]) == ("8.00", "9.60")
+        assert night.json()["total_excl_vat"] == "5.00"
+        assert "Total 8.00 EUR excl. VAT, 9.60 EUR incl. VAT" in peak.json()["display_text"]
+
+    async def test_reports_the_running_cost_of_an_active_session(
+        self, context: ServiceContext, operator_id: int, live_server: LiveServer, api_key: str
+    ) -> None:
+        tariff = await create_tariff(context, operator_id=operator_id)
+        await create_station(context, operator_id=operator_id, tariff_id=tariff)
+        await create_token(context, operator_id=operator_id)
+        async with charger(live_server) as station, api(live_server, api_key) as client:
+            started = await station.start_tx(meter_start=0, minutes=0)
+            await station.meter(started.transaction_id, 5_000, minutes=30)
+            context.clock.current = context.clock.current.replace(minute=30)  # type: ignore[attr-defined]
+            running = (await client.get(f"/sessions/{started.transaction_id}/cost")).json()
+
+        assert running["final"] is False
+        assert running["energy_wh"] == 5_000
+        assert running["total_excl_vat"] == "2.50"  # 1.00 + 5 kWh x 0.30
+
+    async def test_pushes_running_and_final_cost_to_a_station_with_a_price_display(
+        self, context: ServiceContext, operator_id: int, live_server: LiveServer
+    ) -> None:
+        tariff = await create_tariff(context, operator_id=operator_id)
+        await create_station(
+            context, operator_id=operator_id, tariff_id=tariff, pricing_display=True
+        )
+        await create_token(context, operator_id=operator_id)
+        async with charger(live_server) as station:
+            started = await station.start_tx(meter_start=0, minutes=0)
+            await station.meter(started.transaction_id, 5_000, minutes=30)
+            await station.stop_tx(started.transaction_id, 10_000, minutes=60)
+            for _ in range(100):
+                if len(station.data_transfers) >= 2:
+                    break
+                await asyncio.sleep(0.05)
+
+        running, final = station.data_transfers[:2]
+        assert running["vendor_id"] == "org.openchargealliance.costmsg"
+        assert running["message_id"] == "RunningCost"
+        running_data = json.loads(running["data"], parse_float=Decimal)
+        assert running_data["transactionId"] == started.transaction_id
+        assert running_data["meterValue"] == 5_000
+        assert running_data["cost"] == Decimal("3.00")  # 2.50 + 20 % VAT, exact digits
+        assert running_data["chargingPrice"] == {
+            "kWhPrice": Decimal("0.30"),
+            "flatFee": Decimal("1.00"),
+        }
+        assert final["message_id"] == "FinalCost"
+        assert json.loads(final["data"], parse_float=Decimal)["cost"] == Decimal("4.80")
+
+
+class TestAuditAndWhatIf:
+    def test_rate_prices_the_specs_cdr_example_with_the_tariff_it_carries(self) -> None:
+        result = CliRunner().invoke(
+            cli_app, ["rate", "--cdr", str(EXAMPLES / "examples" / "cdr_example.json")]
+        )
+
+        assert result.exit_code == 0, result.output
+        priced = loads_ocpi(result.output)
+        assert priced["total_cost"] == {"excl_vat": Decimal("4.00"), "incl_vat": Decimal("4.40")}
+        assert priced["audit"]["matches"] is True
+
+    async def test_rerate_reports_revenue_per_station_under_a_proposed_tariff(
+        self,
+        context: ServiceContext,
+        operator_id: int,
+        live_server: LiveServer,
+        database_url: str,
+        tmp_path: Path,
+    ) -> None:
+        tariff = await create_tariff(context, operator_id=operator_id)  # 0.30/kWh + 1.00
+        await create_station(context, operator_id=operator_id, tariff_id=tariff)
+        await create_token(context, operator_id=operator_id)
+        async with charger(live_server) as station:
+            started = await station.start_tx(meter_start=0, minutes=0)
+            await station.stop_tx(started.transaction_id, 10_000, minutes=60)
+        proposed = tmp_path / "proposed.json"
+        proposed.write_text(
+            '{"country_code": "DE", "party_id": "EVB", "id": "P1", "currency": "EUR",'
+            ' "last_updated": "2026-01-01T00:00:00Z", "elements": [{"price_components":'
+            ' [{"type": "ENERGY", "price": 0.45, "vat": 20, "step_size": 1}]}]}'
+        )
+
+        def run() -> Any:
+            return CliRunner().invoke(
+                cli_app,
+                [
+                    "rerate",
+                    "--tariff",
+                    str(proposed),
+                    "--from",
+                    "2026-03-01T00:00:00",
+                    "--to",
+                    "2026-03-03T00:00:00",
+                    "--json",
+                ],
+                env={"EVBILLING_DATABASE_URL": database_url},
+            )
+
+        result = await asyncio.to_thread(run)
+
+        assert result.exit_code == 0, result.output
+        report = loads_ocpi(result.output)
+        assert report["stations"][0]["station_identity"] == "CP-1"
+        assert report["stations"][0]["billed_excl_vat"] == Decimal("4.00")
+        assert report["stations"][0]["proposed_excl_vat"] == Decimal("4.50")
+        assert report["totals"]["difference_excl_vat"] == Decimal("0.50")

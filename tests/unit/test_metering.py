@@ -1,0 +1,122 @@
+"""What stations report becomes the rating engine's periods."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from evbilling.domain.metering import (
+    Reading,
+    SessionEvidence,
+    StatusChange,
+    idle_intervals,
+    periods_for,
+)
+from evbilling.domain.rating import PeriodKind
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def register(minutes: float, wh: int, **extra: str) -> Reading:
+    sampled = {"value": str(wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
+    return Reading(timestamp=at(minutes), sampled_values=[{**sampled, **extra}])
+
+
+class TestPeriodsFor:
+    def test_energy_between_readings_lands_in_each_period(self) -> None:
+        evidence = SessionEvidence(
+            started_at=at(0),
+            ended_at=at(30),
+            meter_start_wh=1000,
+            meter_end_wh=4000,
+            readings=[register(10, 2000), register(20, 3500)],
+        )
+
+        periods = periods_for(evidence)
+
+        assert [p.energy_kwh for p in periods] == [Decimal(1), Decimal("1.5"), Decimal("0.5")]
+        assert all(p.kind is PeriodKind.CHARGING for p in periods)
+
+    def test_a_reading_below_the_highest_so_far_is_not_billed(self) -> None:
+        evidence = SessionEvidence(
+            started_at=at(0),
+            ended_at=at(30),
+            meter_start_wh=0,
+            meter_end_wh=3000,
+            readings=[register(10, 2000), register(20, 1500)],
+        )
+
+        periods = periods_for(evidence)
+
+        assert sum(p.energy_kwh for p in periods) == Decimal(3)
+        assert [p.start for p in periods] == [at(0), at(10)]
+
+    def test_time_in_suspended_ev_is_parking(self) -> None:
+        evidence = SessionEvidence(
+            started_at=at(0),
+            ended_at=at(60),
+            meter_start_wh=0,
+            meter_end_wh=5000,
+            readings=[register(30, 5000)],
+            statuses=[
+                StatusChange(timestamp=at(-1), status="Preparing"),
+                StatusChange(timestamp=at(0), status="Charging"),
+                StatusChange(timestamp=at(30), status="SuspendedEV"),
+            ],
+        )
+
+        periods = periods_for(evidence)
+
+        assert [(p.start, p.kind) for p in periods] == [
+            (at(0), PeriodKind.CHARGING),
+            (at(30), PeriodKind.PARKING),
+        ]
+
+    def test_power_and_phase_currents_feed_restrictions(self) -> None:
+        reading = Reading(
+            timestamp=at(10),
+            sampled_values=[
+                {"value": "2000", "measurand": "Energy.Active.Import.Register"},
+                {"value": "11000", "measurand": "Power.Active.Import", "unit": "W"},
+                {"value": "16", "measurand": "Current.Import", "phase": "L1", "unit": "A"},
+                {"value": "15", "measurand": "Current.Import", "phase": "L2", "unit": "A"},
+            ],
+        )
+        evidence = SessionEvidence(
+            started_at=at(0),
+            ended_at=at(20),
+            meter_start_wh=0,
+            meter_end_wh=4000,
+            readings=[reading],
+        )
+
+        periods = periods_for(evidence)
+
+        assert periods[1].max_power == Decimal(11)
+        assert periods[1].max_current == Decimal(31)
+
+    def test_meter_stop_below_meter_start_bills_no_energy(self) -> None:
+        evidence = SessionEvidence(
+            started_at=at(0), ended_at=at(10), meter_start_wh=5000, meter_end_wh=10
+        )
+
+        periods = periods_for(evidence)
+
+        assert sum(p.energy_kwh for p in periods) == 0
+
+
+class TestIdleIntervals:
+    def test_clips_idle_statuses_to_the_session(self) -> None:
+        statuses = [
+            StatusChange(timestamp=at(-5), status="SuspendedEVSE"),
+            StatusChange(timestamp=at(5), status="Charging"),
+            StatusChange(timestamp=at(50), status="Finishing"),
+        ]
+
+        intervals = idle_intervals(statuses=statuses, start=at(0), end=at(60))
+
+        assert [(i.start, i.end) for i in intervals] == [(at(0), at(5)), (at(50), at(60))]
