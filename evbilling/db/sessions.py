@@ -134,18 +134,24 @@ class RerateRepository:
         rows = await self._session.execute(query)
         return [(row[0], row[1]) for row in rows]
 
-    async def readings(self, session_ids: list[int]) -> dict[int, list[MeterValueRecord]]:
-        found: dict[int, list[MeterValueRecord]] = {session_id: [] for session_id in session_ids}
+    async def readings(
+        self, session_ids: list[int]
+    ) -> dict[int, list[tuple[datetime, list[dict[str, str]]]]]:
+        """(timestamp, sampled values) of each session's readings, in time order."""
+        found: dict[int, list[tuple[datetime, list[dict[str, str]]]]] = {
+            session_id: [] for session_id in session_ids
+        }
         if not session_ids:
             return found
-        rows = await self._session.execute(
-            select(MeterValueRecord)
-            .where(MeterValueRecord.session_id.in_(session_ids))
-            .order_by(MeterValueRecord.timestamp, MeterValueRecord.id)
+        values = MeterValueRecord.__table__.c
+        connection = await self._session.connection()
+        rows = await connection.execute(
+            select(values.session_id, values.timestamp, values.sampled_values)
+            .where(values.session_id.in_(session_ids))
+            .order_by(values.timestamp, values.id)
         )
-        for record in rows.scalars():
-            if record.session_id is not None:
-                found[record.session_id].append(record)
+        for session_id, timestamp, sampled_values in rows:
+            found[session_id].append((timestamp, sampled_values))
         return found
 
     async def status_changes(

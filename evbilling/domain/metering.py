@@ -100,7 +100,10 @@ def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
         amperes = Decimal(0)
         has_current = False
         for sampled in reading.sampled_values:
-            if _is_total_register(sampled):
+            measurand = sampled.get("measurand", ENERGY_REGISTER)
+            if measurand == ENERGY_REGISTER:
+                if not _is_total_register(sampled):
+                    continue
                 wh = register_wh(value=sampled["value"], unit=sampled.get("unit"))
                 if isinstance(wh, int) and highest <= wh <= evidence.meter_end_wh:
                     highest = wh
@@ -108,9 +111,10 @@ def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
                         registers[-1] = MeterSample(at=at, energy_wh=wh)
                     else:
                         registers.append(MeterSample(at=at, energy_wh=wh))
-            elif (kw := _power_kw(sampled)) is not None:
-                powers.append(PowerSample(at=at, kw=kw))
-            elif sampled.get("measurand") == _CURRENT and sampled.get("unit", "A") == "A":
+            elif measurand == _POWER:
+                if (kw := _power_kw(sampled)) is not None:
+                    powers.append(PowerSample(at=at, kw=kw))
+            elif measurand == _CURRENT and sampled.get("unit", "A") == "A":
                 value = _number(sampled["value"])
                 if value is not None:
                     amperes += value

@@ -9,7 +9,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.domain.rating import ChargingPeriodInput, PeriodKind, RatedCdr, rate_session
+from evbilling.domain.rating import (
+    ChargingPeriodInput,
+    LineKind,
+    PeriodKind,
+    RatedCdr,
+    rate_session,
+)
 from evbilling.services import catalog
 from evbilling.services.common import InvalidRequest, NotFound
 from evbilling.services.pricing import breakdown_of, tariff_of
@@ -34,11 +40,31 @@ class Quote:
     display_text: str
 
 
+_LABELS = {
+    LineKind.FLAT: "Start fee",
+    LineKind.ENERGY: "Energy",
+    LineKind.TIME: "Charging time",
+    LineKind.PARKING_TIME: "Parking time",
+    LineKind.RESERVATION_FLAT: "Reservation fee",
+    LineKind.RESERVATION_TIME: "Reservation time",
+    LineKind.MIN_PRICE: "Minimum price",
+    LineKind.MAX_PRICE: "Maximum price",
+}
+
+
 def display_text(*, rated: RatedCdr, alt_text: str | None) -> str:
     """The few lines a driver (or a charger's display) reads before starting."""
     lines = [alt_text] if alt_text else []
+    currency = rated.currency
     for line in rated.lines:
-        lines.append(f"{line.description}: {line.amount_excl_vat} {rated.currency}")
+        label = _LABELS.get(line.kind, line.kind.value)
+        if line.kind in (LineKind.MIN_PRICE, LineKind.MAX_PRICE, LineKind.FLAT):
+            lines.append(f"{label}: {line.amount_excl_vat} {currency}")
+        else:
+            lines.append(
+                f"{label}: {line.quantity} {line.unit.value} x {line.unit_price} {currency}"
+                f" = {line.amount_excl_vat} {currency}"
+            )
     incl = rated.total_cost.incl_vat
     total = f"Total {rated.total_cost.excl_vat} {rated.currency} excl. VAT"
     lines.append(total + (f", {incl} {rated.currency} incl. VAT" if incl is not None else ""))

@@ -120,8 +120,7 @@ async def rerate(
                 meter_start_wh=row.meter_start_wh,
                 meter_end_wh=row.meter_stop_wh,
                 readings=[
-                    Reading(timestamp=r.timestamp, sampled_values=r.sampled_values)
-                    for r in readings[row.id]
+                    Reading(timestamp=at, sampled_values=values) for at, values in readings[row.id]
                 ],
                 statuses=[
                     s
