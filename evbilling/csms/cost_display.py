@@ -54,3 +54,9 @@ def final_cost_payload(*, cost: SessionCost) -> dict[str, Any]:
     text = "; ".join([*lines, f"Total {total} {cost.currency}"])
     data = {"transactionId": cost.session_id, "cost": total, "priceText": text[:500]}
     return {"vendorId": VENDOR_ID, "messageId": "FinalCost", "data": dumps_ocpi(data)}
+
+
+def user_price_payload(*, id_tag: str, price_text: str) -> dict[str, Any]:
+    """SetUserPrice: the driver's price, shown once the card is accepted."""
+    data = {"idToken": id_tag, "priceText": price_text[:500]}
+    return {"vendorId": VENDOR_ID, "messageId": "SetUserPrice", "data": dumps_ocpi(data)}

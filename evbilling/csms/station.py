@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -15,7 +15,11 @@ import orjson
 from ocpp.messages import Call, CallError, CallResult
 from ocpp.v16 import ChargePoint
 
-from evbilling.csms.cost_display import final_cost_payload, running_cost_payload
+from evbilling.csms.cost_display import (
+    final_cost_payload,
+    running_cost_payload,
+    user_price_payload,
+)
 from evbilling.csms.frame import (
     CallErrorFrame,
     CallFrame,
@@ -27,6 +31,7 @@ from evbilling.csms.frame import (
     validate_request,
     validate_response,
 )
+from evbilling.domain.charging import AuthorizationStatus
 from evbilling.kit import EVBillingError, get_logger, parse_utc_timestamp
 from evbilling.services import charging
 from evbilling.services.charging import (
@@ -257,7 +262,10 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
                 db=db, station=self.station, id_tag=payload["idTag"], now=now
             )
 
-        return {"idTagInfo": _id_tag_info(await self._run(work))}
+        info = await self._run(work)
+        if self.station.pricing_display and info.status is AuthorizationStatus.ACCEPTED:
+            self._in_background(self._push_user_price(payload["idTag"]))
+        return {"idTagInfo": _id_tag_info(info)}
 
     async def on_start_transaction(self, payload: Payload) -> Payload:
         async def work(db: Any, now: datetime) -> charging.StartResult:
@@ -334,9 +342,26 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         self._cost_shown_at[transaction_id] = now
         if final:
             self._cost_shown_at.pop(transaction_id, None)
-        task = asyncio.create_task(self._push_cost(transaction_id, final=final))
+        self._in_background(self._push_cost(transaction_id, final=final))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _push_user_price(self, id_tag: str) -> None:
+        async def work(db: Any, now: datetime) -> str | None:
+            return await charging.user_price_text(
+                db=db, station=self.station, id_tag=id_tag, now=now
+            )
+
+        try:
+            text = await self._run(work)
+            if text is not None:
+                payload = user_price_payload(id_tag=id_tag, price_text=text)
+                await self.send_call(action="DataTransfer", payload=payload, timeout_s=30)
+        except Exception:  # a display message is a courtesy: log, never disturb charging
+            log.exception("ocpp.price_display_failed", station=self.id)
 
     async def _push_cost(self, transaction_id: int, *, final: bool) -> None:
         async def work(db: Any, now: datetime) -> tuple[SessionCost | None, int]:

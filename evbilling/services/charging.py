@@ -32,9 +32,10 @@ from evbilling.domain.charging import (
     register_wh,
     start_key,
 )
+from evbilling.domain.price_text import price_text
 from evbilling.kit import EVBillingError, get_logger, pseudonymize
 from evbilling.services.catalog import TariffSnapshot, resolve_tariff, station_time_zone
-from evbilling.services.pricing import SessionCost, cost_of, record_final_cost
+from evbilling.services.pricing import SessionCost, cost_of, record_final_cost, tariff_of
 
 log = get_logger(__name__)
 
@@ -485,6 +486,27 @@ async def running_cost(
         ended_at=max(now, found.last_register_at or found.started_at),
         meter_end_wh=found.last_register_wh or found.meter_start_wh,
     )
+
+
+async def user_price_text(
+    *, db: AsyncSession, station: StationRef, id_tag: str, now: datetime
+) -> str | None:
+    """What this driver would pay at this station now, in a few words; None without a token
+    or a tariff."""
+    token = await ChargingRepository(db).token(
+        operator_id=station.operator_id, uid=normalize_id_tag(id_tag)
+    )
+    if token is None:
+        return None
+    snapshot = await resolve_tariff(
+        db=db,
+        operator_id=station.operator_id,
+        station_id=station.id,
+        evse_id=None,
+        driver_id=token.driver_id,
+        at=now,
+    )
+    return price_text(tariff=tariff_of(snapshot.ocpi_json)) if snapshot is not None else None
 
 
 async def meter_now(*, db: AsyncSession, session_id: int) -> int:

@@ -209,15 +209,22 @@ class TestPriceBeforeAndDuringCharging:
         )
         await create_token(context, operator_id=operator_id)
         async with charger(live_server) as station:
+            await station.call(call.Authorize(id_tag="04A1B2C3D4"))
             started = await station.start_tx(meter_start=0, minutes=0)
             await station.meter(started.transaction_id, 5_000, minutes=30)
             await station.stop_tx(started.transaction_id, 10_000, minutes=60)
             for _ in range(100):
-                if len(station.data_transfers) >= 2:
+                if len(station.data_transfers) >= 3:
                     break
                 await asyncio.sleep(0.05)
 
-        running, final = station.data_transfers[:2]
+        by_message = {transfer["message_id"]: transfer for transfer in station.data_transfers}
+        user_price = json.loads(by_message["SetUserPrice"]["data"])
+        assert user_price == {
+            "idToken": "04A1B2C3D4",
+            "priceText": "0.30 EUR/kWh; 1.00 EUR per session, excl. 20% VAT",
+        }
+        running, final = by_message["RunningCost"], by_message["FinalCost"]
         assert running["vendor_id"] == "org.openchargealliance.costmsg"
         assert running["message_id"] == "RunningCost"
         running_data = json.loads(running["data"], parse_float=Decimal)
