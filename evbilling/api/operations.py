@@ -252,7 +252,7 @@ async def evse_quote(
         operator_id=caller.operator_id,
         evse_id=evse_id,
         energy_kwh=energy_kwh,
-        duration=timedelta(minutes=float(duration_minutes)),
+        duration=timedelta(microseconds=int(duration_minutes * 60_000_000)),
         start=_aware(start) if start is not None else context.clock.now(),
         driver_id=driver_id,
         language=language,

@@ -6,6 +6,7 @@ evbilling's compiled validators instead of the library's per-message jsonschema 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
@@ -65,6 +66,9 @@ HANDLED_ACTIONS = frozenset(
     }
 )
 DECODER = FrameDecoder(handled_actions=HANDLED_ACTIONS)
+# The ocpp library logs every raw frame (idTags included) at INFO; keep that to errors.
+_RAW_FRAMES = logging.getLogger("evbilling.csms.frames")
+_RAW_FRAMES.setLevel(logging.WARNING)
 # Running costs go to a station's display at most this often per transaction.
 COST_PUSH_EVERY_S = 60.0
 
@@ -119,7 +123,9 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         heartbeat_interval_s: int,
         response_timeout_s: float,
     ) -> None:
-        super().__init__(station.identity, connection, response_timeout=response_timeout_s)
+        super().__init__(
+            station.identity, connection, response_timeout=response_timeout_s, logger=_RAW_FRAMES
+        )
         self.station = station
         self._writer = writer
         self._cost_shown_at: dict[int, float] = {}
@@ -136,7 +142,8 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
                 "ocpp.rejected",
                 station=self.id,
                 code=rejected.code.value,
-                detail=rejected.description,
+                # The field, not the description: it may quote the value (an idTag, say).
+                field=rejected.details.get("field"),
             )
             if rejected.answer:
                 await self._send(call_error_json(rejected))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from evbilling.db.models import ChargingSession, ConnectorStatusEvent, MeterValueRecord, Station
@@ -222,3 +225,27 @@ class TestMeteringAnomalies:
         kinds = [a.kind for a in detail.anomalies]
         assert kinds == ["register_decreased", "implausible_jump", "unknown_unit"]
         assert len(detail.meter_samples) == 12  # every sample is kept for review
+
+
+class TestLogs:
+    async def test_rfid_uids_never_appear_in_the_servers_logs(
+        self,
+        context: ServiceContext,
+        operator_id: int,
+        live_server: LiveServer,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        await setup_site(context, operator_id)
+        caplog.set_level(logging.DEBUG)
+        async with charger(live_server) as station:
+            started = await station.start_tx(meter_start=0, minutes=0)
+            await station.stop_tx(started.transaction_id, 1000, minutes=5)
+            # An over-long idTag is rejected; its value must not be logged either.
+            await station._connection.send(
+                '[2,"bad","Authorize",{"idTag":"04A1B2C3D4A1B2C3D4A1B2C3D4"}]'
+            )
+            await asyncio.sleep(0.2)
+
+        server_lines = [r.getMessage() for r in caplog.records if r.name.startswith("evbilling")]
+        assert any("session.started" in line for line in server_lines)
+        assert not any("04A1B2C3D4" in line for line in server_lines)
