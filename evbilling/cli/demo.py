@@ -12,7 +12,12 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.config import Settings
-from evbilling.csms.simulator import SimulatedStationConfig, SimulationSettings, run_simulation
+from evbilling.csms.simulator import (
+    SimulatedStationConfig,
+    SimulationSettings,
+    rotated,
+    run_simulation,
+)
 from evbilling.db.engine import create_engine, create_session_factory
 from evbilling.db.migrate import upgrade
 from evbilling.domain.charging import TokenStatus
@@ -177,15 +182,17 @@ async def _serve_and_simulate(
         await asyncio.sleep(0.05)
     simulation: asyncio.Task[object] | None = None
     if simulate and server.started:
+        active_tags = [uid for uid, _, blocked in credentials.tokens if not blocked]
         stations = [
             SimulatedStationConfig(
                 station_id=identity,
                 password=password,
                 connectors=2,
                 max_power_w=22_000,
-                id_tags=tuple(uid for uid, _, blocked in credentials.tokens if not blocked),
+                # Each station starts with its own cards, so they rarely collide (ConcurrentTx).
+                id_tags=rotated(active_tags, by=2 * index),
             )
-            for (_, identity, password) in credentials.stations
+            for index, (_, identity, password) in enumerate(credentials.stations)
         ]
         simulation = asyncio.create_task(
             run_simulation(

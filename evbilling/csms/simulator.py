@@ -223,7 +223,12 @@ def stations_from_options(
     id_tags: Sequence[str],
     connectors: int,
 ) -> list[SimulatedStationConfig]:
-    """Station configs for the CLI: ``count=2, id_prefix="DEMO-"`` gives DEMO-1 and DEMO-2."""
+    """Station configs for the CLI: ``count=2, id_prefix="DEMO-"`` gives DEMO-1 and DEMO-2.
+
+    The idTags are shared out: each station starts its round-robin at its own share of the
+    list, so that with enough tags no two stations charge with the same card at once (the CSMS
+    would answer ConcurrentTx, as it should).
+    """
     if count < 0:
         raise InvalidSimulationConfig(f"station count cannot be negative: {count}")
     return [
@@ -231,10 +236,17 @@ def stations_from_options(
             station_id=f"{id_prefix}{number}",
             password=password,
             connectors=connectors,
-            id_tags=tuple(id_tags),
+            id_tags=rotated(id_tags, by=(number - 1) * len(id_tags) // count),
         )
         for number in range(1, count + 1)
     ]
+
+
+def rotated(items: Sequence[str], *, by: int) -> tuple[str, ...]:
+    if not items:
+        return ()
+    shift = by % len(items)
+    return (*items[shift:], *items[:shift])
 
 
 # --------------------------------------------------------------------------------------------

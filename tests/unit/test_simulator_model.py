@@ -451,8 +451,23 @@ class TestStationsFromOptions:
 
         # Assert
         assert [s.station_id for s in stations] == ["DEMO-1", "DEMO-2"]
-        assert all(s.connectors == 3 and s.id_tags == ("AA11", "BB22") for s in stations)
+        assert all(s.connectors == 3 for s in stations)
+        # The tags are shared out: the second station starts with the second half.
+        assert [s.id_tags for s in stations] == [("AA11", "BB22"), ("BB22", "AA11")]
         assert all(s.password == "pw" and s.max_power_w == 22_000 for s in stations)
+
+    def test_gives_each_station_its_own_first_cards(self) -> None:
+        # Act
+        stations = stations_from_options(
+            count=3,
+            id_prefix="S-",
+            password=None,
+            id_tags=["A", "B", "C", "D", "E", "F"],
+            connectors=2,
+        )
+
+        # Assert
+        assert [s.id_tags[:2] for s in stations] == [("A", "B"), ("C", "D"), ("E", "F")]
 
     def test_refuses_a_station_without_id_tags(self) -> None:
         # Act / Assert
