@@ -146,9 +146,14 @@ async def list_sessions(
     tags=["sessions"],
     summary="A session with its price breakdown, meter samples and anomalies",
 )
-async def get_session(session_id: int, caller: CurrentCaller, db: Db) -> SessionDetailRead:
+async def get_session(
+    session_id: int,
+    caller: CurrentCaller,
+    db: Db,
+    samples: Annotated[bool, Query(description="include every meter sample")] = True,
+) -> SessionDetailRead:
     detail = await session_service.get_session(
-        db=db, operator_id=caller.operator_id, session_id=session_id
+        db=db, operator_id=caller.operator_id, session_id=session_id, with_samples=samples
     )
     summary = SessionRead.model_validate(detail.summary, from_attributes=True)
     return SessionDetailRead(

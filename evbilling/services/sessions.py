@@ -131,13 +131,17 @@ async def list_sessions(
     )
 
 
-async def get_session(*, db: AsyncSession, operator_id: int, session_id: int) -> SessionDetail:
+async def get_session(
+    *, db: AsyncSession, operator_id: int, session_id: int, with_samples: bool = True
+) -> SessionDetail:
+    """A session with its evidence; `with_samples=False` leaves out the meter samples (a long
+    session has thousands)."""
     repo = SessionRepository(db)
     found = await repo.get(operator_id=operator_id, session_id=session_id)
     if found is None:
         raise NotFound(kind="session", key=session_id)
     row, identity = found
-    readings = await repo.meter_values(session_id=row.id)
+    readings = await repo.meter_values(session_id=row.id) if with_samples else []
     anomalies = await repo.anomalies(session_id=row.id)
     return SessionDetail(
         summary=_summary(row, identity),

@@ -89,6 +89,10 @@ class TestSessionsApi:
         assert [line["kind"] for line in detail["cost_breakdown"]["lines"]] == ["FLAT", "ENERGY"]
         assert len(detail["meter_samples"]) == 3
         assert detail["anomalies"] == []
+        async with api(live_server, api_key) as client:
+            lean = await client.get(f"/sessions/{detail['id']}", params={"samples": "false"})
+        assert lean.json()["meter_samples"] == []
+        assert lean.json()["cost_excl_vat"] == detail["cost_excl_vat"]
 
     async def test_another_operators_session_is_not_found(
         self, context: ServiceContext, operator_id: int, live_server: LiveServer, api_key: str
