@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,6 +26,10 @@ from evbilling.db.models import Base
 from evbilling.kit import FixedClock
 from evbilling.services.access import create_api_key, ensure_operator
 from evbilling.services.context import ServiceContext
+
+# No per-example deadline: a busy CI machine must not turn slowness into failures.
+hypothesis_settings.register_profile("evbilling", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("evbilling")
 
 POSTGRES_URL_ENV = "EVBILLING_TEST_DATABASE_URL"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
