@@ -1,8 +1,10 @@
 """Re-rating stored sessions end to end: database reads + evidence -> periods -> rating.
 
 Seeds an SQLite database with N completed sessions (60 MeterValues readings each, 9 sampled
-values per reading, status history), then runs the `evbilling rerate` use case with the
-4-element time-of-use tariff of bench/rating.py. Prints one JSON object.
+values per reading, status history, and the rating periods StopTransaction keeps), then runs
+the `evbilling rerate` use case with the 4-element time-of-use tariff of bench/rating.py:
+once from the kept periods, once from the raw readings (as for sessions rated before periods
+were kept). Both must give the same totals. Prints one JSON object.
 
 Run: .venv/bin/python bench/rerate.py [--sessions N]
 """
@@ -21,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -36,6 +38,13 @@ from evbilling.db.models import (
     MeterValueRecord,
     Operator,
     Station,
+)
+from evbilling.domain.metering import (
+    Reading,
+    SessionEvidence,
+    StatusChange,
+    encode_periods,
+    periods_for,
 )
 from evbilling.domain.tariff import loads_ocpi
 from evbilling.services.rerate import rerate
@@ -103,7 +112,9 @@ async def seed(url: str, sessions: int) -> None:
             ],
         )
         for first in range(0, sessions, 1000):
-            rows, readings, statuses = [], [], []
+            rows: list[dict[str, Any]] = []
+            readings: list[dict[str, Any]] = []
+            statuses: list[dict[str, Any]] = []
             for index in range(first, min(first + 1000, sessions)):
                 station = index % STATIONS + 1
                 start = T0 + timedelta(minutes=37 * index, seconds=7 * index)
@@ -149,19 +160,44 @@ async def seed(url: str, sessions: int) -> None:
                             "received_at": now,
                         }
                     )
-                statuses.append(
+                evidence = SessionEvidence(
+                    started_at=start,
+                    ended_at=stop,
+                    meter_start_wh=0,
+                    meter_end_wh=50 * 180,
+                    readings=[
+                        Reading(timestamp=r["timestamp"], sampled_values=r["sampled_values"])
+                        for r in readings[-READINGS:]
+                    ],
+                    statuses=[
+                        StatusChange(timestamp=start, status="Charging"),
+                        StatusChange(timestamp=start + timedelta(minutes=50), status="SuspendedEV"),
+                    ],
+                )
+                # What StopTransaction keeps with the session.
+                rows[-1]["rating_periods"] = encode_periods(periods_for(evidence))
+                statuses.extend(
                     {
                         "station_id": station,
                         "connector_id": 1,
-                        "status": "SuspendedEV",
+                        "status": status,
                         "error_code": "NoError",
-                        "timestamp": start + timedelta(minutes=50),
+                        "timestamp": start + timedelta(minutes=minutes),
                         "received_at": now,
                     }
+                    for status, minutes in (("Charging", 0), ("SuspendedEV", 50))
                 )
             await db.execute(insert(ChargingSession), rows)
             await db.execute(insert(MeterValueRecord), readings)
             await db.execute(insert(ConnectorStatusEvent), statuses)
+    await engine.dispose()
+
+
+async def forget_periods(url: str) -> None:
+    """Make the sessions look like ones rated before periods were kept."""
+    engine = create_engine(url=url)
+    async with engine.begin() as db:
+        await db.execute(update(ChargingSession).values(rating_periods=None))
     await engine.dispose()
 
 
@@ -190,7 +226,11 @@ def main() -> None:
         upgrade(url=url)
         asyncio.run(seed(url, args.sessions))
         elapsed, report = asyncio.run(run(url))
+        asyncio.run(forget_periods(url))
+        legacy_elapsed, legacy_report = asyncio.run(run(url))
+    assert report.totals() == legacy_report.totals(), "both ways must price the same"
     rate = report.sessions / elapsed
+    legacy_rate = legacy_report.sessions / legacy_elapsed
     print(
         json.dumps(
             {
@@ -201,6 +241,8 @@ def main() -> None:
                 "seconds": round(elapsed, 2),
                 "sessions_per_second": round(rate),
                 "seconds_per_million_sessions": round(1_000_000 / rate, 1),
+                "from_readings_sessions_per_second": round(legacy_rate),
+                "from_readings_seconds_per_million_sessions": round(1_000_000 / legacy_rate, 1),
                 "proposed_total_excl_vat": str(report.totals()["proposed_excl_vat"]),
                 "python": platform.python_version(),
             }

@@ -282,6 +282,8 @@ class ChargingSession(Base):
     time_zone: Mapped[str | None] = mapped_column(String(64))
     # The priced OCPI CDR (JSON text, exact decimals) once the session is rated.
     cdr: Mapped[str | None] = mapped_column(Text)
+    # The periods it was rated from (evbilling.domain.metering.encode_periods), for re-rating.
+    rating_periods: Mapped[list[list[str | None]] | None] = mapped_column(JSON)
     currency: Mapped[str | None] = mapped_column(String(3))
     cost_excl_vat: Mapped[Decimal | None]
     cost_vat: Mapped[Decimal | None]

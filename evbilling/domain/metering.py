@@ -25,6 +25,7 @@ from evbilling.domain.rating import (
     CurrentSample,
     IdleInterval,
     MeterSample,
+    PeriodKind,
     PowerSample,
     build_periods,
 )
@@ -148,3 +149,47 @@ def idle_intervals(
         if lower < upper:
             intervals.append(IdleInterval(start=lower, end=upper))
     return intervals
+
+
+# -- the periods a session was rated from, kept with it --------------------------------------
+# Compact rows [start, kind, kWh, min A, max A, min kW, max kW] (decimals as exact strings):
+# re-rating a finished session reads one value instead of all of its meter readings, and
+# stays possible after raw readings are pruned.
+
+
+def encode_periods(periods: Sequence[ChargingPeriodInput]) -> list[list[str | None]]:
+    return [
+        [
+            period.start.isoformat(),
+            period.kind.value,
+            str(period.energy_kwh),
+            _text(period.min_current),
+            _text(period.max_current),
+            _text(period.min_power),
+            _text(period.max_power),
+        ]
+        for period in periods
+    ]
+
+
+def decode_periods(rows: Sequence[Sequence[str | None]]) -> list[ChargingPeriodInput]:
+    return [
+        ChargingPeriodInput(
+            datetime.fromisoformat(str(row[0])),
+            PeriodKind(str(row[1])),
+            Decimal(str(row[2])),
+            _decimal(row[3]),
+            _decimal(row[4]),
+            _decimal(row[5]),
+            _decimal(row[6]),
+        )
+        for row in rows
+    ]
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)

@@ -15,8 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.db.charging import ChargingRepository
 from evbilling.db.models import ChargingSession
-from evbilling.domain.metering import Reading, SessionEvidence, StatusChange, periods_for
-from evbilling.domain.rating import CostLine, RatedCdr, rate_session, rated_cdr_to_ocpi
+from evbilling.domain.metering import (
+    Reading,
+    SessionEvidence,
+    StatusChange,
+    encode_periods,
+    periods_for,
+)
+from evbilling.domain.rating import (
+    ChargingPeriodInput,
+    CostLine,
+    RatedCdr,
+    rate_session,
+    rated_cdr_to_ocpi,
+)
 from evbilling.domain.tariff import Tariff, dumps_ocpi, loads_ocpi, parse_tariff
 
 
@@ -32,6 +44,7 @@ class SessionCost:
     total_incl_vat: Decimal | None
     breakdown: dict[str, Any]
     rated: RatedCdr
+    periods: list[ChargingPeriodInput]
 
 
 def tariff_of(document: str) -> Tariff:
@@ -106,8 +119,12 @@ async def cost_of(
     evidence = await session_evidence(
         ChargingRepository(db), session=session, ended_at=ended_at, meter_end_wh=meter_end_wh
     )
-    rated = rate_evidence(
-        tariff=tariff_of(session.tariff_ocpi), evidence=evidence, time_zone=session.time_zone
+    periods = periods_for(evidence)
+    rated = rate_session(
+        tariff=tariff_of(session.tariff_ocpi),
+        periods=periods,
+        end=ended_at,
+        time_zone=session.time_zone,
     )
     return SessionCost(
         session_id=session.id,
@@ -118,6 +135,7 @@ async def cost_of(
         total_incl_vat=rated.total_cost.incl_vat,
         breakdown=breakdown_of(rated),
         rated=rated,
+        periods=periods,
     )
 
 
@@ -130,6 +148,7 @@ def record_final_cost(session: ChargingSession, cost: SessionCost) -> None:
         cost.total_incl_vat - cost.total_excl_vat if cost.total_incl_vat is not None else None
     )
     session.cost_breakdown = cost.breakdown
+    session.rating_periods = encode_periods(cost.periods)
     document = rated_cdr_to_ocpi(cost.rated)
     document["id"] = str(session.id)
     session.cdr = dumps_ocpi(document)

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.db.sessions import RerateRepository
-from evbilling.domain.metering import Reading, SessionEvidence, StatusChange
+from evbilling.domain.metering import Reading, SessionEvidence, StatusChange, decode_periods
+from evbilling.domain.rating import rate_session
 from evbilling.domain.tariff import InvalidTariff, parse_tariff
 from evbilling.services.common import InvalidRequest
 from evbilling.services.pricing import rate_evidence
@@ -94,13 +95,17 @@ async def rerate(
         if not batch:
             break
         after_id = batch[-1][0].id
-        readings = await repo.readings([row.id for row, _ in batch])
-        first = min(row.started_at for row, _ in batch)
-        last = max(row.stopped_at or row.started_at for row, _ in batch)
-        changes = await repo.status_changes(
-            station_ids=sorted({row.station_id for row, _ in batch}),
-            start=first - _STATUS_LOOKBACK,
-            end=last,
+        # Sessions keep the periods they were rated from; older ones are rebuilt from readings.
+        legacy = [row for row, _ in batch if row.rating_periods is None]
+        readings = await repo.readings([row.id for row in legacy])
+        changes = (
+            await repo.status_changes(
+                station_ids=sorted({row.station_id for row in legacy}),
+                start=min(row.started_at for row in legacy) - _STATUS_LOOKBACK,
+                end=max(row.stopped_at or row.started_at for row in legacy),
+            )
+            if legacy
+            else []
         )
         by_connector: defaultdict[tuple[int, int], list[StatusChange]] = defaultdict(list)
         for change in changes:
@@ -114,21 +119,30 @@ async def rerate(
             if row.stopped_at is None or row.meter_stop_wh is None or row.time_zone is None:
                 skipped["incomplete evidence"] += 1
                 continue
-            evidence = SessionEvidence(
-                started_at=row.started_at,
-                ended_at=row.stopped_at,
-                meter_start_wh=row.meter_start_wh,
-                meter_end_wh=row.meter_stop_wh,
-                readings=[
-                    Reading(timestamp=at, sampled_values=values) for at, values in readings[row.id]
-                ],
-                statuses=[
-                    s
-                    for s in by_connector[(row.station_id, row.connector_id)]
-                    if s.timestamp < row.stopped_at
-                ],
-            )
-            rated = rate_evidence(tariff=tariff, evidence=evidence, time_zone=row.time_zone)
+            if row.rating_periods is not None:
+                rated = rate_session(
+                    tariff=tariff,
+                    periods=decode_periods(row.rating_periods),
+                    end=row.stopped_at,
+                    time_zone=row.time_zone,
+                )
+            else:
+                evidence = SessionEvidence(
+                    started_at=row.started_at,
+                    ended_at=row.stopped_at,
+                    meter_start_wh=row.meter_start_wh,
+                    meter_end_wh=row.meter_stop_wh,
+                    readings=[
+                        Reading(timestamp=at, sampled_values=values)
+                        for at, values in readings[row.id]
+                    ],
+                    statuses=[
+                        s
+                        for s in by_connector[(row.station_id, row.connector_id)]
+                        if s.timestamp < row.stopped_at
+                    ],
+                )
+                rated = rate_evidence(tariff=tariff, evidence=evidence, time_zone=row.time_zone)
             revenue = per_station.setdefault(
                 row.station_id,
                 StationRevenue(station_id=row.station_id, station_identity=identity),

@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 from ocpp.v16 import call
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from evbilling.cli import app as cli_app
+from evbilling.db.models import ChargingSession
 from evbilling.domain.tariff import loads_ocpi
 from evbilling.services import catalog
 from evbilling.services.context import ServiceContext
@@ -288,8 +290,14 @@ class TestAuditAndWhatIf:
             )
 
         result = await asyncio.to_thread(run)
+        # A session rated before periods were kept is re-rated from its raw readings.
+        async with context.unit_of_work() as db:
+            await db.execute(update(ChargingSession).values(rating_periods=None))
+            await db.commit()
+        from_readings = await asyncio.to_thread(run)
 
         assert result.exit_code == 0, result.output
+        assert from_readings.output == result.output
         report = loads_ocpi(result.output)
         assert report["stations"][0]["station_identity"] == "CP-1"
         assert report["stations"][0]["billed_excl_vat"] == Decimal("4.00")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -9,6 +10,8 @@ from evbilling.domain.metering import (
     Reading,
     SessionEvidence,
     StatusChange,
+    decode_periods,
+    encode_periods,
     idle_intervals,
     periods_for,
 )
@@ -120,3 +123,20 @@ class TestIdleIntervals:
         intervals = idle_intervals(statuses=statuses, start=at(0), end=at(60))
 
         assert [(i.start, i.end) for i in intervals] == [(at(0), at(5)), (at(50), at(60))]
+
+
+class TestKeptPeriods:
+    def test_periods_survive_their_stored_form_exactly(self) -> None:
+        evidence = SessionEvidence(
+            started_at=at(0),
+            ended_at=at(60),
+            meter_start_wh=0,
+            meter_end_wh=5001,
+            readings=[register(30, 5001)],
+            statuses=[StatusChange(timestamp=at(30), status="SuspendedEV")],
+        )
+        periods = periods_for(evidence)
+
+        restored = decode_periods(json.loads(json.dumps(encode_periods(periods))))
+
+        assert restored == periods
