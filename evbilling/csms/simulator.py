@@ -1161,13 +1161,18 @@ class _Station:
             return
         for number in range(self.config.connectors + 1):
             await self._send_status(number, ChargePointStatus.available)
+        sessions_over = asyncio.Event()
         async with asyncio.TaskGroup() as group:
-            heartbeat = group.create_task(self._heartbeat_loop())
+            heartbeat = group.create_task(self._heartbeat_loop(sessions_over))
             async with asyncio.TaskGroup() as sessions:
                 for connector, plan in self._session_schedule().items():
                     sessions.create_task(self._run_planned_sessions(connector, plan))
             await self._pause(self.settings.linger_after_sessions_s, self._shutdown)
             await self._drain()
+            # The flag as well as the cancel: on Python 3.11 a cancel that lands just as a
+            # Heartbeat's answer arrives can be swallowed by asyncio.wait_for (in the ocpp
+            # library), and the loop would beat forever.
+            sessions_over.set()
             heartbeat.cancel()
         if self._shutdown.is_set():
             self._finish(StationOutcome.STOPPED, "asked to stop")
@@ -1241,11 +1246,12 @@ class _Station:
         self._emit(EventKind.BOOT_NOT_ACCEPTED, detail=str(response.status))
         return interval if interval > 0 else DEFAULT_BOOT_RETRY_S
 
-    async def _heartbeat_loop(self) -> None:
-        while True:
+    async def _heartbeat_loop(self, over: asyncio.Event) -> None:
+        while not over.is_set():
             simulated = self._clock.wall_seconds(self._heartbeat_interval_s)
             await asyncio.sleep(max(simulated, self.settings.min_heartbeat_wall_s))
-            await self._notify(call.Heartbeat())
+            if not over.is_set():
+                await self._notify(call.Heartbeat())
 
     # -- sessions -----------------------------------------------------------------------------
 
