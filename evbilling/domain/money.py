@@ -117,10 +117,3 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
-
-
-def sum_money(items: list[Money], *, currency: str) -> Money:
-    total = Money.zero(currency)
-    for item in items:
-        total = total + item
-    return total

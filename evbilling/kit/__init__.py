@@ -1,8 +1,8 @@
 """Standard-library-only helpers shared by every layer: clock, errors, ids, logging."""
 
-from evbilling.kit.clock import Clock, FixedClock, SystemClock, ensure_utc, parse_utc_timestamp
+from evbilling.kit.clock import Clock, FixedClock, SystemClock, parse_utc_timestamp
 from evbilling.kit.errors import EVBillingError
-from evbilling.kit.ids import new_secret, new_uuid
+from evbilling.kit.ids import new_secret
 from evbilling.kit.log import get_logger, pseudonymize
 
 __all__ = [
@@ -10,10 +10,8 @@ __all__ = [
     "EVBillingError",
     "FixedClock",
     "SystemClock",
-    "ensure_utc",
     "get_logger",
     "new_secret",
-    "new_uuid",
     "parse_utc_timestamp",
     "pseudonymize",
 ]

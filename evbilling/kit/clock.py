@@ -64,10 +64,3 @@ def parse_utc_timestamp(text: str, *, assume_utc_when_naive: bool = True) -> dat
         return datetime.fromisoformat(normalized.replace("t", "T")).astimezone(UTC)
     except (ValueError, OverflowError) as exc:
         raise InvalidTimestamp(f"not a valid date-time: {text[:64]!r}") from exc
-
-
-def ensure_utc(moment: datetime) -> datetime:
-    """Databases hand back naive datetimes (SQLite); they are stored as UTC."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)

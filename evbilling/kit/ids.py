@@ -1,11 +1,6 @@
 """Identifiers and secrets."""
 
 import secrets
-import uuid
-
-
-def new_uuid() -> str:
-    return str(uuid.uuid4())
 
 
 def new_secret(*, nbytes: int = 24) -> str:
