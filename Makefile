@@ -22,8 +22,8 @@ run: $(STAMP)
 	$(BIN)/evbilling demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check evbilling tests bench migrations
-	$(BIN)/ruff format --check evbilling tests bench migrations
+	$(BIN)/ruff check evbilling tests bench
+	$(BIN)/ruff format --check evbilling tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -39,11 +39,11 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evbilling.db.engine import create_engine, create_session_factory  # noqa: E402
-from evbilling.db.migrate import upgrade  # noqa: E402
-from evbilling.db.models import Evse, Location, Operator, Station, Token  # noqa: E402
-from evbilling.services import catalog  # noqa: E402
-from evbilling.services.security import hash_secret  # noqa: E402
+from evbilling.catalog import service as catalog  # noqa: E402
+from evbilling.infra.db.engine import create_engine, create_session_factory  # noqa: E402
+from evbilling.infra.db.migrate import upgrade  # noqa: E402
+from evbilling.infra.secrets import hash_secret  # noqa: E402
+from evbilling.models import Evse, Location, Operator, Station, Token  # noqa: E402
 
 PASSWORD = "bench-password-0123456789"
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)

@@ -16,14 +16,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from evbilling.domain.rating import (
+from evbilling.rating.engine import (
     ChargingPeriodInput,
     MeterSample,
     PowerSample,
     build_periods,
     rate_session,
 )
-from evbilling.domain.tariff import Tariff, loads_ocpi, parse_tariff
+from evbilling.tariffs.domain import Tariff, loads_ocpi, parse_tariff
 
 TARGET_SESSIONS_PER_SECOND = 5_000
 SAMPLES_PER_SESSION = 60

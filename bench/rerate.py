@@ -28,9 +28,17 @@ from sqlalchemy import insert, update
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.rating import TARIFF_JSON
-from evbilling.db.engine import create_engine, create_session_factory
-from evbilling.db.migrate import upgrade
-from evbilling.db.models import (
+from evbilling.charging.metering import (
+    Reading,
+    SessionEvidence,
+    StatusChange,
+    encode_periods,
+    periods_for,
+)
+from evbilling.charging.rerate import rerate
+from evbilling.infra.db.engine import create_engine, create_session_factory
+from evbilling.infra.db.migrate import upgrade
+from evbilling.models import (
     ChargingSession,
     ConnectorStatusEvent,
     Evse,
@@ -39,15 +47,7 @@ from evbilling.db.models import (
     Operator,
     Station,
 )
-from evbilling.domain.metering import (
-    Reading,
-    SessionEvidence,
-    StatusChange,
-    encode_periods,
-    periods_for,
-)
-from evbilling.domain.tariff import loads_ocpi
-from evbilling.services.rerate import rerate
+from evbilling.tariffs.domain import loads_ocpi
 
 READINGS = 60
 STATIONS = 50

@@ -12,12 +12,32 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from evbilling.api import create_api
+from evbilling.catalog import endpoints as catalog_endpoints
+from evbilling.charging import endpoints as charging_endpoints
 from evbilling.config import Settings
-from evbilling.csms import LoginThrottle, OcppGateway
-from evbilling.db.engine import create_engine, create_session_factory
+from evbilling.infra.context import ServiceContext
+from evbilling.infra.db.engine import create_engine, create_session_factory
+from evbilling.infra.http.problems import install_error_handlers
 from evbilling.kit import Clock, SystemClock
-from evbilling.services.context import ServiceContext
+from evbilling.ocpp import LoginThrottle, OcppGateway
+
+
+def create_api(*, context: ServiceContext) -> FastAPI:
+    """The operator REST API mounted at /api/v1: every slice's router, problem documents."""
+    api = FastAPI(
+        title="evbilling operator API",
+        version="1",
+        description=(
+            "Stations, tokens, tariffs and priced charging sessions. Authenticate with an API "
+            "key (`evbilling apikey create`) as `Authorization: Bearer <key>`. Errors are "
+            "RFC 9457 problem documents."
+        ),
+    )
+    api.state.context = context
+    install_error_handlers(api)
+    api.include_router(catalog_endpoints.router)
+    api.include_router(charging_endpoints.router)
+    return api
 
 
 @dataclass(slots=True)

@@ -19,13 +19,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from evbilling.api import create_api
-from evbilling.db.engine import create_engine, create_session_factory
-from evbilling.db.migrate import upgrade
-from evbilling.db.models import Base
+from evbilling.access.service import create_api_key, ensure_operator
+from evbilling.infra.context import ServiceContext
+from evbilling.infra.db.engine import create_engine, create_session_factory
+from evbilling.infra.db.migrate import upgrade
 from evbilling.kit import FixedClock
-from evbilling.services.access import create_api_key, ensure_operator
-from evbilling.services.context import ServiceContext
+from evbilling.main import create_api
+from evbilling.models import Base
 
 # No per-example deadline: a busy CI machine must not turn slowness into failures.
 hypothesis_settings.register_profile("evbilling", deadline=None, print_blob=True)

@@ -6,10 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from evbilling.db.models import Driver, Evse, Location, Station, Token
-from evbilling.services import catalog
-from evbilling.services.context import ServiceContext
-from evbilling.services.security import hash_secret
+from evbilling.catalog import service as catalog
+from evbilling.infra.context import ServiceContext
+from evbilling.infra.secrets import hash_secret
+from evbilling.models import Driver, Evse, Location, Station, Token
 
 STATION_PASSWORD = "correct-horse-battery-staple"
 

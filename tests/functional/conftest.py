@@ -13,9 +13,9 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.typing import Subprotocol
 
-from evbilling.csms import OcppGateway
+from evbilling.infra.context import ServiceContext
 from evbilling.main import create_app
-from evbilling.services.context import ServiceContext
+from evbilling.ocpp import OcppGateway
 from tests.factories import STATION_PASSWORD
 
 

@@ -12,14 +12,14 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from evbilling.api import create_api
-from evbilling.db.access import OperatorRepository
-from evbilling.db.models import Location, Station
-from evbilling.domain.tariff import dumps_ocpi, loads_ocpi
+from evbilling.access.repository import OperatorRepository
+from evbilling.access.service import create_api_key
+from evbilling.infra.context import ServiceContext
+from evbilling.infra.secrets import verify_secret
 from evbilling.kit import FixedClock
-from evbilling.services.access import create_api_key
-from evbilling.services.context import ServiceContext
-from evbilling.services.security import verify_secret
+from evbilling.main import create_api
+from evbilling.models import Location, Station
+from evbilling.tariffs.domain import dumps_ocpi, loads_ocpi
 
 PROBLEM = "application/problem+json"
 EXAMPLES = (

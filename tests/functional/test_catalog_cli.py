@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from evbilling.cli import app
-from evbilling.domain.tariff import loads_ocpi
-from evbilling.services.security import verify_secret
+from evbilling.infra.secrets import verify_secret
+from evbilling.tariffs.domain import loads_ocpi
 
 runner = CliRunner()
 EXAMPLES = (

@@ -7,13 +7,13 @@ import json
 
 from typer.testing import CliRunner
 
+from evbilling.charging.queries import SessionFilter
+from evbilling.charging.sessions import list_sessions
 from evbilling.cli import app as cli_app
-from evbilling.cli.demo import seed_demo
-from evbilling.db.models import Operator
-from evbilling.db.sessions import SessionFilter
-from evbilling.services.common import PageRequest
-from evbilling.services.context import ServiceContext
-from evbilling.services.sessions import list_sessions
+from evbilling.demo import seed_demo
+from evbilling.infra.context import ServiceContext
+from evbilling.infra.db.pagination import PageRequest
+from evbilling.models import Operator
 from tests.functional.conftest import LiveServer
 
 

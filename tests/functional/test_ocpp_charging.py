@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from evbilling.db.models import ChargingSession, ConnectorStatusEvent, MeterValueRecord, Station
-from evbilling.services.context import ServiceContext
-from evbilling.services.sessions import get_session
+from evbilling.charging.sessions import get_session
+from evbilling.infra.context import ServiceContext
+from evbilling.models import ChargingSession, ConnectorStatusEvent, MeterValueRecord, Station
 from tests.factories import create_station, create_tariff, create_token
 from tests.functional.charger import charger, ts
 from tests.functional.conftest import LiveServer

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from evbilling.db.models import Base, ChargingSession
-from evbilling.services.context import ServiceContext
-from evbilling.services.sessions import get_session
+from evbilling.charging.sessions import get_session
+from evbilling.infra.context import ServiceContext
+from evbilling.models import Base, ChargingSession
 from tests.factories import create_station, create_tariff, create_token
 from tests.functional.charger import charger, raw_call, ts
 from tests.functional.conftest import LiveServer, connect
@@ -279,7 +279,7 @@ class TestOperatorCommands:
     async def test_commands_are_refused_for_another_operators_station(
         self, context: ServiceContext, operator_id: int, live_server: LiveServer, api_key: str
     ) -> None:
-        from evbilling.db.access import OperatorRepository
+        from evbilling.access.repository import OperatorRepository
 
         async with context.unit_of_work() as db:
             other = await OperatorRepository(db).add(name="Other", now=context.clock.now())

@@ -13,11 +13,11 @@ from ocpp.v16 import call
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from evbilling.catalog import service as catalog
 from evbilling.cli import app as cli_app
-from evbilling.db.models import ChargingSession
-from evbilling.domain.tariff import loads_ocpi
-from evbilling.services import catalog
-from evbilling.services.context import ServiceContext
+from evbilling.infra.context import ServiceContext
+from evbilling.models import ChargingSession
+from evbilling.tariffs.domain import loads_ocpi
 from tests.factories import create_station, create_tariff, create_token
 from tests.functional.charger import charger, ts
 from tests.functional.conftest import LiveServer
@@ -116,7 +116,7 @@ class TestSessionPricing:
             later = await station.start_tx(meter_start=10_000, minutes=70)
             await station.stop_tx(later.transaction_id, 20_000, minutes=130)
         async with context.unit_of_work() as db:
-            from evbilling.services.sessions import get_session
+            from evbilling.charging.sessions import get_session
 
             first = await get_session(db=db, operator_id=operator_id, session_id=1)
             second = await get_session(db=db, operator_id=operator_id, session_id=2)
@@ -156,7 +156,7 @@ class TestSessionPricing:
             started = await station.start_tx(meter_start=0, minutes=0)
             await station.stop_tx(started.transaction_id, 10_000, minutes=60)
         async with context.unit_of_work() as db:
-            from evbilling.services.sessions import get_session
+            from evbilling.charging.sessions import get_session
 
             detail = await get_session(db=db, operator_id=operator_id, session_id=1)
 

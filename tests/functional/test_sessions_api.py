@@ -8,9 +8,9 @@ import json
 import httpx
 from typer.testing import CliRunner
 
+from evbilling.access.repository import OperatorRepository
 from evbilling.cli import app as cli_app
-from evbilling.db.access import OperatorRepository
-from evbilling.services.context import ServiceContext
+from evbilling.infra.context import ServiceContext
 from tests.factories import create_station, create_tariff, create_token
 from tests.functional.charger import charger, ts
 from tests.functional.conftest import LiveServer
@@ -101,7 +101,7 @@ class TestSessionsApi:
         async with context.unit_of_work() as db:
             other = await OperatorRepository(db).add(name="Other", now=context.clock.now())
             await db.commit()
-        from evbilling.services.access import create_api_key
+        from evbilling.access.service import create_api_key
 
         async with context.unit_of_work() as db:
             foreign_key = (

@@ -27,7 +27,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from evbilling.csms.simulator import (
+from evbilling.kit import parse_utc_timestamp
+from evbilling.simulator.station import (
     SessionOrigin,
     SessionOutcome,
     SimulatedStationConfig,
@@ -38,7 +39,6 @@ from evbilling.csms.simulator import (
     run_simulation,
     stations_from_options,
 )
-from evbilling.kit import parse_utc_timestamp
 
 PASSWORD = "s3cret-station-pass"
 GOOD_TAG = "04A1B2C3D4"

@@ -11,17 +11,18 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from evbilling.db.access import OperatorRepository
-from evbilling.db.models import Evse, Station, Tariff, Token
-from evbilling.domain.charging import TokenStatus, TokenType
-from evbilling.domain.tariff import dumps_ocpi, loads_ocpi
+from evbilling.access.repository import OperatorRepository
+from evbilling.catalog import service as catalog
+from evbilling.catalog.service import StationView
+from evbilling.charging.domain import TokenStatus, TokenType
+from evbilling.infra.context import ServiceContext
+from evbilling.infra.db.pagination import PageRequest
+from evbilling.infra.secrets import verify_secret
+from evbilling.infra.station_link import UnconnectedStations
 from evbilling.kit import FixedClock
-from evbilling.services import catalog
-from evbilling.services.catalog import StationView
-from evbilling.services.commands import UnconnectedStations
-from evbilling.services.common import Conflict, InvalidRequest, NotFound, PageRequest
-from evbilling.services.context import ServiceContext
-from evbilling.services.security import verify_secret
+from evbilling.kit.errors import Conflict, InvalidRequest, NotFound
+from evbilling.models import Evse, Station, Tariff, Token
+from evbilling.tariffs.domain import dumps_ocpi, loads_ocpi
 
 OFFLINE = UnconnectedStations()
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

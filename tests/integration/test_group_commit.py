@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.db.models import Operator
+from evbilling.infra.context import ServiceContext
+from evbilling.infra.db.group_commit import GroupCommit
 from evbilling.kit import EVBillingError
-from evbilling.services.context import ServiceContext
-from evbilling.services.group_commit import GroupCommit
+from evbilling.models import Operator
 
 
 class Refused(EVBillingError):

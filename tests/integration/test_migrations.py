@@ -20,10 +20,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
-from evbilling.db.engine import create_engine
-from evbilling.db.migrate import alembic_config, upgrade
-from evbilling.db.models import Base
-from evbilling.domain.tariff import dumps_ocpi, loads_ocpi, parse_tariff, tariff_to_ocpi
+from evbilling.infra.db.engine import create_engine
+from evbilling.infra.db.migrate import alembic_config, upgrade
+from evbilling.models import Base
+from evbilling.tariffs.domain import dumps_ocpi, loads_ocpi, parse_tariff, tariff_to_ocpi
 from tests.conftest import POSTGRES_URL_ENV
 
 FULL_TARIFF = (

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from evbilling.csms.ratelimit import LoginThrottle
-from evbilling.domain.charging import (
+from evbilling.charging.domain import (
     Anomaly,
     AnomalyKind,
     AuthorizationStatus,
@@ -17,6 +16,7 @@ from evbilling.domain.charging import (
     register_wh,
     start_key,
 )
+from evbilling.ocpp.throttle import LoginThrottle
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

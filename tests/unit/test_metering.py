@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from evbilling.domain.metering import (
+from evbilling.charging.metering import (
     Reading,
     SessionEvidence,
     StatusChange,
@@ -15,7 +15,7 @@ from evbilling.domain.metering import (
     idle_intervals,
     periods_for,
 )
-from evbilling.domain.rating import PeriodKind
+from evbilling.rating.engine import PeriodKind
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from ocpp import exceptions as ocpp_errors
 from ocpp.messages import Call, CallResult, _validate_payload
 
-from evbilling.csms.frame import (
+from evbilling.ocpp.v16.decoder import (
     INBOUND_ACTIONS,
     OCPP16_ACTIONS,
     SIGNED_INTEGER_FIELDS,

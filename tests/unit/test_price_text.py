@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evbilling.domain.price_text import price_text
-from evbilling.domain.tariff import loads_ocpi, parse_tariff
+from evbilling.tariffs.domain import loads_ocpi, parse_tariff
+from evbilling.tariffs.price_text import price_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance" / "ocpi-2.2.1"
 

@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from evbilling.domain.rating import (
+from evbilling.rating.engine import (
     ChargingPeriodInput,
     LineKind,
     PeriodKind,
     RatedCdr,
     rate_session,
 )
-from evbilling.domain.tariff import loads_ocpi, parse_tariff
+from evbilling.tariffs.domain import loads_ocpi, parse_tariff
 
 ZONE = "Europe/Amsterdam"
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from evbilling.domain.rating import (
+from evbilling.rating.engine import (
     CdrDimension,
     CdrDimensionType,
     ChargingPeriodInput,
@@ -27,7 +27,7 @@ from evbilling.domain.rating import (
     rate_session,
     rated_cdr_to_ocpi,
 )
-from evbilling.domain.tariff import (
+from evbilling.tariffs.domain import (
     Price,
     Tariff,
     dumps_ocpi,

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from evbilling.domain.rating import (
+from evbilling.rating.engine import (
     ChargingPeriodInput,
     CurrentSample,
     IdleInterval,
@@ -18,7 +18,7 @@ from evbilling.domain.rating import (
     build_periods,
     rate_session,
 )
-from evbilling.domain.tariff import loads_ocpi, parse_tariff
+from evbilling.tariffs.domain import loads_ocpi, parse_tariff
 
 START = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
 

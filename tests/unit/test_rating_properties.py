@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evbilling.domain.money import currency_exponent
-from evbilling.domain.rating import ChargingPeriodInput, PeriodKind, RatedCdr, rate_session
-from evbilling.domain.tariff import Tariff, dumps_ocpi, loads_ocpi, parse_tariff
+from evbilling.money import currency_exponent
+from evbilling.rating.engine import ChargingPeriodInput, PeriodKind, RatedCdr, rate_session
+from evbilling.tariffs.domain import Tariff, dumps_ocpi, loads_ocpi, parse_tariff
 
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "UTC")
 DIMENSIONS = ("FLAT", "ENERGY", "TIME", "PARKING_TIME")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evbilling.csms.simulator import (
+from evbilling.simulator.station import (
     RAMP_UP_S,
     TRICKLE_POWER_W,
     VEHICLES,

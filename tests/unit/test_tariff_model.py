@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from evbilling.domain.tariff import (
+from evbilling.tariffs.domain import (
     DayOfWeek,
     InvalidTariff,
     Price,

@@ -1,0 +1,60 @@
+"""Repositories for operators and API keys (authentication look-ups)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evbilling.models import ApiKey, Operator
+
+
+class OperatorRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, *, name: str, now: datetime) -> Operator:
+        operator = Operator(name=name, created_at=now)
+        self._session.add(operator)
+        await self._session.flush()
+        return operator
+
+    async def first(self) -> Operator | None:
+        result = await self._session.execute(select(Operator).order_by(Operator.id).limit(1))
+        return result.scalar_one_or_none()
+
+    async def get(self, operator_id: int) -> Operator | None:
+        return await self._session.get(Operator, operator_id)
+
+
+class ApiKeyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self, *, operator_id: int, name: str, prefix: str, secret_hash: str, now: datetime
+    ) -> ApiKey:
+        key = ApiKey(
+            operator_id=operator_id,
+            name=name,
+            prefix=prefix,
+            secret_hash=secret_hash,
+            created_at=now,
+        )
+        self._session.add(key)
+        await self._session.flush()
+        return key
+
+    async def by_prefix(self, prefix: str) -> ApiKey | None:
+        result = await self._session.execute(select(ApiKey).where(ApiKey.prefix == prefix))
+        return result.scalar_one_or_none()
+
+    async def list_for(self, operator_id: int) -> list[ApiKey]:
+        result = await self._session.execute(
+            select(ApiKey).where(ApiKey.operator_id == operator_id).order_by(ApiKey.id)
+        )
+        return list(result.scalars())
+
+    async def get(self, key_id: int) -> ApiKey | None:
+        return await self._session.get(ApiKey, key_id)

@@ -1,0 +1,195 @@
+"""From what a station reported to what the rating engine prices (pure).
+
+A session's evidence is its meterStart and meterStop, the MeterValues readings stored with it
+(sampled values as sent) and the connector's status history. This module turns them into the
+engine's inputs:
+
+- the energy register series: meterStart at the start, every plausible register reading in
+  between (a reading below the highest one so far is a metering anomaly and is not billed),
+  meterStop at the end; never decreasing;
+- power (kW) and current (A, summed over phases) samples, for power and current restrictions;
+- idle intervals: time in SuspendedEV, SuspendedEVSE or Finishing, when the car occupies the
+  connector without charging, which the tariff may bill as parking time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from evbilling.charging.domain import ENERGY_REGISTER, register_wh
+from evbilling.rating.engine import (
+    ChargingPeriodInput,
+    CurrentSample,
+    IdleInterval,
+    MeterSample,
+    PeriodKind,
+    PowerSample,
+    build_periods,
+)
+
+IDLE_STATUSES = frozenset({"SuspendedEV", "SuspendedEVSE", "Finishing"})
+_POWER = "Power.Active.Import"
+_CURRENT = "Current.Import"
+_KILO = Decimal(1000)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One MeterValue element: its timestamp and sampled values (OCPP field names)."""
+
+    timestamp: datetime
+    sampled_values: Sequence[Mapping[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    timestamp: datetime
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvidence:
+    started_at: datetime
+    ended_at: datetime
+    meter_start_wh: int
+    meter_end_wh: int
+    readings: Sequence[Reading] = ()
+    statuses: Sequence[StatusChange] = ()
+
+
+def _number(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def _is_total_register(sampled: Mapping[str, str]) -> bool:
+    return (
+        sampled.get("measurand", ENERGY_REGISTER) == ENERGY_REGISTER
+        and "phase" not in sampled
+        and sampled.get("location", "Outlet") == "Outlet"
+        and sampled.get("format", "Raw") == "Raw"
+    )
+
+
+def _power_kw(sampled: Mapping[str, str]) -> Decimal | None:
+    if sampled.get("measurand") != _POWER or "phase" in sampled:
+        return None
+    value = _number(sampled["value"])
+    if value is None:
+        return None
+    unit = sampled.get("unit", "W")
+    return value / _KILO if unit == "W" else value if unit == "kW" else None
+
+
+def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
+    """The rating engine's charging periods for a session (see the module docstring)."""
+    start, end = evidence.started_at, max(evidence.ended_at, evidence.started_at)
+    registers = [MeterSample(at=start, energy_wh=evidence.meter_start_wh)]
+    powers: list[PowerSample] = []
+    currents: list[CurrentSample] = []
+    highest = evidence.meter_start_wh
+    for reading in sorted(evidence.readings, key=lambda r: r.timestamp):
+        at = reading.timestamp
+        if not start < at < end:
+            continue  # outside the session, or at its edges where start/stop values rule
+        amperes = Decimal(0)
+        has_current = False
+        for sampled in reading.sampled_values:
+            measurand = sampled.get("measurand", ENERGY_REGISTER)
+            if measurand == ENERGY_REGISTER:
+                if not _is_total_register(sampled):
+                    continue
+                wh = register_wh(value=sampled["value"], unit=sampled.get("unit"))
+                if isinstance(wh, int) and highest <= wh <= evidence.meter_end_wh:
+                    highest = wh
+                    if registers[-1].at == at:
+                        registers[-1] = MeterSample(at=at, energy_wh=wh)
+                    else:
+                        registers.append(MeterSample(at=at, energy_wh=wh))
+            elif measurand == _POWER:
+                if (kw := _power_kw(sampled)) is not None:
+                    powers.append(PowerSample(at=at, kw=kw))
+            elif measurand == _CURRENT and sampled.get("unit", "A") == "A":
+                value = _number(sampled["value"])
+                if value is not None:
+                    amperes += value
+                    has_current = True
+        if has_current:
+            currents.append(CurrentSample(at=at, amperes=amperes))
+    final = max(evidence.meter_end_wh, highest)
+    if end > registers[-1].at:
+        registers.append(MeterSample(at=end, energy_wh=final))
+    return build_periods(
+        meter_samples=registers,
+        end=end,
+        power_samples=powers,
+        current_samples=currents,
+        idle_intervals=idle_intervals(statuses=evidence.statuses, start=start, end=end),
+    )
+
+
+def idle_intervals(
+    *, statuses: Sequence[StatusChange], start: datetime, end: datetime
+) -> list[IdleInterval]:
+    """Spans within [start, end) that the connector spent occupied but not charging."""
+    ordered = sorted(statuses, key=lambda s: s.timestamp)
+    intervals: list[IdleInterval] = []
+    followers: list[StatusChange | None] = [*ordered[1:], None]
+    for change, following in zip(ordered, followers[: len(ordered)], strict=True):
+        if change.status not in IDLE_STATUSES:
+            continue
+        until = following.timestamp if following is not None else end
+        lower, upper = max(change.timestamp, start), min(until, end)
+        if lower < upper:
+            intervals.append(IdleInterval(start=lower, end=upper))
+    return intervals
+
+
+# -- the periods a session was rated from, kept with it --------------------------------------
+# Compact rows [start, kind, kWh, min A, max A, min kW, max kW] (decimals as exact strings):
+# re-rating a finished session reads one value instead of all of its meter readings, and
+# stays possible after raw readings are pruned.
+
+
+def encode_periods(periods: Sequence[ChargingPeriodInput]) -> list[list[str | None]]:
+    return [
+        [
+            period.start.isoformat(),
+            period.kind.value,
+            str(period.energy_kwh),
+            _text(period.min_current),
+            _text(period.max_current),
+            _text(period.min_power),
+            _text(period.max_power),
+        ]
+        for period in periods
+    ]
+
+
+def decode_periods(rows: Sequence[Sequence[str | None]]) -> list[ChargingPeriodInput]:
+    return [
+        ChargingPeriodInput(
+            datetime.fromisoformat(str(row[0])),
+            PeriodKind(str(row[1])),
+            Decimal(str(row[2])),
+            _decimal(row[3]),
+            _decimal(row[4]),
+            _decimal(row[5]),
+            _decimal(row[6]),
+        )
+        for row in rows
+    ]
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)

@@ -1,0 +1,154 @@
+"""Pricing sessions with the OCPI engine: evidence from the database -> periods -> a CDR.
+
+A session is priced with the tariff document copied onto it when it started, in its station's
+time zone; editing a tariff never changes the price of a running or finished session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evbilling.charging.metering import (
+    Reading,
+    SessionEvidence,
+    StatusChange,
+    encode_periods,
+    periods_for,
+)
+from evbilling.charging.repository import ChargingRepository
+from evbilling.models import ChargingSession
+from evbilling.rating.engine import (
+    ChargingPeriodInput,
+    CostLine,
+    RatedCdr,
+    rate_session,
+    rated_cdr_to_ocpi,
+)
+from evbilling.tariffs.domain import Tariff, dumps_ocpi, loads_ocpi, parse_tariff
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCost:
+    """What a session costs so far (running) or in the end (final)."""
+
+    session_id: int
+    currency: str
+    at: datetime
+    energy_wh: int
+    total_excl_vat: Decimal
+    total_incl_vat: Decimal | None
+    breakdown: dict[str, Any]
+    rated: RatedCdr
+    periods: list[ChargingPeriodInput]
+
+
+def tariff_of(document: str) -> Tariff:
+    return parse_tariff(loads_ocpi(document))
+
+
+def breakdown_of(rated: RatedCdr) -> dict[str, Any]:
+    """The explanation of a bill, JSON-ready with exact decimal strings."""
+    return {
+        "currency": rated.currency,
+        "tariff_id": rated.tariff_id,
+        "lines": [_line(line) for line in rated.lines],
+        "total_excl_vat": str(rated.total_cost.excl_vat),
+        "total_incl_vat": _text(rated.total_cost.incl_vat),
+        "total_energy_kwh": str(rated.total_energy),
+        "total_time_h": str(rated.total_time),
+        "total_parking_time_h": str(rated.total_parking_time),
+    }
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _line(line: CostLine) -> dict[str, Any]:
+    return {
+        "kind": line.kind.value,
+        "description": line.description,
+        "quantity": str(line.quantity),
+        "unit": line.unit.value,
+        "unit_price": str(line.unit_price),
+        "vat_percent": _text(line.vat),
+        "amount_excl_vat": str(line.amount_excl_vat),
+        "amount_incl_vat": _text(line.amount_incl_vat),
+        "tariff_element": line.element_index,
+        "step_size": line.step_size,
+    }
+
+
+async def session_evidence(
+    repo: ChargingRepository, *, session: ChargingSession, ended_at: datetime, meter_end_wh: int
+) -> SessionEvidence:
+    readings = await repo.readings_of(session_id=session.id)
+    statuses = await repo.status_changes(
+        station_id=session.station_id,
+        connector_id=session.connector_id,
+        start=session.started_at,
+        end=ended_at,
+    )
+    return SessionEvidence(
+        started_at=session.started_at,
+        ended_at=ended_at,
+        meter_start_wh=session.meter_start_wh,
+        meter_end_wh=meter_end_wh,
+        readings=[Reading(timestamp=at, sampled_values=values) for at, values in readings],
+        statuses=[StatusChange(timestamp=at, status=status) for at, status in statuses],
+    )
+
+
+def rate_evidence(*, tariff: Tariff, evidence: SessionEvidence, time_zone: str) -> RatedCdr:
+    return rate_session(
+        tariff=tariff, periods=periods_for(evidence), end=evidence.ended_at, time_zone=time_zone
+    )
+
+
+async def cost_of(
+    db: AsyncSession, *, session: ChargingSession, ended_at: datetime, meter_end_wh: int
+) -> SessionCost | None:
+    """Price a session up to `ended_at` with its own tariff; None when it has none."""
+    if session.tariff_ocpi is None or session.time_zone is None:
+        return None
+    evidence = await session_evidence(
+        ChargingRepository(db), session=session, ended_at=ended_at, meter_end_wh=meter_end_wh
+    )
+    periods = periods_for(evidence)
+    rated = rate_session(
+        tariff=tariff_of(session.tariff_ocpi),
+        periods=periods,
+        end=ended_at,
+        time_zone=session.time_zone,
+    )
+    return SessionCost(
+        session_id=session.id,
+        currency=rated.currency,
+        at=ended_at,
+        energy_wh=max(meter_end_wh - session.meter_start_wh, 0),
+        total_excl_vat=rated.total_cost.excl_vat,
+        total_incl_vat=rated.total_cost.incl_vat,
+        breakdown=breakdown_of(rated),
+        rated=rated,
+        periods=periods,
+    )
+
+
+def record_final_cost(session: ChargingSession, cost: SessionCost) -> None:
+    """Write the priced CDR onto the session (the caller flushes)."""
+    session.currency = cost.currency
+    session.cost_excl_vat = cost.total_excl_vat
+    session.cost_incl_vat = cost.total_incl_vat
+    session.cost_vat = (
+        cost.total_incl_vat - cost.total_excl_vat if cost.total_incl_vat is not None else None
+    )
+    session.cost_breakdown = cost.breakdown
+    session.rating_periods = encode_periods(cost.periods)
+    document = rated_cdr_to_ocpi(cost.rated)
+    document["id"] = str(session.id)
+    session.cdr = dumps_ocpi(document)

@@ -1,0 +1,77 @@
+"""Group commit: many stations' messages share one database transaction, and each is
+answered only after that transaction has committed.
+
+A commit is the most expensive step of a small write (SQLite appends to its WAL, PostgreSQL
+flushes its log), and SQLite has a single writer anyway. So work submitted while a transaction
+is in progress waits and runs in the next one. Isolation is kept: if any unit of work in a batch
+fails, the batch is rolled back and each unit is run again in a transaction of its own, so the
+failing one changes nothing and the others still commit. Units of work must therefore be safe to
+run twice (they are: each is a pure function of its message and the clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evbilling.infra.context import ServiceContext
+from evbilling.infra.logging import get_logger
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+Work = Callable[[AsyncSession, datetime], Awaitable[Any]]
+
+
+@dataclass(slots=True)
+class GroupCommit:
+    context: ServiceContext
+    max_batch: int = 128
+    _pending: deque[tuple[Work, asyncio.Future[Any]]] = field(default_factory=deque)
+    _draining: asyncio.Task[None] | None = None
+
+    async def run(self, work: Callable[[AsyncSession, datetime], Awaitable[T]]) -> T:
+        """Run `work(db, now)` and return its result once its transaction has committed."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append((work, future))
+        if self._draining is None or self._draining.done():
+            self._draining = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch = [
+                self._pending.popleft() for _ in range(min(self.max_batch, len(self._pending)))
+            ]
+            try:
+                await self._run_batch(batch)
+            except BaseException as error:  # never leave a caller waiting
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                if not isinstance(error, Exception):
+                    raise
+
+    async def _run_batch(self, batch: list[tuple[Work, asyncio.Future[Any]]]) -> None:
+        now = self.context.clock.now()
+        try:
+            async with self.context.unit_of_work() as db:
+                results = [await work(db, now) for work, _ in batch]
+                await db.commit()
+        except Exception as error:
+            if len(batch) == 1:
+                batch[0][1].set_exception(error)
+                return
+            log.debug("group_commit.retry_alone", size=len(batch), error=type(error).__name__)
+            for item in batch:
+                await self._run_batch([item])
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)

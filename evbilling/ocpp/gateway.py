@@ -1,0 +1,192 @@
+"""The OCPP-J endpoint `/ocpp/{station_id}`: authenticates stations at the WebSocket upgrade
+and keeps the registry of live connections that operator commands travel through.
+
+Second-connection policy: a station can only have one live connection. A new connection for
+a station that is already connected must first pass the same authentication; only then does
+it replace the old one, which is closed with code 1000 ("superseded"). Chargers reconnect
+after network trouble while the server may still hold a half-open socket, so the newest
+authenticated connection wins; an unauthenticated socket is refused before it can touch the
+live one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.responses import Response
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from evbilling.charging.service import StationRef, station_login
+from evbilling.infra.context import ServiceContext
+from evbilling.infra.db.group_commit import GroupCommit
+from evbilling.infra.logging import get_logger
+from evbilling.infra.secrets import verify_secret_async
+from evbilling.infra.station_link import StationNotConnected
+from evbilling.ocpp.connection import StationConnection
+from evbilling.ocpp.throttle import LoginThrottle
+
+log = get_logger(__name__)
+
+SUBPROTOCOL = "ocpp1.6"
+
+
+class _WebSocketConnection:
+    """Adapts a Starlette WebSocket to the recv/send pair the ocpp ChargePoint expects."""
+
+    __slots__ = ("_websocket",)
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._websocket = websocket
+
+    async def recv(self) -> str:
+        message = await self._websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        text = message.get("text")
+        if text is None:
+            data = message.get("bytes") or b""
+            return data.decode("utf-8", errors="replace")
+        return str(text)
+
+    async def send(self, message: str) -> None:
+        await self._websocket.send_text(message)
+
+
+@dataclass(slots=True)
+class OcppGateway:
+    """Live station connections; implements the services' StationCommandPort."""
+
+    context: ServiceContext
+    heartbeat_interval_s: int = 300
+    command_timeout_s: float = 30.0
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    _live: dict[str, tuple[StationConnection, WebSocket]] = field(default_factory=dict)
+    writer: GroupCommit = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = GroupCommit(context=self.context)
+
+    # -- StationCommandPort --------------------------------------------------------------
+
+    def is_connected(self, station_identity: str) -> bool:
+        return station_identity in self._live
+
+    def connected_count(self) -> int:
+        return len(self._live)
+
+    async def send(
+        self, *, station_identity: str, action: str, payload: dict[str, Any], timeout_s: float
+    ) -> dict[str, Any]:
+        live = self._live.get(station_identity)
+        if live is None:
+            raise StationNotConnected(f"station {station_identity} is not connected")
+        return await live[0].send_call(action=action, payload=payload, timeout_s=timeout_s)
+
+    # -- the endpoint ----------------------------------------------------------------------
+
+    async def endpoint(self, websocket: WebSocket) -> None:
+        identity = str(websocket.path_params["station_id"])
+        address = websocket.client.host if websocket.client else "unknown"
+        requested = [
+            p.strip()
+            for p in websocket.headers.get("sec-websocket-protocol", "").split(",")
+            if p.strip()
+        ]
+        if SUBPROTOCOL not in requested:
+            await self._refuse(websocket, 400, "subprotocol ocpp1.6 required", identity, address)
+            return
+        if self.throttle.blocked(station_id=identity, address=address):
+            await self._refuse(websocket, 429, "too many failed logins", identity, address)
+            return
+        station = await self._authenticate(websocket, identity=identity)
+        if station is None:
+            self.throttle.record_failure(station_id=identity, address=address)
+            await self._refuse(
+                websocket, 401, "unknown station or wrong credentials", identity, address
+            )
+            return
+        self.throttle.record_success(station_id=identity)
+        await websocket.accept(subprotocol=SUBPROTOCOL)
+        connection = StationConnection(
+            station=station,
+            connection=_WebSocketConnection(websocket),
+            writer=self.writer,
+            heartbeat_interval_s=self.heartbeat_interval_s,
+            response_timeout_s=self.command_timeout_s,
+        )
+        previous = self._live.get(identity)
+        self._live[identity] = (connection, websocket)
+        if previous is not None:
+            log.info("station.superseded", station=identity, address=address)
+            await _close_quietly(previous[1], reason="superseded by a new connection")
+        log.info("station.connected", station=identity, address=address)
+        try:
+            await connection.start()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if self._live.get(identity, (None,))[0] is connection:
+                del self._live[identity]
+            log.info("station.disconnected", station=identity, address=address)
+
+    async def _authenticate(self, websocket: WebSocket, *, identity: str) -> StationRef | None:
+        credentials = _basic_credentials(websocket.headers.get("authorization"))
+        if credentials is None:
+            return None
+        username, password = credentials
+        if username != identity:  # OCPP security profile 1: the username is the identity
+            return None
+        # Leave the transaction before the (slow, threaded) argon2 check: SQLite has one
+        # connection and every station shares it.
+        async with self.context.unit_of_work() as db:
+            login = await station_login(db=db, identity=identity)
+        if login is None:
+            return None
+        station, password_hash = login
+        if not await verify_secret_async(secret=password, secret_hash=password_hash):
+            return None
+        return station
+
+    @staticmethod
+    async def _refuse(
+        websocket: WebSocket, status: int, reason: str, identity: str, address: str
+    ) -> None:
+        log.warning(
+            "station.refused", station=identity, address=address, status=status, reason=reason
+        )
+        headers = {"WWW-Authenticate": 'Basic realm="ocpp"'} if status == 401 else None
+        await websocket.send_denial_response(
+            Response(content=reason, status_code=status, headers=headers)
+        )
+
+    async def close_all(self) -> None:
+        for _, websocket in list(self._live.values()):
+            await _close_quietly(websocket, reason="server shutting down")
+
+
+async def _close_quietly(websocket: WebSocket, *, reason: str) -> None:
+    if websocket.application_state == WebSocketState.CONNECTED:
+        try:
+            await asyncio.wait_for(websocket.close(code=1000, reason=reason), timeout=5)
+        except Exception:  # the peer may already be gone
+            log.debug("station.close_failed", reason=reason)
+
+
+def _basic_credentials(header: str | None) -> tuple[str, str] | None:
+    if not header:
+        return None
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, separator, password = decoded.partition(":")
+    if not separator:
+        return None
+    return username, password

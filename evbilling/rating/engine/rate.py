@@ -1,0 +1,743 @@
+"""The OCPI 2.2.1 rating engine: periods of a session + a tariff -> a priced, explained CDR.
+
+Pure: no I/O, no clock; the station's IANA time zone is an argument.
+
+How a session is priced (OCPI 2.2.1 Tariffs module, with the choices it leaves open):
+
+- The session's periods are cut wherever an element's restrictions can start or stop
+  holding: local times of day named by the tariff, local midnights (day of week, dates),
+  changes of the zone's UTC offset, ``min/max_duration`` after the start, and the moments the
+  consumed energy crosses ``min/max_kwh`` (interpolated linearly inside a period). Energy of a
+  cut period is shared in proportion to time (kept to 1 mWh, the last part takes the rest).
+- For each part and each dimension the first element in the tariff's list whose restrictions
+  all hold and that has a component of that dimension prices it; no such element: free.
+  Energy is priced as ENERGY in every part; a CHARGING part's duration as TIME, a PARKING
+  part's as PARKING_TIME.
+- Time-of-day, day-of-week and date restrictions use the station's local time; duration
+  restrictions count from the session start; kWh restrictions use the session's energy so far;
+  power and current restrictions compare the period's MIN/MAX values (``min_x`` against the
+  lowest, ``max_x`` against the highest; with no power values, the average power).
+- FLAT is charged once: from the first element with a FLAT component that matches, at the
+  earliest part of the session where one matches.
+- Reservations: RESERVATION periods come before the session and are priced only by elements
+  with a ``reservation`` restriction (their TIME as RESERVATION_TIME, their FLAT once);
+  session periods only by elements without one. A reservation with no session after it has
+  expired: RESERVATION_EXPIRES and RESERVATION elements both apply, in list order.
+  Duration restrictions of reservation elements count from the reservation start.
+- step_size is applied once per dimension at the end of the session: the dimension's total
+  priced quantity is rounded up to the step of the last component that priced it, and the
+  added quantity is charged at that component's price. TIME, PARKING_TIME and
+  RESERVATION_TIME round separately (the spec's tariff_4 and tariff_13 examples; its
+  tariff_14 "example #1" instead lets parking hide inside the rounded charging time, which
+  contradicts tariff_4 -- see docs/pricing.md).
+- min_price / max_price bound the total excl. VAT and the total incl. VAT independently, by
+  an adjustment line. Without an incl_vat bound, the adjustment's VAT-inclusive amount keeps
+  the session's VAT ratio (unknown when the session cost nothing).
+- Rounding: see `evbilling.rating.engine.result` (exact lines, one rounding of each total,
+  largest-remainder apportionment so that the lines add up to the totals).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
+from typing import NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from evbilling.kit import EVBillingError
+from evbilling.rating.engine.period import ChargingPeriodInput, PeriodKind, interpolated_kwh
+from evbilling.rating.engine.plan import (
+    US_PER_DAY,
+    US_PER_HOUR,
+    US_PER_SECOND,
+    TariffPlan,
+    compile_plan,
+)
+from evbilling.rating.engine.result import (
+    LINE_PRICERS,
+    CostLine,
+    LineKind,
+    RatedCdr,
+    RatedPeriod,
+    Unit,
+    apportion,
+    hours,
+)
+from evbilling.tariffs.domain import Price, PriceComponent, Tariff, TariffDimensionType
+
+__all__ = ["InvalidSession", "InvalidTimeZone", "TariffNotApplicable", "rate_session"]
+
+
+class InvalidSession(EVBillingError):
+    """The periods do not describe a session (unordered, naive times, negative energy, ...)."""
+
+
+class InvalidTimeZone(EVBillingError):
+    """Not an IANA time zone name known to this system."""
+
+
+class TariffNotApplicable(EVBillingError):
+    """The session started outside the tariff's start_date_time / end_date_time."""
+
+
+# Enough digits for any realistic amount; all rating arithmetic runs in this one context.
+_CONTEXT = Context(
+    prec=34, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_ZERO = Decimal(0)
+_CHARGING = PeriodKind.CHARGING
+_RESERVATION = PeriodKind.RESERVATION
+# Line groups, in the order lines of one moment are listed.
+_FLAT, _RES_FLAT, _ENERGY, _TIME, _PARKING_TIME, _RES_TIME = range(6)
+_GROUP_KINDS = (
+    LineKind.FLAT,
+    LineKind.RESERVATION_FLAT,
+    LineKind.ENERGY,
+    LineKind.TIME,
+    LineKind.PARKING_TIME,
+    LineKind.RESERVATION_TIME,
+)
+_GROUP_DIMENSIONS = (
+    TariffDimensionType.FLAT,
+    TariffDimensionType.FLAT,
+    TariffDimensionType.ENERGY,
+    TariffDimensionType.TIME,
+    TariffDimensionType.PARKING_TIME,
+    TariffDimensionType.TIME,
+)
+_LABELS = {
+    LineKind.FLAT: "Session fee",
+    LineKind.RESERVATION_FLAT: "Reservation fee",
+    LineKind.ENERGY: "Energy",
+    LineKind.TIME: "Charging time",
+    LineKind.PARKING_TIME: "Parking time",
+    LineKind.RESERVATION_TIME: "Reservation time",
+}
+
+
+class _Line(NamedTuple):
+    kind: LineKind
+    element: int
+    component: PriceComponent
+    quantity: Decimal | int  # kWh, microseconds or sessions
+    shown: Decimal
+    unit: Unit
+    exact_excl: Decimal
+    step_extra: Decimal | int
+
+
+def rate_session(
+    *,
+    tariff: Tariff,
+    periods: Sequence[ChargingPeriodInput],
+    end: datetime,
+    time_zone: str,
+) -> RatedCdr:
+    """Price a session's periods (time-ordered, reservation first) ending at `end`.
+
+    `time_zone` is the station's IANA zone, used for time-of-day, day-of-week and date
+    restrictions. Raises `InvalidSession`, `InvalidTimeZone` or `TariffNotApplicable`.
+    """
+    zone = _zone(time_zone)
+    plan = compile_plan(tariff)
+    with localcontext(_CONTEXT):
+        return _Rating(plan, periods, end, zone).run()
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise InvalidTimeZone(f"unknown time zone: {name!r}") from exc
+
+
+def _moment(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def _offset_us(zone: ZoneInfo, us: int) -> int:
+    offset = _moment(us).astimezone(zone).utcoffset()
+    assert offset is not None
+    return offset // _MICROSECOND
+
+
+class _Rating:
+    """One rating run; the state lives in locals of `run` for speed, this only groups steps."""
+
+    __slots__ = ("end", "periods", "plan", "zone")
+
+    def __init__(
+        self,
+        plan: TariffPlan,
+        periods: Sequence[ChargingPeriodInput],
+        end: datetime,
+        zone: ZoneInfo,
+    ) -> None:
+        self.plan = plan
+        self.periods = periods
+        self.end = end
+        self.zone = zone
+
+    def run(self) -> RatedCdr:
+        plan, periods = self.plan, self.periods
+        starts, moments, session_index = self._validated()
+        count = len(periods)
+        first_us, end_us = starts[0], starts[count]
+        expired = session_index is None
+        session_start = starts[session_index] if session_index is not None else end_us
+        self._check_validity(first_us)
+        segments = self._offset_segments(first_us, end_us) if plan.uses_local_time else []
+        bounds = self._bounds(first_us, end_us, session_start, segments)
+        # Restriction masks of each slot between two bounds, per phase; slot k is
+        # [bounds[k - 1], bounds[k]) and nothing but energy changes inside it.
+        session_slots = self._slot_masks(bounds, segments, first_us, session_start)
+        reservation_slots = session_slots
+        if session_index != 0 and plan.durations.points:
+            reservation_slots = self._slot_masks(bounds, segments, first_us, first_us)
+
+        size = plan.size
+        energy_q: list[Decimal] = [_ZERO] * size
+        time_q, parking_q, reservation_q = [0] * size, [0] * size, [0] * size
+        first_use: list[list[int]] = [[-1] * size for _ in range(6)]
+        flat_element = [-1, -1]  # session, reservation
+        has = plan.has_component
+        energy_candidates = has[TariffDimensionType.ENERGY]
+        time_candidates = has[TariffDimensionType.TIME]
+        parking_candidates = has[TariffDimensionType.PARKING_TIME]
+        flat_candidates = has[TariffDimensionType.FLAT]
+        energy_points, energy_masks = plan.energy.points, plan.energy.masks
+        power_current_rules = bool(plan.power_current_rules)
+        first_energy, first_time, first_parking, first_reserved = (
+            first_use[_ENERGY],
+            first_use[_TIME],
+            first_use[_PARKING_TIME],
+            first_use[_RES_TIME],
+        )
+        last_energy = last_time = last_parking = last_reserved = -1
+        consumed = _ZERO
+        parking_us = reservation_us = 0
+        rated: list[RatedPeriod] = []
+        append = rated.append
+        k, bound_count = 0, len(bounds)
+        for i in range(count):
+            period = periods[i]
+            kind = period.kind
+            if kind is _RESERVATION:
+                base = plan.expired_reservation_mask if expired else plan.reservation_mask
+                slots = reservation_slots
+            else:
+                base = plan.session_mask
+                slots = session_slots
+            if power_current_rules:
+                base &= self._power_current_mask(period, starts[i], starts[i + 1])
+            s, e, s_at = starts[i], starts[i + 1], moments[i]
+            remaining = period.energy_kwh
+            while s < e:
+                while k < bound_count and bounds[k] <= s:
+                    k += 1
+                if k < bound_count and bounds[k] < e:
+                    t = bounds[k]
+                    t_at = _moment(t)
+                    kwh = interpolated_kwh(remaining * (t - s) / (e - s))
+                else:
+                    t, t_at, kwh = e, moments[i + 1], remaining
+                slot_mask = base & slots[k]
+                parts: Sequence[tuple[int, datetime, int, datetime, Decimal]]
+                if energy_points and kwh:
+                    parts = _energy_cuts(energy_points, consumed, s, s_at, t, t_at, kwh)
+                else:
+                    parts = ((s, s_at, t, t_at, kwh),)
+                for part_s, part_s_at, part_t, part_t_at, part_kwh in parts:
+                    mask = slot_mask
+                    if energy_points:
+                        mask &= energy_masks[bisect_right(energy_points, consumed)]
+                    number = len(rated)
+                    energy_element = time_element = -1
+                    if kind is _RESERVATION:
+                        if flat_element[1] < 0 and mask & flat_candidates:
+                            found = mask & flat_candidates
+                            flat_element[1] = (found & -found).bit_length() - 1
+                            first_use[_RES_FLAT][flat_element[1]] = number
+                        found = mask & time_candidates
+                        if found and part_t > part_s:
+                            time_element = (found & -found).bit_length() - 1
+                            reservation_q[time_element] += part_t - part_s
+                            if first_reserved[time_element] < 0:
+                                first_reserved[time_element] = number
+                            last_reserved = time_element
+                        reservation_us += part_t - part_s
+                    else:
+                        if flat_element[0] < 0 and mask & flat_candidates:
+                            found = mask & flat_candidates
+                            flat_element[0] = (found & -found).bit_length() - 1
+                            first_use[_FLAT][flat_element[0]] = number
+                        if part_kwh:
+                            found = mask & energy_candidates
+                            if found:
+                                energy_element = (found & -found).bit_length() - 1
+                                energy_q[energy_element] += part_kwh
+                                if first_energy[energy_element] < 0:
+                                    first_energy[energy_element] = number
+                                last_energy = energy_element
+                            consumed += part_kwh
+                        if kind is _CHARGING:
+                            found = mask & time_candidates
+                            if found and part_t > part_s:
+                                time_element = (found & -found).bit_length() - 1
+                                time_q[time_element] += part_t - part_s
+                                if first_time[time_element] < 0:
+                                    first_time[time_element] = number
+                                last_time = time_element
+                        else:
+                            found = mask & parking_candidates
+                            if found and part_t > part_s:
+                                time_element = (found & -found).bit_length() - 1
+                                parking_q[time_element] += part_t - part_s
+                                if first_parking[time_element] < 0:
+                                    first_parking[time_element] = number
+                                last_parking = time_element
+                            parking_us += part_t - part_s
+                    append(
+                        RatedPeriod(
+                            part_s_at,
+                            part_t_at,
+                            kind,
+                            part_kwh,
+                            period.min_current,
+                            period.max_current,
+                            period.min_power,
+                            period.max_power,
+                            energy_element if energy_element >= 0 else None,
+                            time_element if time_element >= 0 else None,
+                        )
+                    )
+                remaining -= kwh
+                s, s_at = t, t_at
+
+        quantities: list[list[Decimal | int]] = [
+            [1 if element == flat_element[0] else 0 for element in range(size)],
+            [1 if element == flat_element[1] else 0 for element in range(size)],
+            list(energy_q),
+            list(time_q),
+            list(parking_q),
+            list(reservation_q),
+        ]
+        last_element = [-1, -1, last_energy, last_time, last_parking, last_reserved]
+        steps = self._round_steps(quantities, last_element)
+        lines = self._lines(quantities, first_use, last_element, steps)
+        return self._result(
+            rated=rated,
+            lines=lines,
+            first_us=first_us,
+            end_us=end_us,
+            session_start=session_start,
+            expired=expired,
+            total_energy=consumed,
+            parking_us=parking_us,
+            reservation_us=reservation_us,
+        )
+
+    # ---- validation -------------------------------------------------------------------------
+
+    def _validated(self) -> tuple[list[int], list[datetime], int | None]:
+        """Period starts and the end in microseconds since the epoch, and as UTC datetimes."""
+        periods = self.periods
+        if not periods:
+            raise InvalidSession("a session needs at least one period")
+        starts: list[int] = []
+        moments: list[datetime] = []
+        session_index: int | None = None
+        previous = None
+        for i, period in enumerate(periods):
+            start = period.start
+            if start.tzinfo is not UTC:
+                if start.tzinfo is None:
+                    raise InvalidSession(f"periods[{i}].start must be timezone-aware")
+                start = start.astimezone(UTC)
+            at = (start - _EPOCH) // _MICROSECOND
+            if previous is not None and at <= previous:
+                raise InvalidSession(f"periods[{i}] must start after periods[{i - 1}]")
+            energy = period.energy_kwh
+            if type(energy) is not Decimal or not energy.is_finite() or energy < 0:
+                raise InvalidSession(f"periods[{i}].energy_kwh must be a finite Decimal >= 0")
+            if period.kind is _RESERVATION:
+                if session_index is not None:
+                    raise InvalidSession(f"periods[{i}]: reservation periods must come first")
+                if energy:
+                    raise InvalidSession(f"periods[{i}]: a reservation period has no energy")
+            elif session_index is None:
+                session_index = i
+            starts.append(at)
+            moments.append(start)
+            previous = at
+        end = self.end
+        if end.tzinfo is None:
+            raise InvalidSession("end must be timezone-aware")
+        end = end.astimezone(UTC)
+        end_us = (end - _EPOCH) // _MICROSECOND
+        if end_us <= starts[-1]:
+            raise InvalidSession("end must be after the start of the last period")
+        starts.append(end_us)
+        moments.append(end)
+        return starts, moments, session_index
+
+    def _check_validity(self, first_us: int) -> None:
+        tariff = self.plan.tariff
+        started = _moment(first_us)
+        if tariff.start_date_time is not None and started < tariff.start_date_time:
+            raise TariffNotApplicable(
+                f"tariff {tariff.id} is valid from {tariff.start_date_time.isoformat()}"
+            )
+        if tariff.end_date_time is not None and started >= tariff.end_date_time:
+            raise TariffNotApplicable(
+                f"tariff {tariff.id} is valid until {tariff.end_date_time.isoformat()}"
+            )
+
+    # ---- where restrictions can change --------------------------------------------------------
+
+    def _offset_segments(self, start_us: int, end_us: int) -> list[tuple[int, int]]:
+        """(from_us, utc_offset_us) pieces of [start, end) with one UTC offset each.
+
+        Probes every 6 hours (offsets never change twice that fast) and bisects to the second.
+        """
+        zone = self.zone
+        segments = [(start_us, _offset_us(zone, start_us))]
+        probe_step = 6 * 3600 * US_PER_SECOND
+        previous = start_us
+        probe = start_us
+        while probe < end_us:
+            probe = min(probe + probe_step, end_us)
+            offset = _offset_us(zone, probe)
+            if offset != segments[-1][1]:
+                low, high = previous // US_PER_SECOND, -(-probe // US_PER_SECOND)
+                while high - low > 1:
+                    middle = (low + high) // 2
+                    if _offset_us(zone, middle * US_PER_SECOND) == segments[-1][1]:
+                        low = middle
+                    else:
+                        high = middle
+                segments.append((high * US_PER_SECOND, offset))
+            previous = probe
+        return segments
+
+    def _bounds(
+        self,
+        first_us: int,
+        end_us: int,
+        session_start: int,
+        segments: list[tuple[int, int]],
+    ) -> list[int]:
+        plan = self.plan
+        cuts: set[int] = set()
+        for index, (segment_start, offset) in enumerate(segments):
+            segment_end = segments[index + 1][0] if index + 1 < len(segments) else end_us
+            if index:
+                cuts.add(segment_start)
+            local_start, local_end = segment_start + offset, segment_end + offset
+            for day in range(local_start // US_PER_DAY, (local_end - 1) // US_PER_DAY + 1):
+                midnight = day * US_PER_DAY
+                for walltime in plan.walltimes:
+                    local = midnight + walltime
+                    if local_start < local < local_end:
+                        cuts.add(local - offset)
+        for point in plan.durations.points:
+            for phase_start in (first_us, session_start):
+                cuts.add(phase_start + point)
+        return sorted(cut for cut in cuts if first_us < cut < end_us)
+
+    def _power_current_mask(self, period: ChargingPeriodInput, start: int, stop: int) -> int:
+        low_power, high_power = period.min_power, period.max_power
+        if low_power is None and high_power is None:
+            # No power reported: the average power of the period stands in for both.
+            low_power = high_power = period.energy_kwh * US_PER_HOUR / (stop - start)
+        low_current, high_current = period.min_current, period.max_current
+        return self.plan.power_current_mask(
+            low_current=low_current if low_current is not None else high_current,
+            high_current=high_current if high_current is not None else low_current,
+            low_power=low_power if low_power is not None else high_power,
+            high_power=high_power if high_power is not None else low_power,
+        )
+
+    def _slot_masks(
+        self,
+        bounds: list[int],
+        segments: list[tuple[int, int]],
+        first_us: int,
+        phase_start: int,
+    ) -> list[int]:
+        """Local-time and duration masks of each slot, taken at the slot's first instant."""
+        plan = self.plan
+        segment_starts = [start for start, _ in segments]
+        masks = []
+        for slot_start in [first_us, *bounds]:
+            mask = plan.all_mask
+            if segments:
+                offset = segments[bisect_right(segment_starts, slot_start) - 1][1]
+                mask &= plan.local_mask(slot_start + offset)
+            if plan.durations.points:
+                mask &= plan.durations.mask_at(slot_start - phase_start)
+            masks.append(mask)
+        return masks
+
+    # ---- step sizes, lines, totals -------------------------------------------------------------
+
+    def _round_steps(
+        self, quantities: list[list[Decimal | int]], last_element: list[int]
+    ) -> list[Decimal | int]:
+        """Round each dimension's total up to the last component's step; returns the extras."""
+        components = self.plan.components
+        extras: list[Decimal | int] = [0] * 6
+        for group in (_ENERGY, _TIME, _PARKING_TIME, _RES_TIME):
+            element = last_element[group]
+            if element < 0:
+                continue
+            component = components[_GROUP_DIMENSIONS[group]][element]
+            assert component is not None
+            step = component.step_size
+            if group == _ENERGY:
+                total_kwh = sum(quantities[group], _ZERO)
+                numerator, denominator = Decimal(total_kwh * 1000).as_integer_ratio()
+                billed_wh = -(-numerator // (denominator * step)) * step
+                extra: Decimal | int = Decimal(billed_wh).scaleb(-3) - total_kwh
+            else:
+                total_us = sum(int(q) for q in quantities[group])
+                step_us = step * US_PER_SECOND
+                extra = -(-total_us // step_us) * step_us - total_us
+            if extra:
+                quantities[group][element] += extra
+            extras[group] = extra if extra else 0
+        return extras
+
+    def _lines(
+        self,
+        quantities: list[list[Decimal | int]],
+        first_use: list[list[int]],
+        last_element: list[int],
+        extras: list[Decimal | int],
+    ) -> list[_Line]:
+        """Priced lines, in the order their dimension was first used in the session."""
+        components = self.plan.components
+        used = sorted(
+            (first_use[group][element], group, element)
+            for group in range(6)
+            for element in range(self.plan.size)
+            if first_use[group][element] >= 0
+        )
+        lines = []
+        for _, group, element in used:
+            component = components[_GROUP_DIMENSIONS[group]][element]
+            assert component is not None
+            kind = _GROUP_KINDS[group]
+            quantity = quantities[group][element]
+            shown, unit, amount = LINE_PRICERS[kind](component, quantity)
+            extra = extras[group] if last_element[group] == element else 0
+            lines.append(_Line(kind, element, component, quantity, shown, unit, amount, extra))
+        return lines
+
+    def _result(
+        self,
+        *,
+        rated: list[RatedPeriod],
+        lines: list[_Line],
+        first_us: int,
+        end_us: int,
+        session_start: int,
+        expired: bool,
+        total_energy: Decimal,
+        parking_us: int,
+        reservation_us: int,
+    ) -> RatedCdr:
+        tariff = self.plan.tariff
+        currency = tariff.currency
+        exact_excl = [line.exact_excl for line in lines]
+        exact_incl = [_with_vat(line.exact_excl, line.component.vat) for line in lines]
+        adjustments = _price_bounds(tariff, exact_excl, exact_incl)
+        all_excl = exact_excl + [excl for _, excl, _ in adjustments]
+        all_incl = exact_incl + [incl for _, _, incl in adjustments]
+        total_excl, rounded_excl = apportion(all_excl, currency=currency)
+        total_incl: Decimal | None = None
+        rounded_incl: list[Decimal | None] = [None] * len(all_incl)
+        known_incl = [amount for amount in all_incl if amount is not None]
+        if len(known_incl) == len(all_incl):
+            total_incl, rounded = apportion(known_incl, currency=currency)
+            rounded_incl = list(rounded)
+        cost_lines: list[CostLine] = []
+        for position, line in enumerate(lines):
+            is_time = line.unit is Unit.HOUR
+            is_flat = line.kind in (LineKind.FLAT, LineKind.RESERVATION_FLAT)
+            cost_lines.append(
+                CostLine(
+                    kind=line.kind,
+                    description=_describe(line.kind, line.element, line.component, currency),
+                    quantity=line.shown,
+                    unit=line.unit,
+                    unit_price=line.component.price,
+                    vat=line.component.vat,
+                    amount_excl_vat=rounded_excl[position],
+                    amount_incl_vat=rounded_incl[position],
+                    exact_amount_excl_vat=line.exact_excl,
+                    exact_amount_incl_vat=exact_incl[position],
+                    element_index=line.element,
+                    step_size=None if is_flat else line.component.step_size,
+                    step_rounding=hours(int(line.step_extra))
+                    if is_time
+                    else Decimal(line.step_extra),
+                    duration=timedelta(microseconds=int(line.quantity)) if is_time else None,
+                )
+            )
+        for position, (kind, excl, incl) in enumerate(adjustments, start=len(lines)):
+            cost_lines.append(
+                CostLine(
+                    kind=kind,
+                    description=_describe_bound(kind, tariff, currency),
+                    quantity=Decimal(1),
+                    unit=Unit.SESSION,
+                    unit_price=excl,
+                    vat=None,
+                    amount_excl_vat=rounded_excl[position],
+                    amount_incl_vat=rounded_incl[position],
+                    exact_amount_excl_vat=excl,
+                    exact_amount_incl_vat=incl,
+                    element_index=None,
+                )
+            )
+
+        def category(*kinds: LineKind) -> Price:
+            chosen = [line for line in cost_lines if line.kind in kinds]
+            incl = None
+            if total_incl is not None:
+                incl = _sum_like([line.amount_incl_vat or _ZERO for line in chosen], total_incl)
+            return Price(
+                excl_vat=_sum_like([line.amount_excl_vat for line in chosen], total_excl),
+                incl_vat=incl,
+            )
+
+        return RatedCdr(
+            tariff_id=tariff.id,
+            currency=currency,
+            start_date_time=rated[0].start_date_time,
+            end_date_time=rated[-1].end_date_time,
+            charging_periods=tuple(rated),
+            lines=tuple(cost_lines),
+            total_cost=Price(excl_vat=total_excl, incl_vat=total_incl),
+            total_fixed_cost=category(LineKind.FLAT),
+            total_energy_cost=category(LineKind.ENERGY),
+            total_time_cost=category(LineKind.TIME),
+            total_parking_cost=category(LineKind.PARKING_TIME),
+            total_reservation_cost=category(LineKind.RESERVATION_FLAT, LineKind.RESERVATION_TIME),
+            total_price_adjustment=category(LineKind.MIN_PRICE, LineKind.MAX_PRICE),
+            total_energy=total_energy,
+            total_time=hours(end_us - session_start),
+            total_parking_time=hours(parking_us),
+            total_reservation_time=hours(reservation_us),
+            reservation_expired=expired,
+        )
+
+
+def _energy_cuts(
+    points: tuple[Decimal, ...],
+    consumed: Decimal,
+    s: int,
+    s_at: datetime,
+    t: int,
+    t_at: datetime,
+    kwh: Decimal,
+) -> list[tuple[int, datetime, int, datetime, Decimal]]:
+    """Cut a part where the session's energy crosses min_kwh / max_kwh values.
+
+    Energy flows evenly inside a part, so the crossing instant is interpolated; the energy
+    on each side of it is exact.
+    """
+    parts = []
+    span, total, consumed_at_start = t - s, kwh, consumed
+    start, start_at = s, s_at
+    for point in points[bisect_right(points, consumed) :]:
+        if consumed_at_start + total <= point:
+            break
+        # Interpolated from the part's start so that cutting it elsewhere first changes nothing.
+        cut = min(max(s + int((point - consumed_at_start) * span // total), start), t)
+        cut_at = _moment(cut)
+        parts.append((start, start_at, cut, cut_at, point - consumed))
+        consumed, start, start_at = point, cut, cut_at
+    parts.append((start, start_at, t, t_at, consumed_at_start + total - consumed))
+    return parts
+
+
+def _with_vat(amount: Decimal, vat: Decimal | None) -> Decimal | None:
+    if vat is None:
+        return _ZERO if not amount else None
+    return (amount * (100 + vat)).scaleb(-2)
+
+
+def _price_bounds(
+    tariff: Tariff, exact_excl: list[Decimal], exact_incl: list[Decimal | None]
+) -> list[tuple[LineKind, Decimal, Decimal | None]]:
+    """Adjustment lines that lift the totals to min_price or cap them at max_price."""
+    total_excl = sum(exact_excl, _ZERO)
+    known = all(amount is not None for amount in exact_incl)
+    total_incl = sum((amount for amount in exact_incl if amount is not None), _ZERO)
+    out: list[tuple[LineKind, Decimal, Decimal | None]] = []
+    for kind, bound, direction in (
+        (LineKind.MIN_PRICE, tariff.min_price, 1),
+        (LineKind.MAX_PRICE, tariff.max_price, -1),
+    ):
+        if bound is None:
+            continue
+        # direction 1 lifts the total up to the bound, -1 cuts it down to the bound.
+        excl = max(_ZERO, (bound.excl_vat - total_excl) * direction) * direction
+        incl: Decimal | None
+        if not known:
+            incl = None
+        elif bound.incl_vat is not None:
+            incl = max(_ZERO, (bound.incl_vat - total_incl) * direction) * direction
+        elif not excl:
+            incl = _ZERO
+        elif total_excl:
+            incl = excl * total_incl / total_excl  # keep the session's VAT ratio
+        else:
+            incl = None  # lifted from nothing: the VAT in the minimum price is unknown
+        if excl or (incl is not None and incl):
+            out.append((kind, excl, incl))
+        total_excl += excl
+        if incl is None:
+            known = False
+        else:
+            total_incl += incl
+    return out
+
+
+def _sum_like(amounts: list[Decimal], like: Decimal) -> Decimal:
+    """A sum of rounded amounts, written with the total's exponent (0 -> 0.00)."""
+    return sum(amounts, _ZERO).quantize(like)
+
+
+def _describe(kind: LineKind, element: int, component: PriceComponent, currency: str) -> str:
+    unit = {
+        LineKind.ENERGY: "kWh",
+        LineKind.TIME: "h",
+        LineKind.PARKING_TIME: "h",
+        LineKind.RESERVATION_TIME: "h",
+    }.get(kind)
+    price = f"{component.price} {currency}" + (f"/{unit}" if unit else "")
+    vat = "no VAT given" if component.vat is None else f"VAT {component.vat}%"
+    return f"{_LABELS[kind]} at {price} excl. VAT, {vat} (tariff element {element})"
+
+
+def _describe_bound(kind: LineKind, tariff: Tariff, currency: str) -> str:
+    bound = tariff.min_price if kind is LineKind.MIN_PRICE else tariff.max_price
+    assert bound is not None
+    label = "Minimum session price" if kind is LineKind.MIN_PRICE else "Maximum session price"
+    incl = "" if bound.incl_vat is None else f" / {bound.incl_vat} {currency} incl. VAT"
+    return f"{label} {bound.excl_vat} {currency} excl. VAT{incl}"

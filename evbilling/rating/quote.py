@@ -1,0 +1,133 @@
+"""Price before charging: what a planned session at an EVSE would cost, explained."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evbilling.catalog import service as catalog
+from evbilling.charging.pricing import breakdown_of, tariff_of
+from evbilling.kit.errors import InvalidRequest, NotFound
+from evbilling.rating.engine import (
+    ChargingPeriodInput,
+    LineKind,
+    PeriodKind,
+    RatedCdr,
+    rate_session,
+)
+
+MAX_QUOTE_DURATION = timedelta(days=7)
+MAX_QUOTE_ENERGY_KWH = Decimal(10_000)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    evse_id: int
+    tariff_id: int
+    tariff_version: int
+    tariff_name: str
+    currency: str
+    start: datetime
+    duration: timedelta
+    energy_kwh: Decimal
+    total_excl_vat: Decimal
+    total_incl_vat: Decimal | None
+    breakdown: dict[str, Any]
+    display_text: str
+
+
+_LABELS = {
+    LineKind.FLAT: "Start fee",
+    LineKind.ENERGY: "Energy",
+    LineKind.TIME: "Charging time",
+    LineKind.PARKING_TIME: "Parking time",
+    LineKind.RESERVATION_FLAT: "Reservation fee",
+    LineKind.RESERVATION_TIME: "Reservation time",
+    LineKind.MIN_PRICE: "Minimum price",
+    LineKind.MAX_PRICE: "Maximum price",
+}
+
+
+def display_text(*, rated: RatedCdr, alt_text: str | None) -> str:
+    """The few lines a driver (or a charger's display) reads before starting."""
+    lines = [alt_text] if alt_text else []
+    currency = rated.currency
+    for line in rated.lines:
+        label = _LABELS.get(line.kind, line.kind.value)
+        if line.kind in (LineKind.MIN_PRICE, LineKind.MAX_PRICE, LineKind.FLAT):
+            lines.append(f"{label}: {line.amount_excl_vat} {currency}")
+        else:
+            lines.append(
+                f"{label}: {line.quantity} {line.unit.value} x {line.unit_price} {currency}"
+                f" = {line.amount_excl_vat} {currency}"
+            )
+    incl = rated.total_cost.incl_vat
+    total = f"Total {rated.total_cost.excl_vat} {rated.currency} excl. VAT"
+    lines.append(total + (f", {incl} {rated.currency} incl. VAT" if incl is not None else ""))
+    return "\n".join(lines)
+
+
+async def quote(
+    *,
+    db: AsyncSession,
+    operator_id: int,
+    evse_id: int,
+    energy_kwh: Decimal,
+    duration: timedelta,
+    start: datetime,
+    driver_id: int | None,
+    language: str = "en",
+) -> Quote:
+    """Charging `energy_kwh` evenly over `duration` from `start`, at the price in force then."""
+    if not Decimal(0) <= energy_kwh <= MAX_QUOTE_ENERGY_KWH:
+        raise InvalidRequest(f"must be between 0 and {MAX_QUOTE_ENERGY_KWH}", field="energy_kwh")
+    if not timedelta(0) < duration <= MAX_QUOTE_DURATION:
+        raise InvalidRequest("must be more than 0 and at most 7 days", field="duration_minutes")
+    evse = await catalog.get_evse(db=db, operator_id=operator_id, evse_id=evse_id)
+    if driver_id is not None:
+        await catalog.get_driver(db=db, operator_id=operator_id, driver_id=driver_id)
+    snapshot = await catalog.resolve_tariff(
+        db=db,
+        operator_id=operator_id,
+        station_id=evse.station_id,
+        evse_id=evse.id,
+        driver_id=driver_id,
+        at=start,
+    )
+    if snapshot is None:
+        raise NotFound(kind="tariff for evse", key=evse_id)
+    time_zone = await catalog.station_time_zone(
+        db=db, operator_id=operator_id, station_id=evse.station_id
+    )
+    tariff = tariff_of(snapshot.ocpi_json)
+    hours = Decimal(duration.total_seconds()) / Decimal(3600)
+    average_kw = energy_kwh / hours
+    period = ChargingPeriodInput(
+        start=start,
+        kind=PeriodKind.CHARGING,
+        energy_kwh=energy_kwh,
+        min_power=average_kw,
+        max_power=average_kw,
+    )
+    rated = rate_session(tariff=tariff, periods=[period], end=start + duration, time_zone=time_zone)
+    alt = next((t.text for t in tariff.tariff_alt_text if t.language == language), None) or next(
+        (t.text for t in tariff.tariff_alt_text), None
+    )
+    return Quote(
+        evse_id=evse.id,
+        tariff_id=snapshot.tariff_id,
+        tariff_version=snapshot.version,
+        tariff_name=snapshot.name,
+        currency=rated.currency,
+        start=start,
+        duration=duration,
+        energy_kwh=energy_kwh,
+        total_excl_vat=rated.total_cost.excl_vat,
+        total_incl_vat=rated.total_cost.incl_vat,
+        breakdown=breakdown_of(rated),
+        display_text=display_text(rated=rated, alt_text=alt),
+    )

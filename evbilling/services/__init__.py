@@ -1,1 +1,0 @@
-"""Use cases: async, keyword-only functions that flush but never commit."""
