@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,16 +19,10 @@ from evbilling.kit import FixedClock
 from evbilling.main import create_api
 from evbilling.models import Location, Station
 from evbilling.tariffs.domain import dumps_ocpi, loads_ocpi
+from tests.fixtures import OCPI_EXAMPLES
 
 PROBLEM = "application/problem+json"
-EXAMPLES = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "conformance"
-    / "ocpi-2.2.1"
-    / "examples"
-)
+EXAMPLES = OCPI_EXAMPLES
 EXAMPLE_FILES = sorted(path.name for path in EXAMPLES.glob("tariff_*.json"))
 
 

@@ -15,16 +15,10 @@ from typer.testing import CliRunner, Result
 from evbilling.cli import app
 from evbilling.infra.secrets import verify_secret
 from evbilling.tariffs.domain import loads_ocpi
+from tests.fixtures import OCPI_EXAMPLES
 
 runner = CliRunner()
-EXAMPLES = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "conformance"
-    / "ocpi-2.2.1"
-    / "examples"
-)
+EXAMPLES = OCPI_EXAMPLES
 EXAMPLE_FILES = sorted(path.name for path in EXAMPLES.glob("tariff_*.json"))
 
 

@@ -19,10 +19,11 @@ from evbilling.infra.context import ServiceContext
 from evbilling.models import ChargingSession
 from evbilling.tariffs.domain import loads_ocpi
 from tests.factories import create_station, create_tariff, create_token
+from tests.fixtures import OCPI_EXAMPLES
 from tests.functional.charger import charger, ts
 from tests.functional.conftest import LiveServer
 
-EXAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance" / "ocpi-2.2.1"
+EXAMPLES = OCPI_EXAMPLES.parent
 
 # Peak 08:00-20:00 local: 0.40/kWh; otherwise 0.25/kWh; parking 6.00/h; all 20 % VAT.
 TIME_OF_USE: dict[str, Any] = {

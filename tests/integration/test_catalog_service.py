@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,17 +22,11 @@ from evbilling.kit import FixedClock
 from evbilling.kit.errors import Conflict, InvalidRequest, NotFound
 from evbilling.models import Evse, Station, Tariff, Token
 from evbilling.tariffs.domain import dumps_ocpi, loads_ocpi
+from tests.fixtures import OCPI_EXAMPLES
 
 OFFLINE = UnconnectedStations()
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-EXAMPLES = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "conformance"
-    / "ocpi-2.2.1"
-    / "examples"
-)
+EXAMPLES = OCPI_EXAMPLES
 
 
 class ConnectedStations(UnconnectedStations):
@@ -63,7 +56,7 @@ def simple(price: str = "0.35") -> dict[str, Any]:
 
 
 def example(name: str) -> dict[str, Any]:
-    """An OCPI 2.2.1 example tariff from the shared conformance set."""
+    """An OCPI 2.2.1 example tariff (tests/fixtures)."""
     data: dict[str, Any] = loads_ocpi((EXAMPLES / name).read_bytes())
     return data
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from evbilling.tariffs.domain import loads_ocpi, parse_tariff
 from evbilling.tariffs.price_text import price_text
+from tests.fixtures import OCPI_EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance" / "ocpi-2.2.1"
+EXAMPLES = OCPI_EXAMPLES.parent
 
 
 def tariff(name: str) -> str:

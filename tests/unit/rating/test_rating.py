@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,16 +34,12 @@ from evbilling.tariffs.domain import (
     parse_tariff,
     tariff_to_ocpi,
 )
+from tests.fixtures import OCPI_EXAMPLES
 
 BERLIN = "Europe/Berlin"
 
 
-def project_root() -> Path:
-    here = Path(__file__).resolve()
-    return next(parent for parent in here.parents if (parent / "pyproject.toml").is_file())
-
-
-EXAMPLES = project_root() / ".." / "shared" / "conformance" / "ocpi-2.2.1" / "examples"
+EXAMPLES = OCPI_EXAMPLES
 
 
 def spec_tariff(name: str) -> Tariff:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,14 +24,9 @@ from evbilling.tariffs.domain import (
     parse_tariff,
     tariff_to_ocpi,
 )
+from tests.fixtures import OCPI_EXAMPLES
 
-
-def project_root() -> Path:
-    here = Path(__file__).resolve()
-    return next(parent for parent in here.parents if (parent / "pyproject.toml").is_file())
-
-
-EXAMPLES = project_root() / ".." / "shared" / "conformance" / "ocpi-2.2.1" / "examples"
+EXAMPLES = OCPI_EXAMPLES
 TARIFF_FILES = sorted(path.name for path in EXAMPLES.glob("tariff*.json"))
 
 
