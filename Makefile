@@ -5,14 +5,16 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports pytest bench lock clean
+.PHONY: install run test lint typecheck imports pytest bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(STAMP): $(BIN)/python requirements.lock pyproject.toml
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+LOCKS := requirements/runtime.lock requirements/dev.lock
+
+$(STAMP): $(BIN)/python $(LOCKS) pyproject.toml
+	$(BIN)/uv pip sync --quiet --require-hashes --python $(BIN)/python $(LOCKS)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
@@ -36,8 +38,10 @@ pytest: $(STAMP)
 
 test: lint typecheck imports pytest
 
+# Runtime pins (what the wheel needs) and dev tools on top of them, both with hashes.
 lock: $(BIN)/python
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -o requirements/runtime.lock
+	$(BIN)/uv pip compile requirements/dev.in --generate-hashes --python-version 3.11 -o requirements/dev.lock
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,6 +13,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "INFO"
+    # JSON lines when true, readable lines when false; unset: JSON unless stderr is a terminal.
+    log_json: bool | None = None
+    # Key for the pseudonyms of RFID UIDs, e-mails and addresses in logs; unset: random per
+    # process (lines then correlate within one run only).
+    log_pseudonym_key: SecretStr | None = None
     heartbeat_interval_s: int = 300
     # Seconds the server waits for a station to answer an operator command.
     command_timeout_s: float = 30.0

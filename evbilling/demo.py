@@ -20,7 +20,7 @@ from evbilling.infra.db.engine import create_engine, create_session_factory
 from evbilling.infra.db.migrate import upgrade
 from evbilling.kit import SystemClock
 from evbilling.kit.errors import NotFound
-from evbilling.main import build_application, configure_logging, uvicorn_config
+from evbilling.main import build_application, configure_logging_from, uvicorn_config
 from evbilling.simulator.station import (
     SimulatedStationConfig,
     SimulationSettings,
@@ -220,7 +220,7 @@ async def _serve_and_simulate(
 
 
 def run_demo(*, config: Settings, simulated_stations: int, simulate: bool) -> None:
-    configure_logging(config.log_level)
+    configure_logging_from(config)
     upgrade(url=config.database_url)
     credentials = asyncio.run(
         seed_demo(database_url=config.database_url, stations=simulated_stations)

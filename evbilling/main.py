@@ -3,40 +3,96 @@
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from evbilling.access.service import InvalidApiKey
 from evbilling.catalog import endpoints as catalog_endpoints
 from evbilling.charging import endpoints as charging_endpoints
 from evbilling.config import Settings
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
-from evbilling.infra.http.problems import install_error_handlers
+from evbilling.infra.http.app import new_api
+from evbilling.infra.http.problems import ProblemRegistry
+from evbilling.infra.logging import configure_logging
+from evbilling.infra.secrets import WeakPassword
+from evbilling.infra.station_link import CommandRejected, StationNotConnected, StationTimeout
 from evbilling.kit import Clock, SystemClock
+from evbilling.kit.clock import InvalidTimestamp
+from evbilling.money import CurrencyMismatch, InvalidAmount, InvalidCurrency
 from evbilling.ocpp import LoginThrottle, OcppGateway
+from evbilling.rating.engine import (
+    InvalidCdr,
+    InvalidMeterData,
+    InvalidSession,
+    InvalidTimeZone,
+    TariffNotApplicable,
+)
+from evbilling.tariffs.domain import InvalidTariff
+
+# Every slice's operator API router, mounted under /api/v1 in this order.
+ROUTERS = (catalog_endpoints.router, charging_endpoints.router)
+
+
+def problem_registry() -> ProblemRegistry:
+    """Every named failure a client can cause, mapped to HTTP once. Anything else is a 500."""
+    registry = ProblemRegistry()
+    registry.register(InvalidApiKey, status=401, title="Unauthorized", kind="unauthorized")
+    registry.register(
+        StationNotConnected, status=409, title="Station not connected", kind="station-offline"
+    )
+    registry.register(
+        StationTimeout, status=504, title="Station did not answer", kind="station-timeout"
+    )
+    registry.register(
+        CommandRejected,
+        status=502,
+        title="Station answered with an error",
+        kind="station-error",
+        extra=_ocpp_error,
+    )
+    for client_error in (
+        InvalidCurrency,
+        CurrencyMismatch,
+        InvalidAmount,
+        InvalidTimestamp,
+        WeakPassword,
+        InvalidTariff,
+        InvalidCdr,
+        InvalidSession,
+        InvalidTimeZone,
+        InvalidMeterData,
+        TariffNotApplicable,
+    ):
+        registry.register_validation(client_error, title=client_error.__name__)
+    return registry
+
+
+def _ocpp_error(exc: Exception) -> dict[str, Any]:
+    assert isinstance(exc, CommandRejected)
+    return {"ocpp_error": exc.code, "ocpp_description": exc.description}
 
 
 def create_api(*, context: ServiceContext) -> FastAPI:
     """The operator REST API mounted at /api/v1: every slice's router, problem documents."""
-    api = FastAPI(
+    api = new_api(
         title="evbilling operator API",
-        version="1",
         description=(
             "Stations, tokens, tariffs and priced charging sessions. Authenticate with an API "
             "key (`evbilling apikey create`) as `Authorization: Bearer <key>`. Errors are "
             "RFC 9457 problem documents."
         ),
+        context=context,
+        registry=problem_registry(),
     )
-    api.state.context = context
-    install_error_handlers(api)
-    api.include_router(catalog_endpoints.router)
-    api.include_router(charging_endpoints.router)
+    for router in ROUTERS:
+        api.include_router(router)
     return api
 
 
@@ -104,11 +160,13 @@ def build_application(*, settings: Settings, clock: Clock | None = None) -> Appl
     return Application(app=app, engine=engine, gateway=gateway, context=context)
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+def configure_logging_from(settings: Settings) -> None:
+    key = settings.log_pseudonym_key
+    configure_logging(
+        level=settings.log_level,
+        pseudonym_key=key.get_secret_value().encode() if key is not None else None,
+        json_lines=settings.log_json,
     )
-    logging.getLogger("ocpp").setLevel(logging.WARNING)
 
 
 def uvicorn_config(*, application: Application, settings: Settings) -> uvicorn.Config:
@@ -138,7 +196,7 @@ def tune_garbage_collector() -> None:
 
 
 def serve(*, settings: Settings) -> None:
-    configure_logging(settings.log_level)
+    configure_logging_from(settings)
     tune_garbage_collector()
     application = build_application(settings=settings)
     uvicorn.Server(uvicorn_config(application=application, settings=settings)).run()

@@ -14,11 +14,12 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from evbilling.access.caller import CurrentCaller
 from evbilling.catalog import service as catalog
 from evbilling.catalog.service import ConnectorStandard, PowerType
 from evbilling.charging.domain import TokenStatus, TokenType
 from evbilling.infra.db.pagination import PageRequest
-from evbilling.infra.http.deps import Context, CurrentCaller, Db
+from evbilling.infra.http.deps import Context, Db
 from evbilling.tariffs.domain import dumps_ocpi, loads_ocpi
 
 router = APIRouter()
@@ -341,7 +342,6 @@ async def create_tariff(
         is_default=body.is_default,
         now=context.clock.now(),
     )
-    await db.commit()
     location = str(request.url_for("get_tariff", tariff_id=tariff.id))
     return _exact(
         _with_ocpi(TariffRead, tariff),
@@ -387,7 +387,6 @@ async def update_tariff(
         now=context.clock.now(),
         **changes,
     )
-    await db.commit()
     return _exact(_with_ocpi(TariffRead, tariff))
 
 
@@ -540,7 +539,6 @@ async def create_location(
         tariff_id=body.tariff_id,
         now=context.clock.now(),
     )
-    await db.commit()
     _created(response, request, "get_location", location_id=location.id)
     return LocationRead.model_validate(location, from_attributes=True)
 
@@ -576,7 +574,6 @@ async def update_location(
         now=context.clock.now(),
         **body.model_dump(exclude_unset=True),
     )
-    await db.commit()
     return LocationRead.model_validate(location, from_attributes=True)
 
 
@@ -769,7 +766,6 @@ async def create_station(
         now=context.clock.now(),
         commands=context.commands,
     )
-    await db.commit()
     _created(response, request, "get_station", station_id=created.station.id)
     _secret(response)
     station = StationRead.model_validate(created.station, from_attributes=True)
@@ -810,7 +806,6 @@ async def update_station(
         commands=context.commands,
         **body.model_dump(exclude_unset=True),
     )
-    await db.commit()
     return StationRead.model_validate(station, from_attributes=True)
 
 
@@ -836,7 +831,6 @@ async def rotate_station_password(
         password=body.password if body is not None else None,
         now=context.clock.now(),
     )
-    await db.commit()
     _secret(response)
     return StationPasswordRead.model_validate(rotated, from_attributes=True)
 
@@ -889,7 +883,6 @@ async def create_evse(
         tariff_id=body.tariff_id,
         now=context.clock.now(),
     )
-    await db.commit()
     _created(response, request, "get_evse", evse_id=evse.id)
     return EvseRead.model_validate(evse, from_attributes=True)
 
@@ -923,7 +916,6 @@ async def update_evse(
         now=context.clock.now(),
         **body.model_dump(exclude_unset=True),
     )
-    await db.commit()
     return EvseRead.model_validate(evse, from_attributes=True)
 
 
@@ -1006,7 +998,6 @@ async def create_driver(
         group_id=body.group_id,
         now=context.clock.now(),
     )
-    await db.commit()
     _created(response, request, "get_driver", driver_id=driver.id)
     return DriverRead.model_validate(driver, from_attributes=True)
 
@@ -1040,7 +1031,6 @@ async def update_driver(
         now=context.clock.now(),
         **body.model_dump(exclude_unset=True),
     )
-    await db.commit()
     return DriverRead.model_validate(driver, from_attributes=True)
 
 
@@ -1112,7 +1102,6 @@ async def create_driver_group(
         tariff_id=body.tariff_id,
         now=context.clock.now(),
     )
-    await db.commit()
     _created(response, request, "get_driver_group", group_id=group.id)
     return DriverGroupRead.model_validate(group, from_attributes=True)
 
@@ -1146,7 +1135,6 @@ async def update_driver_group(
         now=context.clock.now(),
         **body.model_dump(exclude_unset=True),
     )
-    await db.commit()
     return DriverGroupRead.model_validate(group, from_attributes=True)
 
 
@@ -1249,7 +1237,6 @@ async def create_token(
         parent_id_tag=body.parent_id_tag,
         now=context.clock.now(),
     )
-    await db.commit()
     _created(response, request, "get_token", token_id=token.id)
     return TokenRead.model_validate(token, from_attributes=True)
 
@@ -1283,5 +1270,4 @@ async def update_token(
         now=context.clock.now(),
         **body.model_dump(exclude_unset=True),
     )
-    await db.commit()
     return TokenRead.model_validate(token, from_attributes=True)

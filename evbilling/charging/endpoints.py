@@ -10,11 +10,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
+from evbilling.access.caller import CurrentCaller
 from evbilling.charging import service as charging
 from evbilling.charging import sessions as session_service
 from evbilling.charging.queries import SessionFilter
 from evbilling.infra.db.pagination import PageRequest
-from evbilling.infra.http.deps import Context, CurrentCaller, Db
+from evbilling.infra.http.deps import Context, Db
 from evbilling.infra.station_link import (
     AvailabilityType,
     CommandResult,

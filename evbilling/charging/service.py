@@ -33,7 +33,7 @@ from evbilling.charging.domain import (
 )
 from evbilling.charging.pricing import SessionCost, cost_of, record_final_cost, tariff_of
 from evbilling.charging.repository import ChargingRepository, OpenSession
-from evbilling.infra.logging import get_logger, pseudonymize
+from evbilling.infra.logging import get_logger
 from evbilling.kit import EVBillingError
 from evbilling.models import ChargingSession
 from evbilling.tariffs.price_text import price_text
@@ -213,7 +213,7 @@ async def authorize(
     log.info(
         "token.authorize",
         station=station.identity,
-        id_tag=pseudonymize(id_tag),
+        id_tag=id_tag,
         status=status.value,
     )
     return IdTagInfo(
@@ -309,7 +309,7 @@ async def start_transaction(
         "session.started",
         station=station.identity,
         transaction_id=charging_session.id,
-        id_tag=pseudonymize(id_tag),
+        id_tag=id_tag,
         status=info.status.value,
     )
     return StartResult(transaction_id=charging_session.id, id_tag_info=info, replayed=False)
