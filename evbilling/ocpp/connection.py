@@ -167,4 +167,4 @@ async def serve_station(station: StationConnection) -> None:
     await station.start()
 
 
-__all__ = ["DECODER", "Connection", "StationConnection", "serve_station"]
+__all__ = ["Connection", "StationConnection", "serve_station"]
