@@ -22,7 +22,7 @@ import orjson
 from ocpp.messages import _validate_payload as library_validate  # sync path, private name
 from ocpp.messages import unpack, validate_payload
 
-from evbilling.ocpp.v16.decoder import CallFrame, decode_frame
+from evbilling.ocpp.v16 import CallFrame, decode_frame
 
 PHASES = {"Voltage": ("L1-N", "L2-N", "L3-N")}
 MEASURANDS = (

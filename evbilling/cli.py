@@ -7,6 +7,7 @@ import typer
 from evbilling.catalog import cli as catalog
 from evbilling.charging import cli as operations
 from evbilling.rating import cli as pricing
+from evbilling.simulator import cli as simulator
 
 app = typer.Typer(
     name="evbilling",
@@ -17,6 +18,7 @@ app = typer.Typer(
 catalog.register(app)
 operations.register(app)
 pricing.register(app)
+simulator.register(app)
 
 
 def main() -> None:

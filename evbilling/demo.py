@@ -21,7 +21,7 @@ from evbilling.infra.db.migrate import upgrade
 from evbilling.kit import SystemClock
 from evbilling.kit.errors import NotFound
 from evbilling.main import build_application, configure_logging_from, uvicorn_config
-from evbilling.simulator.station import (
+from evbilling.simulator import (
     SimulatedStationConfig,
     SimulationSettings,
     rotated,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from datetime import datetime
@@ -20,7 +19,6 @@ from evbilling.infra.cli import JsonOption, emit, run_in_unit_of_work, settings,
 from evbilling.infra.db.migrate import upgrade
 from evbilling.infra.db.pagination import PageRequest
 from evbilling.main import serve
-from evbilling.simulator.station import SimulationSettings, run_simulation, stations_from_options
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Operator API keys.", no_args_is_help=True)
@@ -33,7 +31,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(session_app, name="session")
     app.command("serve")(serve_command)
     app.command("demo")(demo_command)
-    app.command("simulate")(simulate_command)
     _register_station_commands(catalog.station_app)
 
 
@@ -63,46 +60,6 @@ def demo_command(
 ) -> None:
     """Migrate, load demo data, print its credentials, serve, and run simulated chargers."""
     run_demo(config=settings(), simulated_stations=stations, simulate=simulate)
-
-
-def simulate_command(
-    url: Annotated[str, typer.Option(help="OCPP base URL; the station id is appended.")] = (
-        "ws://127.0.0.1:8080/ocpp"
-    ),
-    stations: Annotated[int, typer.Option(min=1, help="Number of simulated stations.")] = 1,
-    sessions: Annotated[int, typer.Option(min=0, help="Sessions per station.")] = 1,
-    id_prefix: Annotated[str, typer.Option(help="Station ids are PREFIX1..PREFIXn.")] = "SIM-",
-    password: Annotated[str | None, typer.Option(help="Station password (Basic auth).")] = None,
-    id_tag: Annotated[list[str] | None, typer.Option(help="RFID idTags to charge with.")] = None,
-    connectors: Annotated[int, typer.Option(min=1, max=8)] = 2,
-    time_scale: Annotated[float, typer.Option(help="Simulated seconds per wall second.")] = 60.0,
-    seed: Annotated[int | None, typer.Option(help="Random seed for repeatable runs.")] = None,
-    as_json: bool = JsonOption,
-) -> None:
-    """Run simulated OCPP 1.6J chargers against a server."""
-    configs = stations_from_options(
-        count=stations,
-        id_prefix=id_prefix,
-        password=password,
-        id_tags=id_tag or ["04A1B2C3D4"],
-        connectors=connectors,
-    )
-    report = asyncio.run(
-        run_simulation(
-            url=url,
-            stations=configs,
-            settings=SimulationSettings(
-                sessions_per_station=sessions, time_scale=time_scale, seed=seed
-            ),
-        )
-    )
-    emit(report, as_json=as_json, text=lambda r: json.dumps(_jsonable(r), indent=2))
-
-
-def _jsonable(value: Any) -> Any:
-    from evbilling.infra.cli import to_jsonable
-
-    return to_jsonable(value)
 
 
 @apikey_app.command("create")

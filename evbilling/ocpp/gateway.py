@@ -19,6 +19,7 @@ from typing import Any
 
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from structlog.stdlib import BoundLogger
 
 from evbilling.charging.service import StationRef, station_login
 from evbilling.infra.context import ServiceContext
@@ -91,28 +92,29 @@ class OcppGateway:
     async def endpoint(self, websocket: WebSocket) -> None:
         identity = str(websocket.path_params["station_id"])
         address = websocket.client.host if websocket.client else "unknown"
+        # Every line about this attempt and, once accepted, its connection names both.
+        attempt = log.bind(station=identity, address=address)
         requested = [
             p.strip()
             for p in websocket.headers.get("sec-websocket-protocol", "").split(",")
             if p.strip()
         ]
         if SUBPROTOCOL not in requested:
-            await self._refuse(websocket, 400, "subprotocol ocpp1.6 required", identity, address)
+            await _refuse(websocket, 400, "subprotocol ocpp1.6 required", logger=attempt)
             return
         if self.throttle.blocked(station_id=identity, address=address):
-            await self._refuse(websocket, 429, "too many failed logins", identity, address)
+            await _refuse(websocket, 429, "too many failed logins", logger=attempt)
             return
         station = await self._authenticate(websocket, identity=identity)
         if station is None:
             self.throttle.record_failure(station_id=identity, address=address)
-            await self._refuse(
-                websocket, 401, "unknown station or wrong credentials", identity, address
-            )
+            await _refuse(websocket, 401, "unknown station or wrong credentials", logger=attempt)
             return
         self.throttle.record_success(station_id=identity)
         await websocket.accept(subprotocol=SUBPROTOCOL)
         connection = StationConnection(
             station=station,
+            address=address,
             connection=_WebSocketConnection(websocket),
             writer=self.writer,
             heartbeat_interval_s=self.heartbeat_interval_s,
@@ -121,9 +123,11 @@ class OcppGateway:
         previous = self._live.get(identity)
         self._live[identity] = (connection, websocket)
         if previous is not None:
-            log.info("station.superseded", station=identity, address=address)
-            await _close_quietly(previous[1], reason="superseded by a new connection")
-        log.info("station.connected", station=identity, address=address)
+            previous[0].log.info("station.superseded")
+            await _close_quietly(
+                previous[1], reason="superseded by a new connection", logger=previous[0].log
+            )
+        connection.log.info("station.connected")
         try:
             await connection.start()
         except WebSocketDisconnect:
@@ -131,7 +135,7 @@ class OcppGateway:
         finally:
             if self._live.get(identity, (None,))[0] is connection:
                 del self._live[identity]
-            log.info("station.disconnected", station=identity, address=address)
+            connection.log.info("station.disconnected")
 
     async def _authenticate(self, websocket: WebSocket, *, identity: str) -> StationRef | None:
         credentials = _basic_credentials(websocket.headers.get("authorization"))
@@ -151,29 +155,25 @@ class OcppGateway:
             return None
         return station
 
-    @staticmethod
-    async def _refuse(
-        websocket: WebSocket, status: int, reason: str, identity: str, address: str
-    ) -> None:
-        log.warning(
-            "station.refused", station=identity, address=address, status=status, reason=reason
-        )
-        headers = {"WWW-Authenticate": 'Basic realm="ocpp"'} if status == 401 else None
-        await websocket.send_denial_response(
-            Response(content=reason, status_code=status, headers=headers)
-        )
-
     async def close_all(self) -> None:
-        for _, websocket in list(self._live.values()):
-            await _close_quietly(websocket, reason="server shutting down")
+        for connection, websocket in list(self._live.values()):
+            await _close_quietly(websocket, reason="server shutting down", logger=connection.log)
 
 
-async def _close_quietly(websocket: WebSocket, *, reason: str) -> None:
+async def _refuse(websocket: WebSocket, status: int, reason: str, *, logger: BoundLogger) -> None:
+    logger.warning("station.refused", status=status, reason=reason)
+    headers = {"WWW-Authenticate": 'Basic realm="ocpp"'} if status == 401 else None
+    await websocket.send_denial_response(
+        Response(content=reason, status_code=status, headers=headers)
+    )
+
+
+async def _close_quietly(websocket: WebSocket, *, reason: str, logger: BoundLogger) -> None:
     if websocket.application_state == WebSocketState.CONNECTED:
         try:
             await asyncio.wait_for(websocket.close(code=1000, reason=reason), timeout=5)
         except Exception:  # the peer may already be gone
-            log.debug("station.close_failed", reason=reason)
+            logger.debug("station.close_failed", reason=reason)
 
 
 def _basic_credentials(header: str | None) -> tuple[str, str] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import httpx
 import pytest
@@ -178,6 +179,29 @@ class TestBadFrames:
 
         assert answer == [3, "d1", {"status": "UnknownVendorId"}]
         await connection.close()
+
+
+class TestConnectionLogs:
+    async def test_every_line_of_a_connection_names_the_station_and_a_pseudonymous_address(
+        self,
+        context: ServiceContext,
+        operator_id: int,
+        live_server: LiveServer,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        await create_station(context, operator_id=operator_id, identity="CP-1")
+        caplog.set_level(logging.DEBUG)
+        connection = await connect(live_server, "CP-1")
+        await raw_call(connection, '[2,"bad",17,{}]')  # rejected: logged by the connection
+        await connection.close()
+        await asyncio.sleep(0.2)  # let the server log the disconnect
+
+        lines = [r.getMessage() for r in caplog.records if r.name.startswith("evbilling.ocpp")]
+        events = ("station.connected", "ocpp.rejected", "station.disconnected")
+        ours = [line for line in lines if any(event in line for event in events)]
+        assert [event for event in events if any(event in line for line in ours)] == list(events)
+        assert all("'CP-1'" in line and "'p:" in line for line in ours), ours
+        assert not any("127.0.0.1" in line for line in lines)
 
 
 class TestOperatorCommands:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evbilling.simulator.station import (
+from evbilling.simulator import (
     RAMP_UP_S,
     TRICKLE_POWER_W,
     VEHICLES,
