@@ -87,8 +87,8 @@ class TestConfiguredOutput:
     ) -> None:
         configure_logging(level="INFO", pseudonym_key=None, json_lines=True)
 
-        logging.getLogger("uvicorn.error").info("Started server process")
+        logging.getLogger("some.library").info("Started server process")
 
         line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
         assert line["event"] == "Started server process"
-        assert line["logger"] == "uvicorn.error"
+        assert line["logger"] == "some.library"
