@@ -12,7 +12,6 @@ import httpx
 import typer
 
 from evbilling.access.service import create_api_key
-from evbilling.catalog import cli as catalog
 from evbilling.charging import sessions as session_service
 from evbilling.charging.queries import SessionFilter
 from evbilling.demo import run_demo
@@ -21,6 +20,7 @@ from evbilling.infra.db.migrate import upgrade
 from evbilling.infra.db.pagination import PageRequest
 from evbilling.main import serve
 from evbilling.simulator.station import SimulationSettings, run_simulation, stations_from_options
+from evbilling.stations.cli import station_app
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Operator API keys.", no_args_is_help=True)
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve_command)
     app.command("demo")(demo_command)
     app.command("simulate")(simulate_command)
-    _register_station_commands(catalog.station_app)
+    _register_station_commands(station_app)
 
 
 @db_app.command("upgrade")
