@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evbilling.drivers.domain import Email, IdTag, TokenStatus, TokenType
 from evbilling.drivers.repository import DriverGroupRepository, DriverRepository, TokenRepository
 from evbilling.infra.db.pagination import PageRequest
-from evbilling.infra.db.repository import DuplicateRow, OffsetPage
+from evbilling.infra.db.repository import DuplicateRow, OffsetPage, apply_changes
 from evbilling.infra.db.updates import (
     UNSET,
     Rules,
@@ -64,19 +64,9 @@ def _group_rules(db: AsyncSession, *, operator_id: int) -> Rules:
     }
 
 
-def _token_rules(db: AsyncSession, *, operator_id: int, token_id: int | None) -> Rules:
-    """The checks of a token's fields; `token_id` is the token being changed (its own UID is
-    no conflict), None for a new one."""
-
-    async def uid(value: object) -> str:
-        tag = IdTag.parse(value, field="uid")
-        other = await TokenRepository(db).by_uid(operator_id=operator_id, uid=tag)
-        if other is not None and other.id != token_id:
-            raise Conflict(f"token {tag} already exists")
-        return tag
-
+def _token_rules(db: AsyncSession, *, operator_id: int) -> Rules:
     return {
-        "uid": uid,
+        "uid": lambda value: IdTag.parse(value, field="uid"),
         "type": lambda value: member(value, TokenType, field="type"),
         "status": lambda value: member(value, TokenStatus, field="status"),
         "expires_at": lambda value: aware_datetime(value, field="expires_at"),
@@ -85,6 +75,15 @@ def _token_rules(db: AsyncSession, *, operator_id: int, token_id: int | None) ->
             DriverRepository(db), value, owner_id=operator_id, field="driver_id", kind="driver"
         ),
     }
+
+
+async def _check_uid_free(
+    tokens: TokenRepository, *, operator_id: int, uid: object, token_id: int | None
+) -> None:
+    """A UID is unique per operator; `token_id` is the token that may keep its own."""
+    other = await tokens.by_uid(operator_id=operator_id, uid=str(uid))
+    if other is not None and other.id != token_id:
+        raise Conflict(f"token {uid} already exists")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,9 +239,10 @@ async def create_token(
             "parent_id_tag": parent_id_tag,
             "driver_id": driver_id,
         },
-        _token_rules(db, operator_id=operator_id, token_id=None),
+        _token_rules(db, operator_id=operator_id),
     )
     tokens = TokenRepository(db)
+    await _check_uid_free(tokens, operator_id=operator_id, uid=values["uid"], token_id=None)
     try:
         row = tokens.add(Token(**values, operator_id=operator_id, created_at=now, updated_at=now))
         await tokens.flush()
@@ -304,8 +304,11 @@ async def update_token(
         "expires_at": expires_at,
         "parent_id_tag": parent_id_tag,
     }
-    rules = _token_rules(db, operator_id=operator_id, token_id=row.id)
-    if await update_fields(row, given=given, rules=rules, now=now):
+    changes = await validate_fields(given, _token_rules(db, operator_id=operator_id))
+    if "uid" in changes:
+        await _check_uid_free(tokens, operator_id=operator_id, uid=changes["uid"], token_id=row.id)
+    if apply_changes(row, changes):
+        row.updated_at = now
         try:
             await tokens.flush()
         except DuplicateRow as exc:

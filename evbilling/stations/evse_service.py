@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.infra.db.pagination import PageRequest
-from evbilling.infra.db.repository import DuplicateRow, OffsetPage
-from evbilling.infra.db.updates import UNSET, Rules, Unset, update_fields, validate_fields
+from evbilling.infra.db.repository import DuplicateRow, OffsetPage, apply_changes
+from evbilling.infra.db.updates import UNSET, Rules, Unset, validate_fields
 from evbilling.infra.validation import check_page, int_in_range, optional_member, value_or_none
 from evbilling.kit.errors import Conflict, InvalidRequest, NotFound
 from evbilling.models import Evse
@@ -29,29 +29,24 @@ from evbilling.stations.service import find_station
 from evbilling.tariffs.service import check_tariff
 
 
-def _rules(db: AsyncSession, *, operator_id: int, evse_id: int | None) -> Rules:
-    """The checks of an EVSE's fields; `evse_id` is the EVSE being changed (its own EVSE ID
-    is no conflict), None for a new one."""
-
-    async def uid(value: object) -> str | None:
-        evse_uid = value_or_none(EvseUid, value, field="uid")
-        if evse_uid is not None and await EvseRepository(db).uid_taken(
-            uid=evse_uid, except_id=evse_id
-        ):
-            raise Conflict(f"EVSE ID {evse_uid} is already in use")
-        return evse_uid
-
+def _rules(db: AsyncSession, *, operator_id: int) -> Rules:
     return {
         "max_power_w": lambda value: int_in_range(
             value, field="max_power_w", low=MIN_POWER_W, high=MAX_POWER_W
         ),
-        "uid": uid,
+        "uid": lambda value: value_or_none(EvseUid, value, field="uid"),
         "connector_standard": lambda value: optional_member(
             value, ConnectorStandard, field="connector_standard"
         ),
         "power_type": lambda value: optional_member(value, PowerType, field="power_type"),
         "tariff_id": lambda value: check_tariff(db, operator_id=operator_id, tariff_id=value),
     }
+
+
+async def _check_uid_free(evses: EvseRepository, *, uid: object, evse_id: int | None) -> None:
+    """EVSE IDs are unique across stations; `evse_id` is the EVSE that may keep its own."""
+    if uid is not None and await evses.uid_taken(uid=str(uid), except_id=evse_id):
+        raise Conflict(f"EVSE ID {uid} is already in use")
 
 
 async def list_evses(
@@ -103,7 +98,7 @@ async def create_evse(
             "power_type": power_type,
             "tariff_id": tariff_id,
         },
-        _rules(db, operator_id=operator_id, evse_id=None),
+        _rules(db, operator_id=operator_id),
     )
     if connector > MAX_CONNECTOR_ID:
         raise InvalidRequest(
@@ -111,6 +106,7 @@ async def create_evse(
         )
     if await evses.by_connector(station_id=row.id, connector_id=connector) is not None:
         raise Conflict(f"station {row.identity} already has connector {connector}")
+    await _check_uid_free(evses, uid=values["uid"], evse_id=None)
     try:
         evse = evses.add(
             Evse(
@@ -150,8 +146,11 @@ async def update_evse(
         "power_type": power_type,
         "tariff_id": tariff_id,
     }
-    rules = _rules(db, operator_id=operator_id, evse_id=row.id)
-    if await update_fields(row, given=given, rules=rules, now=now):
+    changes = await validate_fields(given, _rules(db, operator_id=operator_id))
+    if "uid" in changes:
+        await _check_uid_free(evses, uid=changes["uid"], evse_id=row.id)
+    if apply_changes(row, changes):
+        row.updated_at = now
         try:
             await evses.flush()
         except DuplicateRow as exc:

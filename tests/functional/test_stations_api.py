@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.secrets import verify_secret
@@ -96,6 +96,25 @@ class TestStationApi:
         # Assert
         assert_problem(response, status=422, field=field)
         assert (await api_client.get("/stations")).json()["total"] == 0
+
+    async def test_refuses_an_identity_with_a_trailing_newline_and_creates_nothing(
+        self, api_client: httpx.AsyncClient, context: ServiceContext
+    ) -> None:
+        # Arrange
+        location = await make_location(api_client)
+
+        # Act
+        response = await api_client.post(
+            "/stations", json={"identity": "CP-9\n", "location_id": location["id"]}
+        )
+
+        # Assert
+        assert_problem(response, status=422, field="identity")
+        assert response.json()["errors"] == [
+            {"field": "identity", "message": "must be 1 to 48 characters of A-Z a-z 0-9 . _ ~ : -"}
+        ]
+        async with context.unit_of_work() as db:
+            assert await db.scalar(select(func.count()).select_from(Station)) == 0
 
     async def test_rotates_the_password(self, api_client: httpx.AsyncClient) -> None:
         # Arrange

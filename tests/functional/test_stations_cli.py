@@ -80,6 +80,21 @@ class TestStationCli:
         assert "already registered" in result.stderr
         assert invoke_json("station", "list")["total"] == 1
 
+    def test_refuses_an_identity_with_a_trailing_newline_and_creates_nothing(
+        self, cli_database: Path
+    ) -> None:
+        # Arrange
+        location = invoke_json("location", "add", "--name", "Depot", "--time-zone", "UTC")
+
+        # Act
+        result = invoke("station", "add", "--identity", "CP-9\n", "--location", str(location["id"]))
+
+        # Assert
+        assert result.exit_code == 2
+        assert "--identity" in result.stderr
+        assert "must be 1 to 48 characters of A-Z a-z 0-9" in result.stderr
+        assert invoke_json("station", "list")["total"] == 0
+
     def test_rejects_a_weak_password_naming_the_field(self, cli_database: Path) -> None:
         # Arrange
         add_station("CP-1")

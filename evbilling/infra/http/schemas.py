@@ -18,10 +18,10 @@ from pydantic import (
     GetJsonSchemaHandler,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, core_schema
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from evbilling.infra.validation import MAX_PAGE_LIMIT, is_blank
-from evbilling.kit.values import ValidatedText
+from evbilling.kit.values import InvalidValue, ValidatedText
 
 T = TypeVar("T")
 
@@ -73,7 +73,11 @@ class ParsedAs:
     def _parse(self, value: Any) -> Any:
         if self.blank_is_none and is_blank(value):
             return None
-        return self.kind.parse(value)
+        try:
+            return self.kind.parse(value)
+        except InvalidValue as exc:
+            # The rule's own words, without pydantic's "Value error, " in front.
+            raise PydanticCustomError("value_error", str(exc)) from exc
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler

@@ -93,7 +93,9 @@ class TestStationService:
         with pytest.raises(Conflict):
             await add_station(context, operator_id, identity="CP-1")
 
-    @pytest.mark.parametrize("identity", ["", "CP/1", "CP 1", "CP?1", "é", "x" * 49])
+    @pytest.mark.parametrize(
+        "identity", ["", "CP/1", "CP 1", "CP?1", "é", "x" * 49, "CP-9\n", "CP-9\x00"]
+    )
     async def test_rejects_identities_outside_unreserved_url_characters(
         self, context: ServiceContext, operator_id: int, identity: str
     ) -> None:
