@@ -39,11 +39,11 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evbilling.catalog import service as catalog  # noqa: E402
 from evbilling.infra.db.engine import create_engine, create_session_factory  # noqa: E402
 from evbilling.infra.db.migrate import upgrade  # noqa: E402
 from evbilling.infra.secrets import hash_secret  # noqa: E402
 from evbilling.models import Evse, Location, Operator, Station, Token  # noqa: E402
+from evbilling.tariffs import service as tariffs  # noqa: E402
 
 PASSWORD = "bench-password-0123456789"
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -90,11 +90,11 @@ async def seed(url: str, stations: int) -> None:
             for i in rows
         ])  # fmt: skip
     async with create_session_factory(engine)() as session:
-        await catalog.create_tariff(
+        await tariffs.create_tariff(
             db=session,
             operator_id=1,
             name="Bench",
-            ocpi=catalog.simple_tariff_ocpi(
+            ocpi=tariffs.simple_tariff_ocpi(
                 currency="EUR",
                 energy_price_per_kwh=Decimal("0.39"),
                 session_fee=Decimal("0.50"),

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from evbilling.catalog import cli as catalog
 from evbilling.charging import cli as operations
+from evbilling.drivers import cli as drivers
+from evbilling.locations import cli as locations
 from evbilling.rating import cli as pricing
 from evbilling.simulator import cli as simulator
+from evbilling.stations import cli as stations
+from evbilling.tariffs import cli as tariffs
 
 app = typer.Typer(
     name="evbilling",
@@ -15,7 +18,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-catalog.register(app)
+locations.register(app)
+stations.register(app)
+drivers.register(app)
+tariffs.register(app)
 operations.register(app)
 pricing.register(app)
 simulator.register(app)

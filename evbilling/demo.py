@@ -12,14 +12,15 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.access.service import create_api_key, ensure_operator
-from evbilling.catalog import service as catalog
-from evbilling.charging.domain import TokenStatus
 from evbilling.config import Settings
+from evbilling.drivers import service as drivers
+from evbilling.drivers.domain import TokenStatus
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
 from evbilling.infra.db.migrate import upgrade
 from evbilling.kit import SystemClock
 from evbilling.kit.errors import NotFound
+from evbilling.locations import service as locations
 from evbilling.main import build_application, configure_logging_from, uvicorn_config
 from evbilling.simulator import (
     SimulatedStationConfig,
@@ -27,6 +28,8 @@ from evbilling.simulator import (
     rotated,
     run_simulation,
 )
+from evbilling.stations import service as station_service
+from evbilling.tariffs import service as tariffs
 
 STATION_PREFIX = "DEMO-"
 # (RFID UID, driver, blocked?) — the simulated chargers use the active ones.
@@ -51,7 +54,7 @@ async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> Dem
     now = context.clock.now()
     operator_id = await ensure_operator(db=db, name="Demo Charging GmbH", now=now)
     try:
-        await catalog.get_station(
+        await station_service.get_station(
             db=db, operator_id=operator_id, station=f"{STATION_PREFIX}1", commands=context.commands
         )
         first_run = False
@@ -59,11 +62,11 @@ async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> Dem
         first_run = True
     location_id = None
     if first_run:
-        await catalog.create_tariff(
+        await tariffs.create_tariff(
             db=db,
             operator_id=operator_id,
             name="Demo standard",
-            ocpi=catalog.simple_tariff_ocpi(
+            ocpi=tariffs.simple_tariff_ocpi(
                 currency="EUR",
                 energy_price_per_kwh=Decimal("0.39"),
                 session_fee=Decimal("0.50"),
@@ -72,7 +75,7 @@ async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> Dem
             now=now,
             is_default=True,
         )
-        location = await catalog.create_location(
+        location = await locations.create_location(
             db=db,
             operator_id=operator_id,
             name="Demo depot",
@@ -85,10 +88,10 @@ async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> Dem
         )
         location_id = location.id
         for uid, name, blocked in TOKENS:
-            driver = await catalog.create_driver(
+            driver = await drivers.create_driver(
                 db=db, operator_id=operator_id, name=name, email=None, now=now
             )
-            await catalog.create_token(
+            await drivers.create_token(
                 db=db,
                 operator_id=operator_id,
                 uid=uid,
@@ -100,15 +103,15 @@ async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> Dem
     for index in range(1, stations + 1):
         identity = f"{STATION_PREFIX}{index}"
         try:
-            rotated = await catalog.rotate_station_password(
+            rotated = await station_service.rotate_station_password(
                 db=db, operator_id=operator_id, station=identity, now=now
             )
             credentials.append((rotated.station_id, identity, rotated.password))
         except NotFound:
             if location_id is None:
-                page = await catalog.list_locations(db=db, operator_id=operator_id)
-                location_id = page.items[0].id
-            created = await catalog.create_station(
+                page = await locations.list_locations(db=db, operator_id=operator_id)
+                location_id = page.rows[0].id
+            created = await station_service.create_station(
                 db=db,
                 operator_id=operator_id,
                 identity=identity,

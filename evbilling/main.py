@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from evbilling.access.service import InvalidApiKey
-from evbilling.catalog import endpoints as catalog_endpoints
 from evbilling.charging import endpoints as charging_endpoints
 from evbilling.config import Settings
+from evbilling.drivers import endpoints as drivers_endpoints
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
 from evbilling.infra.http.app import new_api
@@ -25,6 +25,7 @@ from evbilling.infra.secrets import WeakPassword
 from evbilling.infra.station_link import CommandRejected, StationNotConnected, StationTimeout
 from evbilling.kit import Clock, SystemClock
 from evbilling.kit.clock import InvalidTimestamp
+from evbilling.locations import endpoints as locations_endpoints
 from evbilling.money import CurrencyMismatch, InvalidAmount, InvalidCurrency
 from evbilling.ocpp import LoginThrottle, OcppGateway
 from evbilling.rating.engine import (
@@ -34,10 +35,18 @@ from evbilling.rating.engine import (
     InvalidTimeZone,
     TariffNotApplicable,
 )
+from evbilling.stations import endpoints as stations_endpoints
+from evbilling.tariffs import endpoints as tariffs_endpoints
 from evbilling.tariffs.domain import InvalidTariff
 
 # Every slice's operator API router, mounted under /api/v1 in this order.
-ROUTERS = (catalog_endpoints.router, charging_endpoints.router)
+ROUTERS = (
+    tariffs_endpoints.router,
+    locations_endpoints.router,
+    stations_endpoints.router,
+    drivers_endpoints.router,
+    charging_endpoints.router,
+)
 
 
 def problem_registry() -> ProblemRegistry:

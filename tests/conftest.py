@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from evbilling.access.repository import OperatorRepository
 from evbilling.access.service import create_api_key, ensure_operator
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
@@ -132,3 +133,33 @@ async def api_client(context: ServiceContext, api_key: str) -> AsyncIterator[htt
         headers={"Authorization": f"Bearer {api_key}"},
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def other_client(
+    context: ServiceContext, operator_id: int
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The same API, authenticated as a second operator."""
+    async with context.unit_of_work() as db:
+        other = await OperatorRepository(db).add(name="Other operator", now=context.clock.now())
+        issued = await create_api_key(
+            db=db, operator_id=other.id, name="other", now=context.clock.now()
+        )
+        await db.commit()
+    root = FastAPI()
+    root.mount("/api/v1", create_api(context=context))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=root),
+        base_url="http://testserver/api/v1",
+        headers={"Authorization": f"Bearer {issued.key}"},
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def cli_database(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A migrated database file (a copy of the session's `upgrade`d template) for the CLI."""
+    path = tmp_path / "cli.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    monkeypatch.setenv("EVBILLING_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+    return path

@@ -6,10 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from evbilling.catalog import service as catalog
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.secrets import hash_secret
 from evbilling.models import Driver, Evse, Location, Station, Token
+from evbilling.tariffs import service as tariffs
 
 STATION_PASSWORD = "correct-horse-battery-staple"
 
@@ -27,14 +27,14 @@ async def create_tariff(
     ocpi: dict[str, Any] | None = None,
 ) -> int:
     """A tariff: the given OCPI document, or per kWh + per session fee + VAT."""
-    document = ocpi or catalog.simple_tariff_ocpi(
+    document = ocpi or tariffs.simple_tariff_ocpi(
         currency=currency,
         energy_price_per_kwh=Decimal(energy_price_per_kwh),
         session_fee=Decimal(session_fee),
         vat_percent=Decimal(vat_percent),
     )
     async with context.unit_of_work() as db:
-        tariff = await catalog.create_tariff(
+        tariff = await tariffs.create_tariff(
             db=db,
             operator_id=operator_id,
             name=name,

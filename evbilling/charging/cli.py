@@ -11,7 +11,6 @@ import httpx
 import typer
 
 from evbilling.access.service import create_api_key
-from evbilling.catalog import cli as catalog
 from evbilling.charging import sessions as session_service
 from evbilling.charging.queries import SessionFilter
 from evbilling.demo import run_demo
@@ -19,6 +18,7 @@ from evbilling.infra.cli import JsonOption, emit, run_in_unit_of_work, settings,
 from evbilling.infra.db.migrate import upgrade
 from evbilling.infra.db.pagination import PageRequest
 from evbilling.main import serve
+from evbilling.stations.cli import station_app
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Operator API keys.", no_args_is_help=True)
@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(session_app, name="session")
     app.command("serve")(serve_command)
     app.command("demo")(demo_command)
-    _register_station_commands(catalog.station_app)
+    _register_station_commands(station_app)
 
 
 @db_app.command("upgrade")

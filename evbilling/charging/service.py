@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.catalog.service import TariffSnapshot, resolve_tariff, station_time_zone
 from evbilling.charging.domain import (
     ENERGY_REGISTER,
     Anomaly,
@@ -36,6 +35,7 @@ from evbilling.charging.repository import ChargingRepository, OpenSession
 from evbilling.infra.logging import get_logger
 from evbilling.kit import EVBillingError
 from evbilling.models import ChargingSession
+from evbilling.rating.resolution import TariffSnapshot, resolve_tariff, station_time_zone
 from evbilling.tariffs.price_text import price_text
 
 log = get_logger(__name__)

@@ -5,20 +5,24 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.access.service import ensure_operator
 from evbilling.config import Settings, load_settings
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
+from evbilling.infra.validation import MAX_PAGE_LIMIT
 from evbilling.kit import EVBillingError, SystemClock
+from evbilling.kit.errors import InvalidRequest
+from evbilling.kit.values import InvalidValue, ValidatedText
 
 T = TypeVar("T")
 
@@ -95,3 +99,84 @@ def table(rows: list[dict[str, Any]], *, columns: list[str]) -> str:
     lines = ["  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands over the services of a slice: one unit of work, fields named, read schemas printed.
+
+LimitOption = Annotated[int, typer.Option(min=1, max=MAX_PAGE_LIMIT, help="Page size.")]
+OffsetOption = Annotated[int, typer.Option(min=0, help="Rows to skip.")]
+ClearOption = Annotated[
+    list[str] | None, typer.Option("--clear", help="Empty an optional field (repeatable).")
+]
+
+
+def run_command(work: Callable[[AsyncSession, ServiceContext, int], Awaitable[T]]) -> T:
+    """run_in_unit_of_work, with the rejected field named in the message: a terminal has no
+    problem document to carry it."""
+
+    async def named(db: AsyncSession, context: ServiceContext, operator_id: int) -> T:
+        try:
+            return await work(db, context, operator_id)
+        except InvalidRequest as exc:
+            if exc.field is None or exc.errors:  # several fields: the message names them
+                raise
+            raise InvalidRequest(f"{exc.field}: {exc}", field=exc.field) from exc
+
+    return run_in_unit_of_work(named)
+
+
+def fields_of(read: BaseModel) -> dict[str, Any]:
+    """A read schema's fields as the CLI prints them (`emit`, `details`): datetimes in ISO
+    8601 with their offset, decimals as strings, enums as their values."""
+    data: dict[str, Any] = to_jsonable(read.model_dump())
+    return data
+
+
+def details(data: dict[str, Any], *, skip: tuple[str, ...] = ()) -> str:
+    """One `name  value` line per field."""
+    width = max(len(key) for key in data)
+    return "\n".join(
+        f"{key.ljust(width)}  {'' if item is None else item}"
+        for key, item in data.items()
+        if key not in skip
+    )
+
+
+def page_text(page: dict[str, Any], *, columns: list[str]) -> str:
+    """A page (items, total, offset) as a table with a `(first-last of total)` footer."""
+    rows: list[dict[str, Any]] = page["items"]
+    shown = f"{page['offset'] + 1}-{page['offset'] + len(rows)}" if rows else "none"
+    return f"{table(rows, columns=columns)}\n({shown} of {page['total']})"
+
+
+def partial_changes(
+    given: dict[str, Any], *, clear: Sequence[str] | None, clearable: dict[str, str]
+) -> dict[str, Any]:
+    """The keyword arguments of a partial update: options given, plus `--clear` ones as None.
+    `clearable` maps the CLI names (--clear tariff) to the service's (tariff_id)."""
+    changes = {name: value for name, value in given.items() if value is not None}
+    for name in clear or ():
+        field = clearable.get(name)
+        if field is None:
+            choices = ", ".join(sorted(clearable)) or "nothing"
+            raise typer.BadParameter(
+                f"cannot clear {name!r}; clearable: {choices}", param_hint="--clear"
+            )
+        if field in changes:
+            raise typer.BadParameter(f"{name} is both set and cleared", param_hint="--clear")
+        changes[field] = None
+    return changes
+
+
+def parsed_as(kind: type[ValidatedText]) -> Callable[[str], str]:
+    """A Typer `parser` reading an option with a value object's rule (exit 2 with its
+    message when the text breaks it)."""
+
+    def parse(text: str) -> str:
+        try:
+            return kind.parse(text)
+        except InvalidValue as exc:
+            raise typer.BadParameter(str(exc)) from exc
+
+    return parse

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.catalog import service as catalog
 from evbilling.charging.pricing import breakdown_of, tariff_of
+from evbilling.drivers import service as drivers
 from evbilling.kit.errors import InvalidRequest, NotFound
 from evbilling.rating.engine import (
     ChargingPeriodInput,
@@ -19,6 +19,8 @@ from evbilling.rating.engine import (
     RatedCdr,
     rate_session,
 )
+from evbilling.rating.resolution import resolve_tariff, station_time_zone
+from evbilling.stations import evse_service as evses
 
 MAX_QUOTE_DURATION = timedelta(days=7)
 MAX_QUOTE_ENERGY_KWH = Decimal(10_000)
@@ -87,10 +89,10 @@ async def quote(
         raise InvalidRequest(f"must be between 0 and {MAX_QUOTE_ENERGY_KWH}", field="energy_kwh")
     if not timedelta(0) < duration <= MAX_QUOTE_DURATION:
         raise InvalidRequest("must be more than 0 and at most 7 days", field="duration_minutes")
-    evse = await catalog.get_evse(db=db, operator_id=operator_id, evse_id=evse_id)
+    evse = await evses.get_evse(db=db, operator_id=operator_id, evse_id=evse_id)
     if driver_id is not None:
-        await catalog.get_driver(db=db, operator_id=operator_id, driver_id=driver_id)
-    snapshot = await catalog.resolve_tariff(
+        await drivers.get_driver(db=db, operator_id=operator_id, driver_id=driver_id)
+    snapshot = await resolve_tariff(
         db=db,
         operator_id=operator_id,
         station_id=evse.station_id,
@@ -100,9 +102,7 @@ async def quote(
     )
     if snapshot is None:
         raise NotFound(kind="tariff for evse", key=evse_id)
-    time_zone = await catalog.station_time_zone(
-        db=db, operator_id=operator_id, station_id=evse.station_id
-    )
+    time_zone = await station_time_zone(db=db, operator_id=operator_id, station_id=evse.station_id)
     tariff = tariff_of(snapshot.ocpi_json)
     hours = Decimal(duration.total_seconds()) / Decimal(3600)
     average_kw = energy_kwh / hours

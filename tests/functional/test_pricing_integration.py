@@ -13,10 +13,11 @@ from ocpp.v16 import call
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from evbilling.catalog import service as catalog
 from evbilling.cli import app as cli_app
+from evbilling.drivers import service as drivers
 from evbilling.infra.context import ServiceContext
 from evbilling.models import ChargingSession
+from evbilling.tariffs import service as tariffs
 from evbilling.tariffs.domain import loads_ocpi
 from tests.factories import create_station, create_tariff, create_token
 from tests.fixtures import OCPI_EXAMPLES
@@ -100,12 +101,12 @@ class TestSessionPricing:
         async with charger(live_server) as station:
             started = await station.start_tx(meter_start=0, minutes=0)
             async with context.unit_of_work() as db:
-                await catalog.update_tariff(
+                await tariffs.update_tariff(
                     db=db,
                     operator_id=operator_id,
                     tariff_id=tariff,
                     now=context.clock.now(),
-                    ocpi=catalog.simple_tariff_ocpi(
+                    ocpi=tariffs.simple_tariff_ocpi(
                         currency="EUR",
                         energy_price_per_kwh=Decimal("0.99"),
                         session_fee=Decimal("5.00"),
@@ -143,9 +144,9 @@ class TestSessionPricing:
             is_default=False,
         )
         async with context.unit_of_work() as db:
-            token = await catalog.get_token(db=db, operator_id=operator_id, token_id=token_id)
+            token = await drivers.get_token(db=db, operator_id=operator_id, token_id=token_id)
             assert token.driver_id is not None
-            await catalog.update_driver(
+            await drivers.update_driver(
                 db=db,
                 operator_id=operator_id,
                 driver_id=token.driver_id,

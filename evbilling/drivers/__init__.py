@@ -1,0 +1,5 @@
+"""Drivers: the people who charge, their groups (fleets) and their tokens (OCPP idTags).
+
+`domain` (IdTag, Email, TokenStatus, TokenType), `service` (drivers, groups, tokens),
+`repository`, `schemas`, `endpoints` (router), `cli` (`evbilling driver|group|token`).
+"""
