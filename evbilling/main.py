@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from evbilling.access.service import InvalidApiKey
 from evbilling.catalog import endpoints as catalog_endpoints
 from evbilling.charging import endpoints as charging_endpoints
+from evbilling.commands import endpoints as commands_endpoints
 from evbilling.config import Settings
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
@@ -27,6 +28,7 @@ from evbilling.kit import Clock, SystemClock
 from evbilling.kit.clock import InvalidTimestamp
 from evbilling.money import CurrencyMismatch, InvalidAmount, InvalidCurrency
 from evbilling.ocpp import LoginThrottle, OcppGateway
+from evbilling.rating import endpoints as rating_endpoints
 from evbilling.rating.engine import (
     InvalidCdr,
     InvalidMeterData,
@@ -37,7 +39,12 @@ from evbilling.rating.engine import (
 from evbilling.tariffs.domain import InvalidTariff
 
 # Every slice's operator API router, mounted under /api/v1 in this order.
-ROUTERS = (catalog_endpoints.router, charging_endpoints.router)
+ROUTERS = (
+    catalog_endpoints.router,
+    charging_endpoints.router,
+    rating_endpoints.router,
+    commands_endpoints.router,
+)
 
 
 def problem_registry() -> ProblemRegistry:
