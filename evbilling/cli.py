@@ -8,16 +8,17 @@ import json
 from typing import Annotated
 
 import typer
+import uvicorn
 
 from evbilling.access import cli as access_cli
 from evbilling.catalog import cli as catalog
 from evbilling.charging import cli as charging_cli
 from evbilling.commands import cli as commands_cli
 from evbilling.config import Settings, load_settings
-from evbilling.demo import run_demo
+from evbilling.demo import banner, seed_demo, serve_with_simulated_chargers
 from evbilling.infra import cli as infra_cli
 from evbilling.infra.db.migrate import upgrade
-from evbilling.main import serve
+from evbilling.main import build_application, configure_logging_from, serve, uvicorn_config
 from evbilling.rating import cli as rating_cli
 from evbilling.simulator.station import SimulationSettings, run_simulation, stations_from_options
 
@@ -78,7 +79,31 @@ def demo_command(
     simulate: Annotated[bool, typer.Option(help="Run the simulated chargers.")] = True,
 ) -> None:
     """Migrate, load demo data, print its credentials, serve, and run simulated chargers."""
-    run_demo(config=_settings(ctx), simulated_stations=stations, simulate=simulate)
+    config = _settings(ctx)
+    configure_logging_from(config)
+    upgrade(url=config.database_url)
+    credentials = asyncio.run(seed_demo(database_url=config.database_url, stations=stations))
+    typer.echo(
+        banner(
+            database_url=config.database_url,
+            host=config.host,
+            port=config.port,
+            credentials=credentials,
+        )
+    )
+
+    def make_server() -> uvicorn.Server:
+        application = build_application(settings=config)
+        return uvicorn.Server(uvicorn_config(application=application, settings=config))
+
+    asyncio.run(
+        serve_with_simulated_chargers(
+            make_server=make_server,
+            ocpp_url=f"ws://{config.host}:{config.port}/ocpp",
+            credentials=credentials,
+            simulate=simulate,
+        )
+    )
 
 
 # Until the simulator slice has its own cli.py.
