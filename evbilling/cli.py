@@ -1,16 +1,28 @@
-"""The `evbilling` command line: server, database, demo, admin objects, station commands."""
+"""The `evbilling` command line: reads the settings once, serves, migrates, runs the demo,
+and mounts each slice's commands."""
 
 from __future__ import annotations
 
-import typer
+import asyncio
+from typing import Annotated
 
-from evbilling.charging import cli as operations
-from evbilling.drivers import cli as drivers
-from evbilling.locations import cli as locations
-from evbilling.rating import cli as pricing
-from evbilling.simulator import cli as simulator
-from evbilling.stations import cli as stations
-from evbilling.tariffs import cli as tariffs
+import typer
+import uvicorn
+
+from evbilling.access import cli as access_cli
+from evbilling.charging import cli as charging_cli
+from evbilling.commands import cli as commands_cli
+from evbilling.config import Settings, load_settings
+from evbilling.demo import banner, seed_demo, serve_with_simulated_chargers
+from evbilling.drivers import cli as drivers_cli
+from evbilling.infra import cli as infra_cli
+from evbilling.infra.db.migrate import upgrade
+from evbilling.locations import cli as locations_cli
+from evbilling.main import build_application, configure_logging_from, serve, uvicorn_config
+from evbilling.rating import cli as rating_cli
+from evbilling.simulator import cli as simulator_cli
+from evbilling.stations import cli as stations_cli
+from evbilling.tariffs import cli as tariffs_cli
 
 app = typer.Typer(
     name="evbilling",
@@ -18,13 +30,94 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-locations.register(app)
-stations.register(app)
-drivers.register(app)
-tariffs.register(app)
-operations.register(app)
-pricing.register(app)
-simulator.register(app)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+@app.callback()
+def configure(ctx: typer.Context) -> None:
+    """Read the EVBILLING_* settings once; commands get what they need from them."""
+    config = load_settings()
+    ctx.obj = config
+    infra_cli.use(
+        database_url=config.database_url,
+        api_url=config.api_url,
+        api_key=config.api_key,
+        operator_of=access_cli.default_operator,
+    )
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    config = ctx.find_root().obj
+    assert isinstance(config, Settings), "configure() runs before every command"
+    return config
+
+
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+) -> None:
+    """Serve the OCPP endpoint (/ocpp/{station_id}) and the API (/api/v1) on one port."""
+    config = _settings(ctx)
+    if host is not None:
+        config.host = host
+    if port is not None:
+        config.port = port
+    serve(settings=config)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context, revision: str = "head") -> None:
+    """Apply the database migrations (EVBILLING_DATABASE_URL)."""
+    upgrade(url=_settings(ctx).database_url, revision=revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command("demo")
+def demo_command(
+    ctx: typer.Context,
+    stations: Annotated[int, typer.Option(help="Simulated chargers to run.")] = 2,
+    simulate: Annotated[bool, typer.Option(help="Run the simulated chargers.")] = True,
+) -> None:
+    """Migrate, load demo data, print its credentials, serve, and run simulated chargers."""
+    config = _settings(ctx)
+    configure_logging_from(config)
+    upgrade(url=config.database_url)
+    credentials = asyncio.run(seed_demo(database_url=config.database_url, stations=stations))
+    typer.echo(
+        banner(
+            database_url=config.database_url,
+            host=config.host,
+            port=config.port,
+            credentials=credentials,
+        )
+    )
+
+    def make_server() -> uvicorn.Server:
+        application = build_application(settings=config)
+        return uvicorn.Server(uvicorn_config(application=application, settings=config))
+
+    asyncio.run(
+        serve_with_simulated_chargers(
+            make_server=make_server,
+            ocpp_url=f"ws://{config.host}:{config.port}/ocpp",
+            credentials=credentials,
+            simulate=simulate,
+        )
+    )
+
+
+app.add_typer(db_app, name="db")
+locations_cli.register(app)
+stations_cli.register(app)
+drivers_cli.register(app)
+tariffs_cli.register(app)
+access_cli.register(app)
+charging_cli.register(app)
+rating_cli.register(app)
+commands_cli.register(station_app=stations_cli.station_app, session_app=charging_cli.session_app)
+simulator_cli.register(app)
 
 
 def main() -> None:

@@ -1,10 +1,11 @@
-"""`make run`: a migrated SQLite database with demo data, the server, and simulated chargers."""
+"""`make run`: demo data in a migrated database, its credentials, and simulated chargers
+beside the server (`evbilling demo` builds the server and runs these steps)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -12,16 +13,13 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.access.service import create_api_key, ensure_operator
-from evbilling.config import Settings
 from evbilling.drivers import service as drivers
 from evbilling.drivers.domain import TokenStatus
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
-from evbilling.infra.db.migrate import upgrade
 from evbilling.kit import SystemClock
 from evbilling.kit.errors import NotFound
 from evbilling.locations import service as locations
-from evbilling.main import build_application, configure_logging_from, uvicorn_config
 from evbilling.simulator import (
     SimulatedStationConfig,
     SimulationSettings,
@@ -143,13 +141,13 @@ async def seed_demo(*, database_url: str, stations: int) -> DemoCredentials:
         await engine.dispose()
 
 
-def banner(*, config: Settings, credentials: DemoCredentials) -> str:
-    base = f"http://{config.host}:{config.port}"
+def banner(*, database_url: str, host: str, port: int, credentials: DemoCredentials) -> str:
+    base = f"http://{host}:{port}"
     lines = [
         "",
         "evbilling demo",
-        f"  database   {config.database_url}",
-        f"  OCPP       ws://{config.host}:{config.port}/ocpp/{{station_id}}  (subprotocol ocpp1.6,"
+        f"  database   {database_url}",
+        f"  OCPP       ws://{host}:{port}/ocpp/{{station_id}}  (subprotocol ocpp1.6,"
         " HTTP Basic auth)",
         f"  API        {base}/api/v1  (OpenAPI: {base}/api/v1/openapi.json)",
         f"  API key    {credentials.api_key}",
@@ -175,11 +173,15 @@ def banner(*, config: Settings, credentials: DemoCredentials) -> str:
     return "\n".join(lines)
 
 
-async def _serve_and_simulate(
-    *, config: Settings, credentials: DemoCredentials, simulate: bool
+async def serve_with_simulated_chargers(
+    *,
+    make_server: Callable[[], uvicorn.Server],
+    ocpp_url: str,
+    credentials: DemoCredentials,
+    simulate: bool,
 ) -> None:
-    application = build_application(settings=config)
-    server = uvicorn.Server(uvicorn_config(application=application, settings=config))
+    """Serve until stopped; once the server is up, the demo stations charge against it."""
+    server = make_server()
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn offers no event)
         await asyncio.sleep(0.05)
@@ -199,7 +201,7 @@ async def _serve_and_simulate(
         ]
         simulation = asyncio.create_task(
             run_simulation(
-                url=f"ws://{config.host}:{config.port}/ocpp",
+                url=ocpp_url,
                 stations=stations,
                 # Real time (timestamps never run ahead of the clock), short sessions: a
                 # newcomer sees sessions start, meter and get priced within minutes.
@@ -220,14 +222,3 @@ async def _serve_and_simulate(
             simulation.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await simulation
-
-
-def run_demo(*, config: Settings, simulated_stations: int, simulate: bool) -> None:
-    configure_logging_from(config)
-    upgrade(url=config.database_url)
-    credentials = asyncio.run(
-        seed_demo(database_url=config.database_url, stations=simulated_stations)
-    )
-    sys.stdout.write(banner(config=config, credentials=credentials) + "\n")
-    sys.stdout.flush()
-    asyncio.run(_serve_and_simulate(config=config, credentials=credentials, simulate=simulate))

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from evbilling.access.service import InvalidApiKey
 from evbilling.charging import endpoints as charging_endpoints
+from evbilling.commands import endpoints as commands_endpoints
 from evbilling.config import Settings
 from evbilling.drivers import endpoints as drivers_endpoints
 from evbilling.infra.context import ServiceContext
@@ -28,6 +29,7 @@ from evbilling.kit.clock import InvalidTimestamp
 from evbilling.locations import endpoints as locations_endpoints
 from evbilling.money import CurrencyMismatch, InvalidAmount, InvalidCurrency
 from evbilling.ocpp import LoginThrottle, OcppGateway
+from evbilling.rating import endpoints as rating_endpoints
 from evbilling.rating.engine import (
     InvalidCdr,
     InvalidMeterData,
@@ -46,6 +48,8 @@ ROUTERS = (
     stations_endpoints.router,
     drivers_endpoints.router,
     charging_endpoints.router,
+    rating_endpoints.router,
+    commands_endpoints.router,
 )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.secrets import hash_secret
-from evbilling.models import Driver, Evse, Location, Station, Token
+from evbilling.models import ChargingSession, Driver, Evse, Location, Station, Token
 from evbilling.tariffs import service as tariffs
 
 STATION_PASSWORD = "correct-horse-battery-staple"
@@ -126,3 +127,36 @@ async def create_token(
         db.add(token)
         await db.commit()
         return token.id
+
+
+async def create_sessions(
+    context: ServiceContext,
+    *,
+    operator_id: int,
+    station_id: int,
+    count: int,
+    status: str = "completed",
+) -> list[int]:
+    """`count` sessions at a station, one minute apart (no evidence, not priced)."""
+    now = context.clock.now()
+    async with context.unit_of_work() as db:
+        rows = [
+            ChargingSession(
+                operator_id=operator_id,
+                station_id=station_id,
+                connector_id=1,
+                start_key=uuid.uuid4().hex,
+                id_tag="04A1B2C3D4",
+                authorization_status="Accepted",
+                status=status,
+                billable=False,
+                started_at=now + timedelta(minutes=index),
+                meter_start_wh=0,
+                created_at=now,
+                updated_at=now,
+            )
+            for index in range(count)
+        ]
+        db.add_all(rows)
+        await db.commit()
+        return [row.id for row in rows]

@@ -7,10 +7,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evbilling.infra.db.repository import RepositoryBase
 from evbilling.models import ApiKey, Operator
 
 
 class OperatorRepository:
+    """Operators own everything else, so nothing scopes them; `add` creates one by name."""
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
@@ -28,33 +31,30 @@ class OperatorRepository:
         return await self._session.get(Operator, operator_id)
 
 
-class ApiKeyRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+class ApiKeyRepository(RepositoryBase[ApiKey]):
+    model = ApiKey
 
-    async def add(
+    async def create(
         self, *, operator_id: int, name: str, prefix: str, secret_hash: str, now: datetime
     ) -> ApiKey:
-        key = ApiKey(
-            operator_id=operator_id,
-            name=name,
-            prefix=prefix,
-            secret_hash=secret_hash,
-            created_at=now,
+        key = self.add(
+            ApiKey(
+                operator_id=operator_id,
+                name=name,
+                prefix=prefix,
+                secret_hash=secret_hash,
+                created_at=now,
+            )
         )
-        self._session.add(key)
-        await self._session.flush()
+        await self.db.flush()
         return key
 
     async def by_prefix(self, prefix: str) -> ApiKey | None:
-        result = await self._session.execute(select(ApiKey).where(ApiKey.prefix == prefix))
+        result = await self.db.execute(select(ApiKey).where(ApiKey.prefix == prefix))
         return result.scalar_one_or_none()
 
     async def list_for(self, operator_id: int) -> list[ApiKey]:
-        result = await self._session.execute(
+        result = await self.db.execute(
             select(ApiKey).where(ApiKey.operator_id == operator_id).order_by(ApiKey.id)
         )
         return list(result.scalars())
-
-    async def get(self, key_id: int) -> ApiKey | None:
-        return await self._session.get(ApiKey, key_id)

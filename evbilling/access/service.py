@@ -51,7 +51,7 @@ async def create_api_key(
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(24)
     key = f"{API_KEY_PREFIX}_{prefix}_{secret}"
-    row = await ApiKeyRepository(db).add(
+    row = await ApiKeyRepository(db).create(
         operator_id=operator_id,
         name=name,
         prefix=prefix,
@@ -64,8 +64,8 @@ async def create_api_key(
 async def revoke_api_key(
     *, db: AsyncSession, operator_id: int, key_id: int, now: datetime, cache: VerifiedSecretCache
 ) -> None:
-    row = await ApiKeyRepository(db).get(key_id)
-    if row is None or row.operator_id != operator_id:
+    row = await ApiKeyRepository(db).get(id=key_id, owner_id=operator_id)
+    if row is None:
         raise NotFound(kind="api key", key=key_id)
     row.revoked_at = now
     await db.flush()

@@ -22,9 +22,9 @@ from evbilling.charging.metering import (
 )
 from evbilling.charging.repository import ChargingRepository
 from evbilling.models import ChargingSession
+from evbilling.rating.breakdown import breakdown_of
 from evbilling.rating.engine import (
     ChargingPeriodInput,
-    CostLine,
     RatedCdr,
     rate_session,
     rated_cdr_to_ocpi,
@@ -37,6 +37,8 @@ class SessionCost:
     """What a session costs so far (running) or in the end (final)."""
 
     session_id: int
+    # False while the session runs: the cost so far.
+    final: bool
     currency: str
     at: datetime
     energy_wh: int
@@ -49,39 +51,6 @@ class SessionCost:
 
 def tariff_of(document: str) -> Tariff:
     return parse_tariff(loads_ocpi(document))
-
-
-def breakdown_of(rated: RatedCdr) -> dict[str, Any]:
-    """The explanation of a bill, JSON-ready with exact decimal strings."""
-    return {
-        "currency": rated.currency,
-        "tariff_id": rated.tariff_id,
-        "lines": [_line(line) for line in rated.lines],
-        "total_excl_vat": str(rated.total_cost.excl_vat),
-        "total_incl_vat": _text(rated.total_cost.incl_vat),
-        "total_energy_kwh": str(rated.total_energy),
-        "total_time_h": str(rated.total_time),
-        "total_parking_time_h": str(rated.total_parking_time),
-    }
-
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _line(line: CostLine) -> dict[str, Any]:
-    return {
-        "kind": line.kind.value,
-        "description": line.description,
-        "quantity": str(line.quantity),
-        "unit": line.unit.value,
-        "unit_price": str(line.unit_price),
-        "vat_percent": _text(line.vat),
-        "amount_excl_vat": str(line.amount_excl_vat),
-        "amount_incl_vat": _text(line.amount_incl_vat),
-        "tariff_element": line.element_index,
-        "step_size": line.step_size,
-    }
 
 
 async def session_evidence(
@@ -128,6 +97,7 @@ async def cost_of(
     )
     return SessionCost(
         session_id=session.id,
+        final=session.stopped_at is not None,
         currency=rated.currency,
         at=ended_at,
         energy_wh=max(meter_end_wh - session.meter_start_wh, 0),

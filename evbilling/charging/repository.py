@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from evbilling.infra.db.repository import RepositoryBase
 from evbilling.models import (
     ChargingSession,
     ConnectorStatusEvent,
@@ -45,17 +45,16 @@ class OpenSession:
     max_power_w: int
 
 
-class ChargingRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+class ChargingRepository(RepositoryBase[ChargingSession]):
+    model = ChargingSession
 
     @property
     def _dialect(self) -> str:
-        return self._session.get_bind().dialect.name
+        return self.db.get_bind().dialect.name
 
     async def station_login(self, identity: str) -> StationLogin | None:
         row = (
-            await self._session.execute(
+            await self.db.execute(
                 select(
                     Station.id,
                     Station.operator_id,
@@ -76,15 +75,15 @@ class ChargingRepository:
         )
 
     async def station(self, station_id: int) -> Station | None:
-        return await self._session.get(Station, station_id)
+        return await self.db.get(Station, station_id)
 
     async def touch_heartbeat(self, *, station_id: int, now: datetime) -> None:
-        await self._session.execute(
+        await self.db.execute(
             update(Station).where(Station.id == station_id).values(last_heartbeat_at=now)
         )
 
     async def evse(self, *, station_id: int, connector_id: int) -> Evse | None:
-        result = await self._session.execute(
+        result = await self.db.execute(
             select(Evse).where(Evse.station_id == station_id, Evse.connector_id == connector_id)
         )
         return result.scalar_one_or_none()
@@ -99,21 +98,21 @@ class ChargingRepository:
             created_at=now,
             updated_at=now,
         )
-        self._session.add(evse)
-        await self._session.flush()
+        self.db.add(evse)
+        await self.db.flush()
         return evse
 
     async def add_status_event(self, **values: Any) -> None:
-        await self._session.execute(insert(ConnectorStatusEvent).values(**values))
+        await self.db.execute(insert(ConnectorStatusEvent).values(**values))
 
     async def token(self, *, operator_id: int, uid: str) -> Token | None:
-        result = await self._session.execute(
+        result = await self.db.execute(
             select(Token).where(Token.operator_id == operator_id, Token.uid == uid)
         )
         return result.scalar_one_or_none()
 
     async def has_active_session(self, *, token_id: int) -> bool:
-        count = await self._session.scalar(
+        count = await self.db.scalar(
             select(func.count())
             .select_from(ChargingSession)
             .where(ChargingSession.token_id == token_id, ChargingSession.status == "active")
@@ -121,38 +120,32 @@ class ChargingRepository:
         return bool(count)
 
     async def session_by_start_key(self, start_key: str) -> ChargingSession | None:
-        result = await self._session.execute(
+        result = await self.db.execute(
             select(ChargingSession).where(ChargingSession.start_key == start_key)
         )
         return result.scalar_one_or_none()
 
     async def add_session(self, charging_session: ChargingSession) -> ChargingSession:
-        self._session.add(charging_session)
-        await self._session.flush()
+        self.db.add(charging_session)
+        await self.db.flush()
         return charging_session
 
     async def session_of_station(
         self, *, station_id: int, session_id: int
     ) -> ChargingSession | None:
-        result = await self._session.execute(
+        result = await self.db.execute(
             select(ChargingSession).where(
                 ChargingSession.id == session_id, ChargingSession.station_id == station_id
             )
         )
         return result.scalar_one_or_none()
 
-    async def session_of_operator(
-        self, *, operator_id: int, session_id: int
-    ) -> ChargingSession | None:
-        result = await self._session.execute(
-            select(ChargingSession).where(
-                ChargingSession.id == session_id, ChargingSession.operator_id == operator_id
-            )
-        )
-        return result.scalar_one_or_none()
+    async def session(self, session_id: int) -> ChargingSession | None:
+        """The session by id; no query when this unit of work has loaded it already."""
+        return await self.db.get(ChargingSession, session_id)
 
     async def readings_of(self, *, session_id: int) -> list[tuple[datetime, list[dict[str, str]]]]:
-        connection = await self._session.connection()
+        connection = await self.db.connection()
         rows = await connection.execute(
             select(MeterValueRecord.timestamp, MeterValueRecord.sampled_values)
             .where(MeterValueRecord.session_id == session_id)
@@ -164,7 +157,7 @@ class ChargingRepository:
         self, *, station_id: int, connector_id: int, start: datetime, end: datetime
     ) -> list[tuple[datetime, str]]:
         """The connector's status changes during [start, end) and the one in force at start."""
-        connection = await self._session.connection()
+        connection = await self.db.connection()
         events = ConnectorStatusEvent.__table__.c
         before = await connection.execute(
             select(events.timestamp, events.status)
@@ -190,7 +183,7 @@ class ChargingRepository:
 
     async def open_session(self, *, station_id: int, session_id: int) -> OpenSession | None:
         """The few columns MeterValues needs, with the EVSE's power limit, in one query."""
-        connection = await self._session.connection()
+        connection = await self.db.connection()
         row = (
             await connection.execute(
                 _OPEN_SESSION, {"session_id": session_id, "station_id": station_id}
@@ -211,18 +204,18 @@ class ChargingRepository:
         )
 
     async def set_last_register(self, *, session_id: int, wh: int, at: datetime) -> None:
-        connection = await self._session.connection()
+        connection = await self.db.connection()
         await connection.execute(_SET_LAST_REGISTER, {"session_id": session_id, "wh": wh, "at": at})
 
     async def add_meter_values(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert the readings not stored yet (a replay inserts nothing)."""
         if rows:
-            connection = await self._session.connection()
+            connection = await self.db.connection()
             await connection.execute(self._insert_ignoring(MeterValueRecord, "value_key"), rows)
 
     async def add_anomalies(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            connection = await self._session.connection()
+            connection = await self.db.connection()
             await connection.execute(self._insert_ignoring(MeteringAnomaly, "anomaly_key"), rows)
 
     def _insert_ignoring(self, model: type[Any], key: str) -> Any:

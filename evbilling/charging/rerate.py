@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.charging.metering import Reading, SessionEvidence, StatusChange, decode_periods
 from evbilling.charging.pricing import rate_evidence
-from evbilling.charging.queries import RerateRepository
+from evbilling.charging.read_repository import RerateRepository
 from evbilling.kit.errors import InvalidRequest
 from evbilling.rating.engine import rate_session
 from evbilling.tariffs.domain import InvalidTariff, parse_tariff

@@ -1,4 +1,9 @@
-"""Shared plumbing for CLI commands: one unit of work per command, text or JSON output."""
+"""Shared plumbing for CLI commands: one unit of work per command, calls to the running
+server's API, text or JSON output.
+
+The root command reads the settings once and hands this module what commands need through
+`use(...)`; slice CLIs then call `run_in_unit_of_work` and `call_api`.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,16 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
+import httpx
 import typer
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.access.service import ensure_operator
-from evbilling.config import Settings, load_settings
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
 from evbilling.infra.validation import MAX_PAGE_LIMIT
@@ -28,11 +32,37 @@ T = TypeVar("T")
 
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
-DEFAULT_OPERATOR_NAME = "Default operator"
+
+class OperatorOf(Protocol):
+    """The operator a command works for, found (or created) in its unit of work."""
+
+    async def __call__(self, *, db: AsyncSession, now: datetime) -> int: ...
 
 
-def settings() -> Settings:
-    return load_settings()
+@dataclass(frozen=True, slots=True)
+class CliSettings:
+    database_url: str
+    # The running server commands to stations go through, and the API key they present.
+    api_url: str
+    api_key: str | None
+    operator_of: OperatorOf
+
+
+_settings: CliSettings | None = None
+
+
+def use(*, database_url: str, api_url: str, api_key: str | None, operator_of: OperatorOf) -> None:
+    """What the commands of this run work with (called once, by the root command)."""
+    global _settings
+    _settings = CliSettings(
+        database_url=database_url, api_url=api_url, api_key=api_key, operator_of=operator_of
+    )
+
+
+def settings() -> CliSettings:
+    if _settings is None:
+        raise RuntimeError("the root command calls infra.cli.use(...) before any command runs")
+    return _settings
 
 
 def run_in_unit_of_work(work: Callable[[AsyncSession, ServiceContext, int], Awaitable[T]]) -> T:
@@ -49,9 +79,7 @@ def run_in_unit_of_work(work: Callable[[AsyncSession, ServiceContext, int], Awai
         )
         try:
             async with context.unit_of_work() as db:
-                operator_id = await ensure_operator(
-                    db=db, name=DEFAULT_OPERATOR_NAME, now=context.clock.now()
-                )
+                operator_id = await config.operator_of(db=db, now=context.clock.now())
                 result = await work(db, context, operator_id)
                 await db.commit()
                 return result
@@ -63,6 +91,38 @@ def run_in_unit_of_work(work: Callable[[AsyncSession, ServiceContext, int], Awai
     except EVBillingError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from exc
+
+
+def call_api(*, method: str, path: str, body: dict[str, Any] | None, timeout: float) -> Any:
+    """Call the running server's operator API (/api/v1); an error ends the command (exit 1,
+    or 2 without an API key) with the problem's title and detail."""
+    config = settings()
+    if not config.api_key:
+        typer.secho(
+            "error: set EVBILLING_API_KEY (see `evbilling apikey create`)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    try:
+        response = httpx.request(
+            method,
+            f"{config.api_url.rstrip('/')}/api/v1{path}",
+            json=body,
+            params={"timeout": timeout},
+            timeout=timeout + 5,
+            headers={"Authorization": f"Bearer {config.api_key}"},
+        )
+    except httpx.HTTPError as exc:
+        typer.secho(f"error: cannot reach {config.api_url}: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from exc
+    data = response.json()
+    if response.status_code >= 400:
+        typer.secho(
+            f"error: {data.get('title')}: {data.get('detail')}", fg=typer.colors.RED, err=True
+        )
+        raise typer.Exit(code=1)
+    return data
 
 
 def to_jsonable(value: Any) -> Any:

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.charging.pricing import breakdown_of, tariff_of
 from evbilling.drivers import service as drivers
 from evbilling.kit.errors import InvalidRequest, NotFound
+from evbilling.rating.breakdown import breakdown_of
 from evbilling.rating.engine import (
     ChargingPeriodInput,
     LineKind,
@@ -21,6 +21,7 @@ from evbilling.rating.engine import (
 )
 from evbilling.rating.resolution import resolve_tariff, station_time_zone
 from evbilling.stations import evse_service as evses
+from evbilling.tariffs.domain import loads_ocpi, parse_tariff
 
 MAX_QUOTE_DURATION = timedelta(days=7)
 MAX_QUOTE_ENERGY_KWH = Decimal(10_000)
@@ -34,7 +35,7 @@ class Quote:
     tariff_name: str
     currency: str
     start: datetime
-    duration: timedelta
+    duration_minutes: Decimal
     energy_kwh: Decimal
     total_excl_vat: Decimal
     total_incl_vat: Decimal | None
@@ -79,12 +80,14 @@ async def quote(
     operator_id: int,
     evse_id: int,
     energy_kwh: Decimal,
-    duration: timedelta,
+    duration_minutes: Decimal,
     start: datetime,
     driver_id: int | None,
     language: str = "en",
 ) -> Quote:
-    """Charging `energy_kwh` evenly over `duration` from `start`, at the price in force then."""
+    """Charging `energy_kwh` evenly over `duration_minutes` from `start`, at the price in force
+    then."""
+    duration = timedelta(microseconds=int(duration_minutes * 60_000_000))
     if not Decimal(0) <= energy_kwh <= MAX_QUOTE_ENERGY_KWH:
         raise InvalidRequest(f"must be between 0 and {MAX_QUOTE_ENERGY_KWH}", field="energy_kwh")
     if not timedelta(0) < duration <= MAX_QUOTE_DURATION:
@@ -103,7 +106,7 @@ async def quote(
     if snapshot is None:
         raise NotFound(kind="tariff for evse", key=evse_id)
     time_zone = await station_time_zone(db=db, operator_id=operator_id, station_id=evse.station_id)
-    tariff = tariff_of(snapshot.ocpi_json)
+    tariff = parse_tariff(loads_ocpi(snapshot.ocpi_json))
     hours = Decimal(duration.total_seconds()) / Decimal(3600)
     average_kw = energy_kwh / hours
     period = ChargingPeriodInput(
@@ -124,7 +127,7 @@ async def quote(
         tariff_name=snapshot.name,
         currency=rated.currency,
         start=start,
-        duration=duration,
+        duration_minutes=duration_minutes,
         energy_kwh=energy_kwh,
         total_excl_vat=rated.total_cost.excl_vat,
         total_incl_vat=rated.total_cost.incl_vat,

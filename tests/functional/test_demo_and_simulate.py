@@ -7,12 +7,11 @@ import json
 
 from typer.testing import CliRunner
 
-from evbilling.charging.queries import SessionFilter
+from evbilling.charging.read_repository import SessionFilter
 from evbilling.charging.sessions import list_sessions
 from evbilling.cli import app as cli_app
 from evbilling.demo import seed_demo
 from evbilling.infra.context import ServiceContext
-from evbilling.infra.db.pagination import PageRequest
 from evbilling.models import Operator
 from tests.functional.conftest import LiveServer
 
@@ -68,9 +67,7 @@ class TestSimulateCommand:
         report = json.loads(await asyncio.to_thread(simulate))
         async with context.unit_of_work() as db:
             operator_id = (await db.get_one(Operator, 1)).id
-            page = await list_sessions(
-                db=db, where=SessionFilter(operator_id=operator_id), page=PageRequest()
-            )
+            page = await list_sessions(db=db, where=SessionFilter(operator_id=operator_id))
 
         assert report["stations"][0]["outcome"] == "completed"
         assert len(report["stations"][0]["sessions"]) == 2

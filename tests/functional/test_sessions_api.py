@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import httpx
 from typer.testing import CliRunner
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 from evbilling.access.repository import OperatorRepository
 from evbilling.cli import app as cli_app
 from evbilling.infra.context import ServiceContext
-from tests.factories import create_station, create_tariff, create_token
+from tests.factories import create_sessions, create_station, create_tariff, create_token
 from tests.functional.charger import charger, ts
 from tests.functional.conftest import LiveServer
 
@@ -94,6 +95,28 @@ class TestSessionsApi:
         assert lean.json()["meter_samples"] == []
         assert lean.json()["cost_excl_vat"] == detail["cost_excl_vat"]
 
+    async def test_pages_by_keyset_with_after_and_next_after(
+        self, context: ServiceContext, operator_id: int, api_client: httpx.AsyncClient
+    ) -> None:
+        station = await create_station(context, operator_id=operator_id)
+        created = await create_sessions(
+            context, operator_id=operator_id, station_id=station, count=5
+        )
+        pages = [(await api_client.get("/sessions", params={"limit": 2})).json()]
+        while pages[-1]["next_after"] is not None:
+            after = pages[-1]["next_after"]
+            response = await api_client.get("/sessions", params={"limit": 2, "after": after})
+            assert response.status_code == 200, response.text
+            pages.append(response.json())
+        both = await api_client.get("/sessions", params={"after": 3, "offset": 1})
+
+        seen = [[item["id"] for item in page["items"]] for page in pages]
+        assert seen == [[5, 4], [3, 2], [1]]
+        assert sorted(i for page in seen for i in page) == created
+        assert [page["total"] for page in pages] == [5, None, None]
+        assert both.status_code == 422
+        assert both.json()["errors"][0]["field"] == "offset"
+
     async def test_another_operators_session_is_not_found(
         self, context: ServiceContext, operator_id: int, live_server: LiveServer, api_key: str
     ) -> None:
@@ -137,6 +160,29 @@ class TestSessionsApi:
 
 
 class TestSessionsCli:
+    async def test_session_list_pages_with_after(
+        self, context: ServiceContext, operator_id: int, database_url: str
+    ) -> None:
+        station = await create_station(context, operator_id=operator_id)
+        await create_sessions(context, operator_id=operator_id, station_id=station, count=3)
+
+        def listed(*args: str) -> dict[str, Any]:
+            result = CliRunner().invoke(
+                cli_app,
+                ["session", "list", "--limit", "2", "--json", *args],
+                env={"EVBILLING_DATABASE_URL": database_url},
+            )
+            assert result.exit_code == 0, result.output
+            page: dict[str, Any] = json.loads(result.output)
+            return page
+
+        first = await asyncio.to_thread(listed)
+        rest = await asyncio.to_thread(listed, "--after", str(first["next_after"]))
+
+        assert first["next_after"] == 2
+        assert rest["next_after"] is None
+        assert [item["id"] for item in rest["items"]] == [1]
+
     async def test_session_list_show_and_station_commands(
         self,
         context: ServiceContext,

@@ -1,5 +1,4 @@
-"""Operator commands to stations: check the station is the caller's, then send outside any
-transaction (a station may take seconds to answer) and return its answer."""
+"""Operator commands to stations (OCPP 1.6 CALLs), each with the payload it sends (pure)."""
 
 from __future__ import annotations
 
@@ -7,16 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evbilling.charging.domain import normalize_id_tag
-from evbilling.charging.queries import SessionRepository
-from evbilling.charging.sessions import station_identity
-from evbilling.infra.context import ServiceContext
-from evbilling.infra.station_link import (
-    AvailabilityType,
-    CommandResult,
-    ResetType,
-    TriggerableMessage,
-)
-from evbilling.kit.errors import Conflict, NotFound
+from evbilling.infra.station_link import AvailabilityType, ResetType, TriggerableMessage
 
 DEFAULT_TIMEOUT_S = 30.0
 
@@ -122,46 +112,3 @@ StationCommand = (
     | TriggerMessage
     | ClearCache
 )
-
-
-async def send_command(
-    *,
-    context: ServiceContext,
-    operator_id: int,
-    station_id: int,
-    command: StationCommand,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
-) -> CommandResult:
-    async with context.unit_of_work() as db:
-        identity = await station_identity(db=db, operator_id=operator_id, station_id=station_id)
-    response = await context.commands.send(
-        station_identity=identity,
-        action=command.action,
-        payload=command.payload(),
-        timeout_s=timeout_s,
-    )
-    return CommandResult(station_identity=identity, action=command.action, response=response)
-
-
-async def stop_session(
-    *,
-    context: ServiceContext,
-    operator_id: int,
-    session_id: int,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
-) -> CommandResult:
-    """Ask the station to stop a running session (payments use this path too)."""
-    async with context.unit_of_work() as db:
-        found = await SessionRepository(db).get(operator_id=operator_id, session_id=session_id)
-    if found is None:
-        raise NotFound(kind="session", key=session_id)
-    row, _ = found
-    if row.status != "active":
-        raise Conflict(f"session {session_id} is {row.status}, not active")
-    return await send_command(
-        context=context,
-        operator_id=operator_id,
-        station_id=row.station_id,
-        command=RemoteStop(transaction_id=row.id),
-        timeout_s=timeout_s,
-    )

@@ -1,4 +1,4 @@
-"""Read-side SQL for charging sessions, their meter samples and anomalies."""
+"""Read-side SQL for charging sessions, their meter samples and anomalies, and re-rating."""
 
 from __future__ import annotations
 
@@ -6,15 +6,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, Select, func, select
+from sqlalchemy.orm import Bundle
 
+from evbilling.infra.db.repository import KeysetPage, OffsetPage, RepositoryBase, paginate_keyset
 from evbilling.models import (
     ChargingSession,
     ConnectorStatusEvent,
     MeteringAnomaly,
     MeterValueRecord,
     Station,
+)
+
+# A session as operators read it: its columns and its station's OCPP identity, as one flat
+# row. The tariff document, the CDR and the rating periods are left out (they can be large;
+# they have their own reads).
+_LEFT_OUT = frozenset({"tariff_ocpi", "cdr", "rating_periods"})
+_READ_SESSION: Bundle[Any] = Bundle(
+    "session",
+    *(column for column in ChargingSession.__table__.c if column.key not in _LEFT_OUT),
+    Station.identity.label("station_identity"),
+    single_entity=True,
 )
 
 
@@ -28,12 +40,16 @@ class SessionFilter:
     started_before: datetime | None = None
 
 
-class SessionRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+class SessionRepository(RepositoryBase[ChargingSession]):
+    model = ChargingSession
 
-    def _filtered(self, query: Any, where: SessionFilter) -> Any:
-        query = query.where(ChargingSession.operator_id == where.operator_id)
+    def _read(self, where: SessionFilter) -> Select[Any]:
+        query = (
+            select(_READ_SESSION)
+            .select_from(ChargingSession)
+            .join(Station, Station.id == ChargingSession.station_id)
+            .where(ChargingSession.operator_id == where.operator_id)
+        )
         if where.station_id is not None:
             query = query.where(ChargingSession.station_id == where.station_id)
         if where.driver_id is not None:
@@ -46,37 +62,36 @@ class SessionRepository:
             query = query.where(ChargingSession.started_at < where.started_before)
         return query
 
-    async def page(
-        self, *, where: SessionFilter, limit: int, offset: int
-    ) -> tuple[list[tuple[ChargingSession, str]], int]:
-        total = await self._session.scalar(
-            self._filtered(select(func.count()).select_from(ChargingSession), where)
+    async def after(
+        self, *, where: SessionFilter, limit: int, after: int | None
+    ) -> KeysetPage[Row[Any]]:
+        """Newest first (highest transaction id), the page after the id `after`."""
+        return await paginate_keyset(
+            self.db, self._read(where), key=ChargingSession.id, limit=limit, after=after
         )
-        query = self._filtered(
-            select(ChargingSession, Station.identity).join(
-                Station, Station.id == ChargingSession.station_id
-            ),
-            where,
-        )
-        rows = await self._session.execute(
-            query.order_by(ChargingSession.started_at.desc(), ChargingSession.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        return [(row[0], row[1]) for row in rows], int(total or 0)
 
-    async def get(self, *, operator_id: int, session_id: int) -> tuple[ChargingSession, str] | None:
-        row = (
-            await self._session.execute(
-                select(ChargingSession, Station.identity)
-                .join(Station, Station.id == ChargingSession.station_id)
-                .where(ChargingSession.id == session_id, ChargingSession.operator_id == operator_id)
-            )
-        ).first()
-        return (row[0], row[1]) if row is not None else None
+    async def offset_page(
+        self, *, where: SessionFilter, limit: int, offset: int
+    ) -> OffsetPage[Row[Any]]:
+        """Newest first, skipping `offset` rows, with the total; the same order as `after`."""
+        statement = self._read(where)
+        total = await self.db.scalar(select(func.count()).select_from(statement.subquery()))
+        rows = await self.db.execute(
+            statement.order_by(ChargingSession.id.desc()).limit(limit).offset(offset)
+        )
+        return OffsetPage(
+            rows=list(rows.scalars()), total=int(total or 0), limit=limit, offset=offset
+        )
+
+    async def read(self, *, operator_id: int, session_id: int) -> Row[Any] | None:
+        statement = self._read(SessionFilter(operator_id=operator_id)).where(
+            ChargingSession.id == session_id
+        )
+        row: Row[Any] | None = (await self.db.execute(statement)).scalar_one_or_none()
+        return row
 
     async def meter_values(self, *, session_id: int) -> list[MeterValueRecord]:
-        result = await self._session.execute(
+        result = await self.db.execute(
             select(MeterValueRecord)
             .where(MeterValueRecord.session_id == session_id)
             .order_by(MeterValueRecord.timestamp, MeterValueRecord.id)
@@ -84,7 +99,7 @@ class SessionRepository:
         return list(result.scalars())
 
     async def anomalies(self, *, session_id: int) -> list[MeteringAnomaly]:
-        result = await self._session.execute(
+        result = await self.db.execute(
             select(MeteringAnomaly)
             .where(MeteringAnomaly.session_id == session_id)
             .order_by(MeteringAnomaly.sample_timestamp, MeteringAnomaly.id)
@@ -92,18 +107,17 @@ class SessionRepository:
         return list(result.scalars())
 
     async def station_identity(self, *, operator_id: int, station_id: int) -> str | None:
-        return await self._session.scalar(
+        return await self.db.scalar(
             select(Station.identity).where(
                 Station.id == station_id, Station.operator_id == operator_id
             )
         )
 
 
-class RerateRepository:
+class RerateRepository(RepositoryBase[ChargingSession]):
     """Bulk reads for re-rating many sessions: one query per batch and kind of evidence."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    model = ChargingSession
 
     async def completed_batch(
         self,
@@ -131,7 +145,7 @@ class RerateRepository:
         )
         if station_id is not None:
             query = query.where(ChargingSession.station_id == station_id)
-        rows = await self._session.execute(query)
+        rows = await self.db.execute(query)
         return [(row[0], row[1]) for row in rows]
 
     async def readings(
@@ -144,7 +158,7 @@ class RerateRepository:
         if not session_ids:
             return found
         values = MeterValueRecord.__table__.c
-        connection = await self._session.connection()
+        connection = await self.db.connection()
         rows = await connection.execute(
             select(values.session_id, values.timestamp, values.sampled_values)
             .where(values.session_id.in_(session_ids))
@@ -159,7 +173,7 @@ class RerateRepository:
     ) -> list[ConnectorStatusEvent]:
         if not station_ids:
             return []
-        rows = await self._session.execute(
+        rows = await self.db.execute(
             select(ConnectorStatusEvent)
             .where(
                 ConnectorStatusEvent.station_id.in_(station_ids),

@@ -1,0 +1,128 @@
+"""Charging sessions as the API and the CLI show them; each validates from a row or a small
+service result (`SessionRead.model_validate(row)`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, computed_field, field_validator
+
+from evbilling.charging.domain import ENERGY_REGISTER
+from evbilling.money import currency_exponent
+from evbilling.rating.schemas import Amount
+
+_READ = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
+
+
+class SessionRead(BaseModel):
+    model_config = _READ
+
+    id: int
+    station_id: int
+    station_identity: str
+    connector_id: int
+    evse_id: int | None
+    driver_id: int | None
+    token_id: int | None
+    id_tag: str
+    status: str
+    authorization_status: str
+    billable: bool
+    started_at: datetime
+    stopped_at: datetime | None
+    meter_start_wh: int
+    meter_stop_wh: int | None
+    energy_wh: int | None
+    stop_reason: str | None
+    tariff_id: int | None
+    tariff_version: int | None
+    time_zone: str | None
+    currency: str | None
+    cost_excl_vat: Amount | None
+    cost_vat: Amount | None
+    cost_incl_vat: Amount | None
+
+    @field_validator("cost_excl_vat", "cost_vat", "cost_incl_vat")
+    @classmethod
+    def _in_minor_units(cls, amount: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        """Stored totals are rounded already; show them with the currency's decimals (6.30)."""
+        currency = info.data.get("currency")
+        if amount is None or currency is None:
+            return amount
+        return amount.quantize(Decimal(1).scaleb(-currency_exponent(currency)))
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def transaction_id(self) -> int:
+        """The OCPP transactionId: the session's id."""
+        return self.id
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def duration_s(self) -> int | None:
+        if self.stopped_at is None:
+            return None
+        return int((self.stopped_at - self.started_at).total_seconds())
+
+
+class MeterSampleRead(BaseModel):
+    """One sampled value of a MeterValues reading; the OCPP defaults fill what was left out."""
+
+    model_config = _READ
+
+    timestamp: datetime
+    measurand: str = ENERGY_REGISTER
+    phase: str | None = None
+    location: str | None = None
+    context: str | None = None
+    unit: str | None = None
+    format: str | None = None
+    value: str
+
+
+class AnomalyRead(BaseModel):
+    model_config = _READ
+
+    kind: str
+    detail: str
+    sample_timestamp: datetime | None
+    value: str | None
+    detected_at: datetime
+
+
+class SessionDetailRead(SessionRead):
+    cost_breakdown: dict[str, Any] | None
+    meter_samples: tuple[MeterSampleRead, ...]
+    anomalies: tuple[AnomalyRead, ...]
+
+    @property
+    def summary(self) -> SessionRead:
+        """The session as the list shows it, without its evidence."""
+        return self
+
+
+class SessionPage(BaseModel):
+    model_config = _READ
+
+    items: list[SessionRead]
+    total: int | None = Field(description="how many sessions match; null on `after` pages")
+    limit: int
+    offset: int
+    next_after: int | None = Field(
+        description="pass as `after` for the next page; null on the last page"
+    )
+
+
+class CostRead(BaseModel):
+    model_config = _READ
+
+    session_id: int
+    final: bool = Field(description="false while the session runs: the cost so far")
+    at: datetime
+    energy_wh: int
+    currency: str
+    total_excl_vat: Amount
+    total_incl_vat: Amount | None
+    breakdown: dict[str, Any]
