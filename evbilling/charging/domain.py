@@ -9,16 +9,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-
-class TokenStatus(StrEnum):
-    ACTIVE = "active"
-    BLOCKED = "blocked"
-
-
-class TokenType(StrEnum):
-    RFID = "rfid"
-    APP = "app"
-    AD_HOC = "ad_hoc"
+from evbilling.drivers.domain import IdTag, TokenStatus
 
 
 class AuthorizationStatus(StrEnum):
@@ -46,8 +37,9 @@ class TokenFacts:
 
 
 def normalize_id_tag(id_tag: str) -> str:
-    """RFID UIDs arrive in mixed case from different readers; compare them upper-case."""
-    return id_tag.strip().upper()
+    """RFID UIDs arrive in mixed case from different readers; compare them upper-case (the
+    rule `IdTag` applies before it validates)."""
+    return IdTag.normalize(id_tag)
 
 
 def authorize_token(*, token: TokenFacts | None, now: datetime) -> AuthorizationStatus:

@@ -22,7 +22,6 @@ from evbilling.charging.domain import (
     RegisterReading,
     SessionStatus,
     TokenFacts,
-    TokenStatus,
     authorize_token,
     check_register_step,
     normalize_id_tag,
@@ -48,6 +47,7 @@ from evbilling.charging.station_events import (
     record_status,
     station_login,
 )
+from evbilling.drivers.domain import TokenStatus
 from evbilling.infra.logging import get_logger
 from evbilling.kit import EVBillingError
 from evbilling.models import ChargingSession

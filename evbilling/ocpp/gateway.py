@@ -27,8 +27,10 @@ from evbilling.infra.db.group_commit import GroupCommit
 from evbilling.infra.logging import get_logger
 from evbilling.infra.secrets import verify_secret_async
 from evbilling.infra.station_link import StationNotConnected
+from evbilling.kit.values import InvalidValue
 from evbilling.ocpp.connection import StationConnection
 from evbilling.ocpp.throttle import LoginThrottle
+from evbilling.stations.domain import StationIdentity
 
 log = get_logger(__name__)
 
@@ -90,8 +92,15 @@ class OcppGateway:
     # -- the endpoint ----------------------------------------------------------------------
 
     async def endpoint(self, websocket: WebSocket) -> None:
-        identity = str(websocket.path_params["station_id"])
         address = websocket.client.host if websocket.client else "unknown"
+        try:
+            # The same rule that registered the station: no other name can ever log in.
+            identity = str(StationIdentity.parse(websocket.path_params["station_id"]))
+        except InvalidValue:
+            await _refuse(
+                websocket, 400, "not a station identity", logger=log.bind(address=address)
+            )
+            return
         # Every line about this attempt and, once accepted, its connection names both.
         attempt = log.bind(station=identity, address=address)
         requested = [

@@ -2,6 +2,6 @@
 
 `domain` (StationIdentity, EvseUid, PowerType, ConnectorStandard, limits), `service`
 (register, read, move, rotate the password; `find_station` by id or identity), `evse_service`
-(EVSEs), `repository`, `schemas`, `endpoints` (router), `cli` (`evbilling station|evse`),
-`commands` (operator commands to a connected station).
+(EVSEs), `repository`, `schemas`, `endpoints` (router), `cli` (`evbilling station|evse`).
+Operator commands to a connected station are the `commands` slice.
 """

@@ -53,6 +53,20 @@ class TestStationAuthentication:
 
         assert (wrong, missing) == (401, 401)
 
+    @pytest.mark.parametrize("identity", ["CP-1%0A", "CP-1%00", "C" * 49, "CP%201"])
+    async def test_refuses_what_is_no_station_identity_before_any_lookup(
+        self, context: ServiceContext, operator_id: int, live_server: LiveServer, identity: str
+    ) -> None:
+        await create_station(context, operator_id=operator_id, identity="CP-1")
+        before = await row_counts(context)
+
+        status = await refused_status(live_server, identity)
+
+        assert status == 400
+        assert await row_counts(context) == before
+        # Refusals for a malformed name count against no station's login allowance.
+        assert await refused_status(live_server, "CP-1", password="wrong-password-wrong") == 401
+
     async def test_refuses_connections_without_the_ocpp16_subprotocol(
         self, context: ServiceContext, operator_id: int, live_server: LiveServer
     ) -> None:

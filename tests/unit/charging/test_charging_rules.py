@@ -10,12 +10,12 @@ from evbilling.charging.domain import (
     AuthorizationStatus,
     RegisterReading,
     TokenFacts,
-    TokenStatus,
     authorize_token,
     check_register_step,
     register_wh,
     start_key,
 )
+from evbilling.drivers.domain import TokenStatus
 from evbilling.ocpp.throttle import LoginThrottle
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

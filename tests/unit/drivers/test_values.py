@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evbilling.charging import domain as charging
-from evbilling.drivers.domain import Email, IdTag, TokenStatus, TokenType
+from evbilling.drivers.domain import Email, IdTag
 from evbilling.kit.values import InvalidValue
 
 
@@ -58,9 +58,3 @@ class TestEmail:
         with pytest.raises(InvalidValue) as raised:
             Email.parse(email)
         assert raised.value.field == "email"
-
-
-def test_token_enums_match_the_ones_charging_authorizes_with() -> None:
-    # Charging keeps its own TokenStatus/TokenType for now; the stored values must agree.
-    assert [m.value for m in TokenStatus] == [m.value for m in charging.TokenStatus]
-    assert [m.value for m in TokenType] == [m.value for m in charging.TokenType]
