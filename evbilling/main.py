@@ -21,7 +21,7 @@ from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
 from evbilling.infra.http.app import new_api
 from evbilling.infra.http.problems import ProblemRegistry
-from evbilling.infra.logging import configure_logging
+from evbilling.infra.logging import configure_logging, get_logger
 from evbilling.infra.secrets import WeakPassword
 from evbilling.infra.station_link import CommandRejected, StationNotConnected, StationTimeout
 from evbilling.kit import Clock, SystemClock
@@ -40,6 +40,8 @@ from evbilling.rating.engine import (
 from evbilling.stations import endpoints as stations_endpoints
 from evbilling.tariffs import endpoints as tariffs_endpoints
 from evbilling.tariffs.domain import InvalidTariff
+
+_log = get_logger(__name__)
 
 # Every slice's operator API router, mounted under /api/v1 in this order.
 ROUTERS = (
@@ -187,7 +189,7 @@ def uvicorn_config(*, application: Application, settings: Settings) -> uvicorn.C
         application.app,
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level.lower(),
+        log_level=None,  # levels are set by configure_logging
         access_log=False,
         ws="websockets-sansio",
         ws_ping_interval=60,
@@ -196,6 +198,8 @@ def uvicorn_config(*, application: Application, settings: Settings) -> uvicorn.C
         # Chargers rarely negotiate compression; compressing every small frame costs CPU.
         ws_per_message_deflate=False,
         lifespan="on",
+        # Our logging configuration (configure_logging) applies to uvicorn's loggers too.
+        log_config=None,
     )
 
 
@@ -212,4 +216,5 @@ def serve(*, settings: Settings) -> None:
     configure_logging_from(settings)
     tune_garbage_collector()
     application = build_application(settings=settings)
+    _log.info("server.starting", host=settings.host, port=settings.port)
     uvicorn.Server(uvicorn_config(application=application, settings=settings)).run()

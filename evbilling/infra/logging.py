@@ -112,3 +112,7 @@ def configure_logging(
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("ocpp").setLevel(logging.WARNING)
+    # uvicorn writes each WebSocket's client address into its message text, out of reach of
+    # the pseudonymizing processor; the gateway logs connections with pseudonyms instead.
+    if logging.getLevelName(level.upper()) != logging.DEBUG:
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
