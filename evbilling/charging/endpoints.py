@@ -11,7 +11,7 @@ from evbilling.access.caller import CurrentCaller
 from evbilling.charging import costs
 from evbilling.charging import sessions as session_service
 from evbilling.charging.read_repository import SessionFilter
-from evbilling.charging.schemas import CostRead, SessionDetailRead, SessionPage
+from evbilling.charging.schemas import CostRead, MeterReadingPage, SessionDetailRead, SessionPage
 from evbilling.infra.http.deps import Context, Db
 from evbilling.kit.errors import NotFound
 
@@ -68,6 +68,26 @@ async def get_session(
 ) -> SessionDetailRead:
     return await session_service.get_session(
         db=db, operator_id=caller.operator_id, session_id=session_id, with_samples=samples
+    )
+
+
+@router.get(
+    "/sessions/{session_id}/meter-values",
+    response_model=MeterReadingPage,
+    tags=["sessions"],
+    summary="A session's meter readings as sent, page by page in the order they were stored",
+)
+async def list_meter_readings(
+    session_id: int,
+    caller: CurrentCaller,
+    db: Db,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    after: Annotated[
+        int | None, Query(ge=1, description="the `next_after` of the previous page")
+    ] = None,
+) -> MeterReadingPage:
+    return await session_service.list_meter_readings(
+        db=db, operator_id=caller.operator_id, session_id=session_id, limit=limit, after=after
     )
 
 

@@ -98,6 +98,20 @@ class SessionRepository(RepositoryBase[ChargingSession]):
         )
         return list(result.scalars())
 
+    async def meter_value_page(
+        self, *, session_id: int, limit: int, after: int | None
+    ) -> KeysetPage[MeterValueRecord]:
+        """A session's readings in the order they were stored, `after` the last id seen."""
+        statement = select(MeterValueRecord).where(MeterValueRecord.session_id == session_id)
+        return await paginate_keyset(
+            self.db,
+            statement,
+            key=MeterValueRecord.id,
+            limit=limit,
+            after=after,
+            descending=False,
+        )
+
     async def anomalies(self, *, session_id: int) -> list[MeteringAnomaly]:
         result = await self.db.execute(
             select(MeteringAnomaly)

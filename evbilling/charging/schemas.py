@@ -103,6 +103,28 @@ class SessionDetailRead(SessionRead):
         return self
 
 
+class MeterReadingRead(BaseModel):
+    """One MeterValue element as the station sent it: its timestamp and sampled values."""
+
+    model_config = _READ
+
+    id: int
+    connector_id: int
+    timestamp: datetime
+    received_at: datetime
+    sampled_values: list[MeterSampleRead]
+
+
+class MeterReadingPage(BaseModel):
+    model_config = _READ
+
+    items: list[MeterReadingRead]
+    limit: int
+    next_after: int | None = Field(
+        description="pass as `after` for the next page; null on the last page"
+    )
+
+
 class SessionPage(BaseModel):
     model_config = _READ
 

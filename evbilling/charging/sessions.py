@@ -9,7 +9,14 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.charging.read_repository import SessionFilter, SessionRepository
-from evbilling.charging.schemas import MeterSampleRead, SessionDetailRead, SessionPage, SessionRead
+from evbilling.charging.schemas import (
+    MeterReadingPage,
+    MeterReadingRead,
+    MeterSampleRead,
+    SessionDetailRead,
+    SessionPage,
+    SessionRead,
+)
 from evbilling.kit.errors import InvalidRequest, NotFound
 
 
@@ -68,6 +75,31 @@ async def get_session(
             "anomalies": await repo.anomalies(session_id=session_id),
         }
     )
+
+
+async def list_meter_readings(
+    *, db: AsyncSession, operator_id: int, session_id: int, limit: int, after: int | None
+) -> MeterReadingPage:
+    """A session's meter readings page by page (keyset: `after` the last reading id seen), for
+    sessions too long to read in one response."""
+    repo = SessionRepository(db)
+    if await repo.read(operator_id=operator_id, session_id=session_id) is None:
+        raise NotFound(kind="session", key=session_id)
+    page = await repo.meter_value_page(session_id=session_id, limit=limit, after=after)
+    items = [
+        MeterReadingRead(
+            id=row.id,
+            connector_id=row.connector_id,
+            timestamp=row.timestamp,
+            received_at=row.received_at,
+            sampled_values=[
+                MeterSampleRead.model_validate({"timestamp": row.timestamp, **sampled})
+                for sampled in row.sampled_values
+            ],
+        )
+        for row in page.rows
+    ]
+    return MeterReadingPage(items=items, limit=limit, next_after=page.next_after)
 
 
 async def session_cdr(*, db: AsyncSession, operator_id: int, session_id: int) -> str:

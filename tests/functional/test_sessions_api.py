@@ -117,6 +117,43 @@ class TestSessionsApi:
         assert both.status_code == 422
         assert both.json()["errors"][0]["field"] == "offset"
 
+    async def test_pages_a_sessions_meter_readings_by_keyset(
+        self, context: ServiceContext, operator_id: int, live_server: LiveServer, api_key: str
+    ) -> None:
+        tariff = await create_tariff(context, operator_id=operator_id)
+        await create_station(context, operator_id=operator_id, identity="CP-1", tariff_id=tariff)
+        await create_token(context, operator_id=operator_id, uid="04A1B2C3D4")
+        async with charger(live_server, "CP-1") as station:
+            started = await station.start_tx("04A1B2C3D4", minutes=0)
+            for minute in (10, 20, 30, 40):
+                await station.meter(started.transaction_id, minute * 200, minutes=minute)
+            await station.stop_tx(started.transaction_id, 9_000, minutes=50)
+        session_id = started.transaction_id
+        async with api(live_server, api_key) as client:
+            detail = (await client.get(f"/sessions/{session_id}")).json()
+            pages = [(await client.get(f"/sessions/{session_id}/meter-values?limit=1")).json()]
+            while pages[-1]["next_after"] is not None:
+                after = pages[-1]["next_after"]
+                pages.append(
+                    (
+                        await client.get(
+                            f"/sessions/{session_id}/meter-values",
+                            params={"limit": 1, "after": after},
+                        )
+                    ).json()
+                )
+            missing = await client.get("/sessions/999/meter-values")
+
+        ids = [item["id"] for page in pages for item in page["items"]]
+        samples = [s for page in pages for item in page["items"] for s in item["sampled_values"]]
+        assert len(ids) >= 4
+        assert ids == sorted(set(ids))
+        assert all(len(page["items"]) == 1 for page in pages)
+        assert sorted(s["value"] for s in samples) == sorted(
+            s["value"] for s in detail["meter_samples"]
+        )
+        assert missing.status_code == 404
+
     async def test_another_operators_session_is_not_found(
         self, context: ServiceContext, operator_id: int, live_server: LiveServer, api_key: str
     ) -> None:
@@ -134,10 +171,13 @@ class TestSessionsApi:
         async with api(live_server, foreign_key) as client:
             listed = (await client.get("/sessions")).json()
             read = await client.get("/sessions/1")
+            readings = await client.get("/sessions/1/meter-values")
 
         assert listed["total"] == 0
         assert read.status_code == 404
         assert read.headers["content-type"] == "application/problem+json"
+        assert readings.status_code == 404
+        assert "sampled_values" not in readings.text
 
     async def test_rejects_a_bad_filter_with_a_problem_document(
         self, context: ServiceContext, operator_id: int, live_server: LiveServer, api_key: str
