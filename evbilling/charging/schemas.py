@@ -97,11 +97,6 @@ class SessionDetailRead(SessionRead):
     meter_samples: tuple[MeterSampleRead, ...]
     anomalies: tuple[AnomalyRead, ...]
 
-    @property
-    def summary(self) -> SessionRead:
-        """The session as the list shows it, without its evidence."""
-        return self
-
 
 class MeterReadingRead(BaseModel):
     """One MeterValue element as the station sent it: its timestamp and sampled values."""

@@ -49,14 +49,13 @@ class TestChargingSession:
             detail = await get_session(
                 db=db, operator_id=operator_id, session_id=started.transaction_id
             )
-        summary = detail.summary
-        assert summary.status == "completed"
-        assert summary.energy_wh == 12_500
-        assert summary.duration_s == 75 * 60
+        assert detail.status == "completed"
+        assert detail.energy_wh == 12_500
+        assert detail.duration_s == 75 * 60
         # 12.5 kWh x 0.30 = 3.75, + 1.00 session fee = 4.75 excl.; 20 % VAT = 0.95 -> 5.70
-        assert summary.cost_excl_vat == Decimal("4.75")
-        assert summary.cost_vat == Decimal("0.95")
-        assert summary.cost_incl_vat == Decimal("5.70")
+        assert detail.cost_excl_vat == Decimal("4.75")
+        assert detail.cost_vat == Decimal("0.95")
+        assert detail.cost_incl_vat == Decimal("5.70")
         assert detail.cost_breakdown is not None
         lines = detail.cost_breakdown["lines"]
         assert [(line["kind"], line["amount_excl_vat"]) for line in lines] == [
@@ -178,8 +177,8 @@ class TestReplays:
         assert readings_after_stop == 1
         assert await count(context, MeterValueRecord) == 1
         assert len(detail.meter_samples) == 3
-        assert detail.summary.meter_stop_wh == 8000
-        assert detail.summary.energy_wh == 8000
+        assert detail.meter_stop_wh == 8000
+        assert detail.energy_wh == 8000
 
     async def test_stop_naming_another_stations_transaction_closes_nothing(
         self, context: ServiceContext, operator_id: int, live_server: LiveServer

@@ -123,8 +123,8 @@ class TestSessionPricing:
             first = await get_session(db=db, operator_id=operator_id, session_id=1)
             second = await get_session(db=db, operator_id=operator_id, session_id=2)
 
-        assert (first.summary.tariff_version, first.summary.cost_excl_vat) == (1, Decimal("4.00"))
-        assert (second.summary.tariff_version, second.summary.cost_excl_vat) == (
+        assert (first.tariff_version, first.cost_excl_vat) == (1, Decimal("4.00"))
+        assert (second.tariff_version, second.cost_excl_vat) == (
             2,
             Decimal("14.90"),
         )
@@ -162,8 +162,8 @@ class TestSessionPricing:
 
             detail = await get_session(db=db, operator_id=operator_id, session_id=1)
 
-        assert detail.summary.tariff_id == staff
-        assert detail.summary.cost_excl_vat == Decimal("1.00")
+        assert detail.tariff_id == staff
+        assert detail.cost_excl_vat == Decimal("1.00")
 
 
 class TestPriceBeforeAndDuringCharging:
