@@ -141,7 +141,7 @@ async def other_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The same API, authenticated as a second operator."""
     async with context.unit_of_work() as db:
-        other = await OperatorRepository(db).add(name="Other operator", now=context.clock.now())
+        other = await OperatorRepository(db).create(name="Other operator", now=context.clock.now())
         issued = await create_api_key(
             db=db, operator_id=other.id, name="other", now=context.clock.now()
         )

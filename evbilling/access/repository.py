@@ -5,30 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.infra.db.repository import RepositoryBase
 from evbilling.models import ApiKey, Operator
 
 
-class OperatorRepository:
-    """Operators own everything else, so nothing scopes them; `add` creates one by name."""
+class OperatorRepository(RepositoryBase[Operator]):
+    """Operators own everything else, so nothing scopes them."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    model = Operator
+    owner_column = None
 
-    async def add(self, *, name: str, now: datetime) -> Operator:
-        operator = Operator(name=name, created_at=now)
-        self._session.add(operator)
-        await self._session.flush()
+    async def create(self, *, name: str, now: datetime) -> Operator:
+        operator = self.add(Operator(name=name, created_at=now))
+        await self.flush()
         return operator
 
     async def first(self) -> Operator | None:
-        result = await self._session.execute(select(Operator).order_by(Operator.id).limit(1))
+        result = await self.db.execute(select(Operator).order_by(Operator.id).limit(1))
         return result.scalar_one_or_none()
-
-    async def get(self, operator_id: int) -> Operator | None:
-        return await self._session.get(Operator, operator_id)
 
 
 class ApiKeyRepository(RepositoryBase[ApiKey]):

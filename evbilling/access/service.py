@@ -40,13 +40,13 @@ async def ensure_operator(*, db: AsyncSession, name: str, now: datetime) -> int:
     existing = await operators.first()
     if existing is not None:
         return existing.id
-    return (await operators.add(name=name, now=now)).id
+    return (await operators.create(name=name, now=now)).id
 
 
 async def create_api_key(
     *, db: AsyncSession, operator_id: int, name: str, now: datetime
 ) -> IssuedApiKey:
-    if await OperatorRepository(db).get(operator_id) is None:
+    if await OperatorRepository(db).get(id=operator_id) is None:
         raise NotFound(kind="operator", key=operator_id)
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(24)

@@ -320,7 +320,7 @@ class TestOperatorCommands:
         from evbilling.access.repository import OperatorRepository
 
         async with context.unit_of_work() as db:
-            other = await OperatorRepository(db).add(name="Other", now=context.clock.now())
+            other = await OperatorRepository(db).create(name="Other", now=context.clock.now())
             await db.commit()
         foreign = await create_station(context, operator_id=other.id, identity="FOREIGN")
         async with httpx.AsyncClient(base_url=f"{live_server.base_url}/api/v1") as api:

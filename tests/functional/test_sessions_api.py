@@ -159,7 +159,7 @@ class TestSessionsApi:
     ) -> None:
         await charge_twice(context, operator_id, live_server)
         async with context.unit_of_work() as db:
-            other = await OperatorRepository(db).add(name="Other", now=context.clock.now())
+            other = await OperatorRepository(db).create(name="Other", now=context.clock.now())
             await db.commit()
         from evbilling.access.service import create_api_key
 

@@ -35,7 +35,7 @@ class ConnectedStations(UnconnectedStations):
 
 async def add_operator(context: ServiceContext, *, name: str = "Other operator") -> int:
     async with context.unit_of_work() as db:
-        operator = await OperatorRepository(db).add(name=name, now=context.clock.now())
+        operator = await OperatorRepository(db).create(name=name, now=context.clock.now())
         await db.commit()
         return operator.id
 
