@@ -1,8 +1,9 @@
 """Charging use cases driven by stations: authorize, start and stop a transaction.
 
 Each function is one OCPP message's work inside the caller's transaction; the OCPP edge
-commits before it answers the station. The edge reaches every station-driven use case through
-this module: the station events, meter values and costs are re-exported below.
+commits before it answers the station.
+Station events (boot, heartbeat, status) are in `station_events`, meter values in
+`meter_service`, running costs in `costs`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.charging.costs import running_cost, user_price_text
 from evbilling.charging.domain import (
     Anomaly,
     AnomalyKind,
@@ -29,50 +29,20 @@ from evbilling.charging.domain import (
 )
 from evbilling.charging.meter_service import (
     MeterValueIn,
-    SampledValueIn,
-    meter_now,
     record_anomalies,
-    record_meter_values,
     store_samples,
 )
 from evbilling.charging.pricing import cost_of, record_final_cost
 from evbilling.charging.repository import ChargingRepository
 from evbilling.charging.station_events import (
-    StationInfo,
     StationRef,
-    UnknownConnector,
     evse_for,
-    record_boot,
-    record_heartbeat,
-    record_status,
-    station_login,
 )
 from evbilling.drivers.domain import TokenStatus
 from evbilling.infra.logging import get_logger
 from evbilling.kit import EVBillingError
 from evbilling.models import ChargingSession
 from evbilling.rating.resolution import TariffSnapshot, resolve_tariff, station_time_zone
-
-__all__ = [
-    "IdTagInfo",
-    "MeterValueIn",
-    "SampledValueIn",
-    "StartResult",
-    "StationInfo",
-    "StationRef",
-    "UnknownConnector",
-    "authorize",
-    "meter_now",
-    "record_boot",
-    "record_heartbeat",
-    "record_meter_values",
-    "record_status",
-    "running_cost",
-    "start_transaction",
-    "station_login",
-    "stop_transaction",
-    "user_price_text",
-]
 
 log = get_logger(__name__)
 

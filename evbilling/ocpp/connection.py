@@ -23,7 +23,7 @@ from ocpp.v16 import ChargePoint
 from sqlalchemy.ext.asyncio import AsyncSession
 from structlog.stdlib import BoundLogger
 
-from evbilling.charging.service import StationRef
+from evbilling.charging.station_events import StationRef
 from evbilling.infra.db.group_commit import GroupCommit
 from evbilling.infra.logging import get_logger
 from evbilling.infra.station_link import CommandRejected, StationTimeout

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from structlog.stdlib import BoundLogger
 
-from evbilling.charging.service import StationRef, station_login
+from evbilling.charging.station_events import StationRef, station_login
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.group_commit import GroupCommit
 from evbilling.infra.logging import get_logger

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.charging import service as charging
+from evbilling.charging import costs, meter_service
 from evbilling.charging.pricing import SessionCost
 from evbilling.ocpp.v16.link import StationLink
 from evbilling.rating.engine import LineKind
@@ -103,7 +103,7 @@ class CostDisplay:
         station = self._link.station
 
         async def work(db: AsyncSession, now: datetime) -> str | None:
-            return await charging.user_price_text(db=db, station=station, id_tag=id_tag, now=now)
+            return await costs.user_price_text(db=db, station=station, id_tag=id_tag, now=now)
 
         try:
             text = await self._link.run(work)
@@ -119,10 +119,10 @@ class CostDisplay:
         operator_id = self._link.station.operator_id
 
         async def work(db: AsyncSession, now: datetime) -> tuple[SessionCost | None, int]:
-            cost = await charging.running_cost(
+            cost = await costs.running_cost(
                 db=db, operator_id=operator_id, session_id=transaction_id, now=now
             )
-            return cost, await charging.meter_now(db=db, session_id=transaction_id)
+            return cost, await meter_service.meter_now(db=db, session_id=transaction_id)
 
         try:
             cost, meter_wh = await self._link.run(work)

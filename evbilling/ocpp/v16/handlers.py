@@ -14,9 +14,11 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evbilling.charging import meter_service, station_events
 from evbilling.charging import service as charging
 from evbilling.charging.domain import AuthorizationStatus
-from evbilling.charging.service import MeterValueIn, SampledValueIn, StationInfo
+from evbilling.charging.meter_service import MeterValueIn, SampledValueIn
+from evbilling.charging.station_events import StationInfo
 from evbilling.kit import parse_utc_timestamp
 from evbilling.ocpp.v16.display import CostDisplay
 from evbilling.ocpp.v16.frames import ErrorCode, FrameRejected
@@ -88,7 +90,7 @@ class StationHandlers:
         )
 
         async def work(db: AsyncSession, now: datetime) -> datetime:
-            await charging.record_boot(db=db, station=station, info=info, now=now)
+            await station_events.record_boot(db=db, station=station, info=info, now=now)
             return now
 
         now = await self._link.run(work)
@@ -102,7 +104,7 @@ class StationHandlers:
         station = self._link.station
 
         async def work(db: AsyncSession, now: datetime) -> datetime:
-            await charging.record_heartbeat(db=db, station=station, now=now)
+            await station_events.record_heartbeat(db=db, station=station, now=now)
             return now
 
         return {"currentTime": _iso(await self._link.run(work))}
@@ -112,7 +114,7 @@ class StationHandlers:
         timestamp = payload.get("timestamp")
 
         async def work(db: AsyncSession, now: datetime) -> None:
-            await charging.record_status(
+            await station_events.record_status(
                 db=db,
                 station=station,
                 connector_id=payload["connectorId"],
@@ -174,7 +176,7 @@ class StationHandlers:
         values = _meter_values(payload["meterValue"])
 
         async def work(db: AsyncSession, now: datetime) -> None:
-            await charging.record_meter_values(
+            await meter_service.record_meter_values(
                 db=db,
                 station=station,
                 connector_id=payload["connectorId"],

@@ -10,7 +10,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from structlog.stdlib import BoundLogger
 
-from evbilling.charging.service import StationRef
+from evbilling.charging.station_events import StationRef
 
 Payload: TypeAlias = dict[str, Any]
 T = TypeVar("T")
