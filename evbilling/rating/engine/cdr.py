@@ -4,9 +4,12 @@ A CDR's charging periods become engine periods: the period's duration comes from
 timestamps (a period ends where the next starts, the last at ``end_date_time``), and its
 dimensions say what kind it is -- RESERVATION_TIME: reservation; PARKING_TIME without TIME:
 parking; otherwise charging. A period reporting both TIME and PARKING_TIME is split: first
-TIME hours of charging, then parking. ENERGY is the period's kWh; MIN/MAX_CURRENT and
-MIN/MAX_POWER are passed through. Every period is rated with the given tariff; a period whose
-``tariff_id`` names a different tariff is an error.
+TIME hours of charging, then parking. ENERGY is the period's kWh (ENERGY_IMPORT when a
+partner reports only that); MIN/MAX_CURRENT and MIN/MAX_POWER are passed through, and the
+averages CURRENT and POWER stand in for a minimum and maximum the period does not report.
+ENERGY_EXPORT and STATE_OF_CHARGE are accepted and price nothing. CURRENT and POWER may be
+negative (energy flowing to the grid); every other volume is >= 0. Every period is rated with
+the given tariff; a period whose ``tariff_id`` names a different tariff is an error.
 """
 
 from __future__ import annotations
@@ -123,6 +126,10 @@ def _datetime(value: object, path: str, errors: list[FieldError]) -> datetime | 
         return None
 
 
+# Averages whose sign says the direction of flow (OCPI 2.2.1 CdrDimensionType).
+_SIGNED = frozenset({CdrDimensionType.CURRENT, CdrDimensionType.POWER})
+
+
 def _dimensions(
     value: object, path: str, errors: list[FieldError]
 ) -> dict[CdrDimensionType, Decimal]:
@@ -147,7 +154,10 @@ def _dimensions(
                 message = "must be a decimal number (parse JSON with parse_float=Decimal)"
             errors.append(FieldError(f"{where}.volume", message))
             continue
-        if not Decimal(volume).is_finite() or volume < 0:
+        if not Decimal(volume).is_finite():
+            errors.append(FieldError(f"{where}.volume", "must be a finite number"))
+            continue
+        if volume < 0 and kind not in _SIGNED:
             errors.append(FieldError(f"{where}.volume", "must be a finite number >= 0"))
             continue
         if kind in out:
@@ -163,18 +173,23 @@ def _periods_of(
     if CdrDimensionType.RESERVATION_TIME in dimensions:
         return [ChargingPeriodInput(start=start, kind=PeriodKind.RESERVATION)]
 
+    current = dimensions.get(CdrDimensionType.CURRENT)
+    power = dimensions.get(CdrDimensionType.POWER)
+
     def period(at: datetime, kind: PeriodKind, energy: Decimal) -> ChargingPeriodInput:
         return ChargingPeriodInput(
             start=at,
             kind=kind,
             energy_kwh=energy,
-            min_current=dimensions.get(CdrDimensionType.MIN_CURRENT),
-            max_current=dimensions.get(CdrDimensionType.MAX_CURRENT),
-            min_power=dimensions.get(CdrDimensionType.MIN_POWER),
-            max_power=dimensions.get(CdrDimensionType.MAX_POWER),
+            min_current=dimensions.get(CdrDimensionType.MIN_CURRENT, current),
+            max_current=dimensions.get(CdrDimensionType.MAX_CURRENT, current),
+            min_power=dimensions.get(CdrDimensionType.MIN_POWER, power),
+            max_power=dimensions.get(CdrDimensionType.MAX_POWER, power),
         )
 
-    energy = dimensions.get(CdrDimensionType.ENERGY, Decimal(0))
+    energy = dimensions.get(
+        CdrDimensionType.ENERGY, dimensions.get(CdrDimensionType.ENERGY_IMPORT, Decimal(0))
+    )
     charging = dimensions.get(CdrDimensionType.TIME)
     if CdrDimensionType.PARKING_TIME not in dimensions:
         return [period(start, PeriodKind.CHARGING, energy)]

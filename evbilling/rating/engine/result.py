@@ -51,13 +51,20 @@ HOURS_QUANTUM = Decimal("0.000001")  # reported durations in hours: 3.6 ms resol
 
 
 class CdrDimensionType(StrEnum):
-    ENERGY = "ENERGY"
+    """Every CdrDimensionType of OCPI 2.2.1 (a partner's CDR may report any of them)."""
+
+    CURRENT = "CURRENT"  # average A; negative: from the EV to the grid
+    ENERGY = "ENERGY"  # kWh charged
+    ENERGY_EXPORT = "ENERGY_EXPORT"  # kWh from the EV to the grid
+    ENERGY_IMPORT = "ENERGY_IMPORT"  # kWh from the grid to the EV
     MAX_CURRENT = "MAX_CURRENT"
     MIN_CURRENT = "MIN_CURRENT"
     MAX_POWER = "MAX_POWER"
     MIN_POWER = "MIN_POWER"
     PARKING_TIME = "PARKING_TIME"
+    POWER = "POWER"  # average kW; negative: from the EV to the grid
     RESERVATION_TIME = "RESERVATION_TIME"
+    STATE_OF_CHARGE = "STATE_OF_CHARGE"  # %
     TIME = "TIME"
 
 

@@ -768,6 +768,92 @@ class TestRateOcpiCdr:
         assert out["total_parking_cost"]["excl_vat"] == Decimal("2.50")
         assert out["total_parking_time"] == Decimal("0.500000")
 
+    def test_accepts_every_ocpi_221_dimension_type(self) -> None:
+        cdr = self.cdr(
+            {
+                "start_date_time": "2025-03-04T10:00:00Z",
+                "dimensions": [
+                    {"type": "ENERGY", "volume": Decimal("10")},
+                    {"type": "ENERGY_IMPORT", "volume": Decimal("10")},
+                    {"type": "ENERGY_EXPORT", "volume": Decimal("0.5")},
+                    {"type": "CURRENT", "volume": Decimal("-12.5")},
+                    {"type": "POWER", "volume": Decimal("-3.2")},
+                    {"type": "STATE_OF_CHARGE", "volume": Decimal("80")},
+                    {"type": "MIN_CURRENT", "volume": Decimal("6")},
+                    {"type": "MAX_CURRENT", "volume": Decimal("32")},
+                    {"type": "MIN_POWER", "volume": Decimal("3")},
+                    {"type": "MAX_POWER", "volume": Decimal("11")},
+                    {"type": "TIME", "volume": Decimal("2")},
+                ],
+            }
+        )
+        tariff_json = loads_ocpi((EXAMPLES / "tariff_8_simple_025kwh.json").read_text())
+
+        out = rate_ocpi_cdr(tariff_json=tariff_json, cdr_json=cdr, time_zone=None)
+
+        assert out["total_energy"] == Decimal("10")
+        assert out["total_cost"]["excl_vat"] == Decimal("2.50")
+
+    def test_prices_energy_import_when_a_partner_reports_no_energy(self) -> None:
+        cdr = self.cdr(
+            {
+                "start_date_time": "2025-03-04T10:00:00Z",
+                "dimensions": [
+                    {"type": "ENERGY_IMPORT", "volume": Decimal("8")},
+                    {"type": "TIME", "volume": Decimal("2")},
+                ],
+            }
+        )
+        tariff_json = loads_ocpi((EXAMPLES / "tariff_8_simple_025kwh.json").read_text())
+
+        out = rate_ocpi_cdr(tariff_json=tariff_json, cdr_json=cdr, time_zone=None)
+
+        assert out["total_cost"]["excl_vat"] == Decimal("2.00")
+
+    @pytest.mark.parametrize(
+        ("power_kw", "price_per_kwh"),
+        [(Decimal("11"), Decimal("0.20")), (Decimal("22"), Decimal("0.35"))],
+    )
+    def test_average_power_chooses_the_power_restricted_element(
+        self, power_kw: Decimal, price_per_kwh: Decimal
+    ) -> None:
+        cdr = self.cdr(
+            {
+                "start_date_time": "2025-03-04T10:00:00Z",
+                "dimensions": [
+                    {"type": "ENERGY", "volume": Decimal("10")},
+                    {"type": "POWER", "volume": power_kw},
+                    {"type": "TIME", "volume": Decimal("2")},
+                ],
+            }
+        )
+        tariff_json = loads_ocpi(
+            (EXAMPLES / "tariffrestriction_example_max_power.json").read_text()
+        )
+
+        out = rate_ocpi_cdr(tariff_json=tariff_json, cdr_json=cdr, time_zone=None)
+
+        assert out["total_cost"]["excl_vat"] == 10 * price_per_kwh
+
+    def test_only_current_and_power_may_be_negative(self) -> None:
+        cdr = self.cdr(
+            {
+                "start_date_time": "2025-03-04T10:00:00Z",
+                "dimensions": [
+                    {"type": "ENERGY_EXPORT", "volume": Decimal("-1")},
+                    {"type": "TIME", "volume": Decimal("2")},
+                ],
+            }
+        )
+        tariff_json = loads_ocpi((EXAMPLES / "tariff_8_simple_025kwh.json").read_text())
+
+        with pytest.raises(InvalidCdr) as caught:
+            rate_ocpi_cdr(tariff_json=tariff_json, cdr_json=cdr, time_zone=None)
+
+        assert [str(error) for error in caught.value.errors] == [
+            "charging_periods[0].dimensions[0].volume: must be a finite number >= 0"
+        ]
+
     def test_lists_every_cdr_error_with_its_path(self) -> None:
         cdr = {
             "currency": "USD",
