@@ -45,6 +45,8 @@ def rate_command(
     except EVBillingError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from exc
+    for warning in priced.get("warnings", []):
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     sys.stdout.write(dumps_ocpi(priced, indent=2) + "\n")
 
 

@@ -18,7 +18,7 @@ from evbilling.drivers import service as drivers
 from evbilling.infra.context import ServiceContext
 from evbilling.models import ChargingSession
 from evbilling.tariffs import service as tariffs
-from evbilling.tariffs.domain import loads_ocpi
+from evbilling.tariffs.domain import dumps_ocpi, loads_ocpi
 from tests.factories import create_station, create_tariff, create_token
 from tests.fixtures import OCPI_EXAMPLES
 from tests.functional.charger import charger, ts
@@ -253,6 +253,37 @@ class TestAuditAndWhatIf:
         priced = loads_ocpi(result.output)
         assert priced["total_cost"] == {"excl_vat": Decimal("4.00"), "incl_vat": Decimal("4.40")}
         assert priced["audit"]["matches"] is True
+
+    def test_rate_prices_a_partner_tariff_without_identification_with_warnings(
+        self, tmp_path: Path
+    ) -> None:
+        cdr = loads_ocpi((EXAMPLES / "examples" / "cdr_example.json").read_text())
+        tariff = dict(cdr.pop("tariffs")[0])
+        for field in ("country_code", "party_id", "last_updated"):
+            tariff.pop(field)
+        (tmp_path / "cdr.json").write_text(dumps_ocpi(cdr))
+        (tmp_path / "tariff.json").write_text(dumps_ocpi(tariff))
+
+        result = CliRunner().invoke(
+            cli_app,
+            [
+                "rate",
+                "--cdr",
+                str(tmp_path / "cdr.json"),
+                "--tariff",
+                str(tmp_path / "tariff.json"),
+            ],
+        )
+
+        assert result.exit_code == 0, result.output
+        assert "warning: tariff.party_id: missing" in result.stderr
+        priced = loads_ocpi(result.stdout)
+        assert priced["total_cost"] == {"excl_vat": Decimal("4.00"), "incl_vat": Decimal("4.40")}
+        assert [w.split(":")[0] for w in priced["warnings"]] == [
+            "tariff.country_code",
+            "tariff.party_id",
+            "tariff.last_updated",
+        ]
 
     async def test_rerate_reports_revenue_per_station_under_a_proposed_tariff(
         self,

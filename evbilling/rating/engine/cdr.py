@@ -9,7 +9,9 @@ partner reports only that); MIN/MAX_CURRENT and MIN/MAX_POWER are passed through
 averages CURRENT and POWER stand in for a minimum and maximum the period does not report.
 ENERGY_EXPORT and STATE_OF_CHARGE are accepted and price nothing. CURRENT and POWER may be
 negative (energy flowing to the grid); every other volume is >= 0. Every period is rated with
-the given tariff; a period whose ``tariff_id`` names a different tariff is an error.
+the given tariff; a period whose ``tariff_id`` names a different tariff is an error. A
+partner's tariff that leaves out who published it (country_code, party_id, id,
+last_updated) is still rated, with a warning for each field filled in.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def rate_ocpi_cdr(
     required when the tariff has time-of-day, day-of-week or date restrictions; otherwise UTC
     is used. Raises `InvalidTariff`, `InvalidCdr` or the errors of `rate_session`.
     """
-    tariff = parse_tariff(tariff_json)
+    identified, warnings = _with_identification(tariff_json, cdr_json=cdr_json)
+    tariff = parse_tariff(identified)
     periods, end = cdr_periods(cdr_json=cdr_json, tariff=tariff)
     if time_zone is None:
         if tariff.uses_local_time:
@@ -72,7 +75,39 @@ def rate_ocpi_cdr(
     declared = cdr_json.get("total_cost")
     if isinstance(declared, Mapping):
         out["audit"] = _audit(declared, rated.total_cost)
+    if warnings:
+        out["warnings"] = warnings
     return out
+
+
+# What a partner's tariff may leave out when it is only rated here, never stored: who
+# published it. Prices are never guessed; only these identification fields are filled.
+_PLACEHOLDERS = {
+    "country_code": "XX",
+    "party_id": "XXX",
+    "last_updated": "1970-01-01T00:00:00Z",
+}
+
+
+def _with_identification(
+    tariff_json: Mapping[str, Any], *, cdr_json: Mapping[str, Any]
+) -> tuple[Mapping[str, Any], list[str]]:
+    """The tariff with missing identification fields filled in, and a warning for each."""
+    if not isinstance(tariff_json, Mapping):
+        return tariff_json, []
+    filled = dict(tariff_json)
+    warnings: list[str] = []
+    placeholders: dict[str, object] = dict(_PLACEHOLDERS)
+    periods = cdr_json.get("charging_periods") if isinstance(cdr_json, Mapping) else None
+    first = periods[0] if isinstance(periods, list) and periods else None
+    # A tariff without an id is the one the CDR's periods name (or an anonymous one).
+    named = first.get("tariff_id") if isinstance(first, Mapping) else None
+    placeholders["id"] = named if isinstance(named, str) and named else "unidentified"
+    for field in ("country_code", "party_id", "id", "last_updated"):
+        if field not in filled:
+            filled[field] = placeholders[field]
+            warnings.append(f"tariff.{field}: missing; rated as {placeholders[field]!r}")
+    return filled, warnings
 
 
 def cdr_periods(

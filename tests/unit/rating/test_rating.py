@@ -27,6 +27,7 @@ from evbilling.rating.engine import (
     rated_cdr_to_ocpi,
 )
 from evbilling.tariffs.domain import (
+    InvalidTariff,
     Price,
     Tariff,
     dumps_ocpi,
@@ -834,6 +835,42 @@ class TestRateOcpiCdr:
         out = rate_ocpi_cdr(tariff_json=tariff_json, cdr_json=cdr, time_zone=None)
 
         assert out["total_cost"]["excl_vat"] == 10 * price_per_kwh
+
+    def test_a_tariff_without_an_id_is_the_one_the_periods_name(self) -> None:
+        cdr = self.cdr(
+            {
+                "start_date_time": "2025-03-04T10:00:00Z",
+                "tariff_id": "12",
+                "dimensions": [{"type": "ENERGY", "volume": Decimal("4")}],
+            }
+        )
+        tariff_json = dict(loads_ocpi((EXAMPLES / "tariff_8_simple_025kwh.json").read_text()))
+        del tariff_json["id"]
+
+        out = rate_ocpi_cdr(tariff_json=tariff_json, cdr_json=cdr, time_zone=None)
+
+        assert out["total_cost"]["excl_vat"] == Decimal("1.00")
+        assert out["warnings"] == ["tariff.id: missing; rated as '12'"]
+
+    def test_malformed_identification_is_still_an_error(self) -> None:
+        cdr = self.cdr(
+            {
+                "start_date_time": "2025-03-04T10:00:00Z",
+                "dimensions": [{"type": "ENERGY", "volume": Decimal("4")}],
+            }
+        )
+        tariff_json = dict(loads_ocpi((EXAMPLES / "tariff_8_simple_025kwh.json").read_text()))
+        tariff_json["party_id"] = "TOO-LONG"
+
+        with pytest.raises(InvalidTariff, match="party_id"):
+            rate_ocpi_cdr(tariff_json=tariff_json, cdr_json=cdr, time_zone=None)
+
+    def test_a_complete_tariff_gives_no_warnings(self) -> None:
+        cdr = loads_ocpi((EXAMPLES / "cdr_example.json").read_text())
+
+        out = rate_ocpi_cdr(tariff_json=cdr["tariffs"][0], cdr_json=cdr, time_zone=None)
+
+        assert "warnings" not in out
 
     def test_only_current_and_power_may_be_negative(self) -> None:
         cdr = self.cdr(
