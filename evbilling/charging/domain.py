@@ -42,14 +42,19 @@ def normalize_id_tag(id_tag: str) -> str:
     return IdTag.normalize(id_tag)
 
 
-def authorize_token(*, token: TokenFacts | None, now: datetime) -> AuthorizationStatus:
+def authorize_token(
+    *, token: TokenFacts | None, now: datetime, starting: bool
+) -> AuthorizationStatus:
+    """The idTagInfo status for a token. ConcurrentTx only answers a StartTransaction (OCPP
+    1.6 reserves it for that): an Authorize while the card charges elsewhere is Accepted, so
+    a station never turns a driver away on a status the protocol does not give it."""
     if token is None:
         return AuthorizationStatus.INVALID
     if token.status is TokenStatus.BLOCKED:
         return AuthorizationStatus.BLOCKED
     if token.expires_at is not None and token.expires_at <= now:
         return AuthorizationStatus.EXPIRED
-    if token.has_active_session:
+    if starting and token.has_active_session:
         return AuthorizationStatus.CONCURRENT_TX
     return AuthorizationStatus.ACCEPTED
 

@@ -62,18 +62,20 @@ class StartResult:
 
 
 async def authorize(
-    *, db: AsyncSession, station: StationRef, id_tag: str, now: datetime
+    *, db: AsyncSession, station: StationRef, id_tag: str, now: datetime, starting: bool = False
 ) -> IdTagInfo:
+    """An Authorize (or, with `starting`, the authorization of a StartTransaction)."""
     repo = ChargingRepository(db)
     token = await repo.token(operator_id=station.operator_id, uid=normalize_id_tag(id_tag))
     facts = None
     if token is not None:
+        active = starting and await repo.has_active_session(token_id=token.id)
         facts = TokenFacts(
             status=TokenStatus(token.status),
             expires_at=token.expires_at,
-            has_active_session=await repo.has_active_session(token_id=token.id),
+            has_active_session=active,
         )
-    status = authorize_token(token=facts, now=now)
+    status = authorize_token(token=facts, now=now, starting=starting)
     log.info(
         "token.authorize",
         station=station.identity,
@@ -117,7 +119,7 @@ async def start_transaction(
     evse_id = await evse_for(repo, station=station, connector_id=connector_id, now=now)
     uid = normalize_id_tag(id_tag)
     token = await repo.token(operator_id=station.operator_id, uid=uid)
-    info = await authorize(db=db, station=station, id_tag=id_tag, now=now)
+    info = await authorize(db=db, station=station, id_tag=id_tag, now=now, starting=True)
     accepted = info.status is AuthorizationStatus.ACCEPTED
     snapshot: TariffSnapshot | None = None
     time_zone: str | None = None
@@ -217,14 +219,8 @@ async def stop_transaction(
 ) -> IdTagInfo | None:
     """Close and price a session. A replay, or a transaction of another station, changes nothing."""
     repo = ChargingRepository(db)
+    # The token's running session is the one being stopped: never a ConcurrentTx here.
     info = await authorize(db=db, station=station, id_tag=id_tag, now=now) if id_tag else None
-    if info is not None and info.status is AuthorizationStatus.CONCURRENT_TX:
-        # The token's running session is the one being stopped: that is not a conflict.
-        info = IdTagInfo(
-            status=AuthorizationStatus.ACCEPTED,
-            expiry_date=info.expiry_date,
-            parent_id_tag=info.parent_id_tag,
-        )
     charging_session = await repo.session_of_station(
         station_id=station.id, session_id=transaction_id
     )

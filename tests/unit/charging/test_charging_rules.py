@@ -33,21 +33,42 @@ def token(**changes: object) -> TokenFacts:
 
 class TestAuthorizeToken:
     def test_accepts_an_active_unexpired_token(self) -> None:
-        assert authorize_token(token=token(), now=NOW) is AuthorizationStatus.ACCEPTED
+        assert (
+            authorize_token(token=token(), now=NOW, starting=True) is AuthorizationStatus.ACCEPTED
+        )
 
     def test_unknown_token_is_invalid(self) -> None:
-        assert authorize_token(token=None, now=NOW) is AuthorizationStatus.INVALID
+        assert authorize_token(token=None, now=NOW, starting=True) is AuthorizationStatus.INVALID
 
     def test_blocked_wins_over_expired(self) -> None:
         facts = token(status=TokenStatus.BLOCKED, expires_at=NOW - timedelta(days=1))
-        assert authorize_token(token=facts, now=NOW) is AuthorizationStatus.BLOCKED
+        assert authorize_token(token=facts, now=NOW, starting=True) is AuthorizationStatus.BLOCKED
 
     def test_expires_at_the_instant_of_expiry(self) -> None:
-        assert authorize_token(token=token(expires_at=NOW), now=NOW) is AuthorizationStatus.EXPIRED
+        assert (
+            authorize_token(token=token(expires_at=NOW), now=NOW, starting=True)
+            is AuthorizationStatus.EXPIRED
+        )
 
-    def test_reports_a_running_session_as_concurrent(self) -> None:
+    def test_a_start_with_a_card_already_charging_is_concurrent(self) -> None:
         facts = token(has_active_session=True)
-        assert authorize_token(token=facts, now=NOW) is AuthorizationStatus.CONCURRENT_TX
+        status = authorize_token(token=facts, now=NOW, starting=True)
+        assert status is AuthorizationStatus.CONCURRENT_TX
+
+    def test_an_authorize_is_never_answered_concurrent(self) -> None:
+        facts = token(has_active_session=True)
+        status = authorize_token(token=facts, now=NOW, starting=False)
+        assert status is AuthorizationStatus.ACCEPTED
+
+    def test_an_authorize_still_refuses_blocked_and_expired_cards(self) -> None:
+        blocked = token(status=TokenStatus.BLOCKED, has_active_session=True)
+        expired = token(expires_at=NOW, has_active_session=True)
+        assert (
+            authorize_token(token=blocked, now=NOW, starting=False) is AuthorizationStatus.BLOCKED
+        )
+        assert (
+            authorize_token(token=expired, now=NOW, starting=False) is AuthorizationStatus.EXPIRED
+        )
 
 
 class TestStartKey:
