@@ -7,7 +7,8 @@ engine's inputs:
 - the energy register series: meterStart at the start, every plausible register reading in
   between (a reading below the highest one so far is a metering anomaly and is not billed),
   meterStop at the end; never decreasing;
-- power (kW) and current (A, summed over phases) samples, for power and current restrictions;
+- power (kW) and current (A: the line phases L1-L3 summed, or the value without a phase when
+  no phase is reported) samples, for power and current restrictions;
 - idle intervals: time in SuspendedEV, SuspendedEVSE or Finishing, when the car occupies the
   connector without charging, which the tariff may bill as parking time.
 """
@@ -33,6 +34,7 @@ from evbilling.rating.engine import (
 IDLE_STATUSES = frozenset({"SuspendedEV", "SuspendedEVSE", "Finishing"})
 _POWER = "Power.Active.Import"
 _CURRENT = "Current.Import"
+_LINE_PHASES = frozenset({"L1", "L2", "L3"})
 _KILO = Decimal(1000)
 
 
@@ -98,8 +100,8 @@ def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
         at = reading.timestamp
         if not start < at < end:
             continue  # outside the session, or at its edges where start/stop values rule
-        amperes = Decimal(0)
-        has_current = False
+        phase_amperes: list[Decimal] = []
+        overall_amperes: Decimal | None = None
         for sampled in reading.sampled_values:
             measurand = sampled.get("measurand", ENERGY_REGISTER)
             if measurand == ENERGY_REGISTER:
@@ -117,11 +119,19 @@ def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
                     powers.append(PowerSample(at=at, kw=kw))
             elif measurand == _CURRENT and sampled.get("unit", "A") == "A":
                 value = _number(sampled["value"])
-                if value is not None:
-                    amperes += value
-                    has_current = True
-        if has_current:
-            currents.append(CurrentSample(at=at, amperes=amperes))
+                phase = sampled.get("phase")
+                if value is None:
+                    continue
+                if phase in _LINE_PHASES:
+                    phase_amperes.append(value)
+                elif phase is None:
+                    overall_amperes = value
+        # The line phases add up; a value without a phase already is the whole (never added
+        # to them), and the neutral conductor's current is not drawn by the car.
+        if phase_amperes:
+            currents.append(CurrentSample(at=at, amperes=sum(phase_amperes, Decimal(0))))
+        elif overall_amperes is not None:
+            currents.append(CurrentSample(at=at, amperes=overall_amperes))
     final = max(evidence.meter_end_wh, highest)
     if end > registers[-1].at:
         registers.append(MeterSample(at=end, energy_wh=final))

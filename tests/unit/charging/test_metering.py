@@ -102,6 +102,42 @@ class TestPeriodsFor:
         assert periods[1].max_power == Decimal(11)
         assert periods[1].max_current == Decimal(31)
 
+    @staticmethod
+    def _current_of(*currents: dict[str, str]) -> Decimal | None:
+        reading = Reading(
+            timestamp=at(10),
+            sampled_values=[
+                {"value": "2000", "measurand": "Energy.Active.Import.Register"},
+                *({"measurand": "Current.Import", "unit": "A", **c} for c in currents),
+            ],
+        )
+        evidence = SessionEvidence(
+            started_at=at(0),
+            ended_at=at(20),
+            meter_start_wh=0,
+            meter_end_wh=4000,
+            readings=[reading],
+        )
+        return periods_for(evidence)[1].max_current
+
+    def test_an_overall_current_is_never_added_to_the_phase_currents(self) -> None:
+        current = self._current_of(
+            {"value": "48"},
+            {"value": "16", "phase": "L1"},
+            {"value": "16", "phase": "L2"},
+            {"value": "16", "phase": "L3"},
+        )
+
+        assert current == Decimal(48)
+
+    def test_an_overall_current_alone_is_the_current(self) -> None:
+        assert self._current_of({"value": "32"}) == Decimal(32)
+
+    def test_the_neutral_conductor_is_not_counted(self) -> None:
+        current = self._current_of({"value": "16", "phase": "L1"}, {"value": "3", "phase": "N"})
+
+        assert current == Decimal(16)
+
     def test_meter_stop_below_meter_start_bills_no_energy(self) -> None:
         evidence = SessionEvidence(
             started_at=at(0), ended_at=at(10), meter_start_wh=5000, meter_end_wh=10
