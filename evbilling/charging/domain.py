@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from enum import StrEnum
 
 from evbilling.drivers.domain import IdTag, TokenStatus
@@ -131,6 +131,8 @@ class Anomaly:
 class RegisterReading:
     timestamp: datetime
     wh: int
+    # The step of the value as the meter reported it: 10 Wh for kWh with two decimals.
+    resolution_wh: int = 1
 
 
 def register_wh(*, value: str, unit: str | None) -> int | Anomaly:
@@ -156,6 +158,25 @@ def register_wh(*, value: str, unit: str | None) -> int | Anomaly:
     return int(wh.to_integral_value())
 
 
+# A register's resolution counts only up to one kWh: a value written with a positive exponent
+# ("1E+6") must not hide a real decrease.
+MAX_RESOLUTION_WH = 1000
+
+
+def register_resolution_wh(*, value: str, unit: str | None) -> int:
+    """The smallest step a register reading can show, in Wh, from the digits it was sent with
+    ("12.34" kWh: 10 Wh); 1 Wh when that cannot be told."""
+    multiplier = _ENERGY_UNITS.get(unit or "Wh")
+    try:
+        exponent = Decimal(value).as_tuple().exponent
+    except InvalidOperation:
+        return 1
+    if multiplier is None or not isinstance(exponent, int):
+        return 1
+    step = Decimal(1).scaleb(exponent) * multiplier
+    return min(max(1, int(step.to_integral_value(rounding=ROUND_CEILING))), MAX_RESOLUTION_WH)
+
+
 # Meters round and clocks drift: allow this much above max power x elapsed time.
 JUMP_TOLERANCE = Decimal("1.10")
 JUMP_ALLOWANCE_WH = 50
@@ -168,6 +189,9 @@ def check_register_step(
     if previous is None:
         return None
     delta = current.wh - previous.wh
+    # Compared in the meters' own precision: 12.34 kWh after meterStart 12345 Wh is no decrease.
+    if delta < 0 and -delta < max(current.resolution_wh, previous.resolution_wh):
+        return None
     if delta < 0:
         return Anomaly(
             kind=AnomalyKind.REGISTER_DECREASED,

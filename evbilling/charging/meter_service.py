@@ -20,6 +20,7 @@ from evbilling.charging.domain import (
     RegisterReading,
     check_register_step,
     reading_key,
+    register_resolution_wh,
     register_wh,
 )
 from evbilling.charging.repository import ChargingRepository, OpenSession
@@ -132,7 +133,13 @@ async def store_samples(
             if _is_energy_register(sampled):
                 wh = register_wh(value=sampled.value, unit=sampled.unit)
                 reading = (
-                    RegisterReading(timestamp=meter_value.timestamp, wh=wh)
+                    RegisterReading(
+                        timestamp=meter_value.timestamp,
+                        wh=wh,
+                        resolution_wh=register_resolution_wh(
+                            value=sampled.value, unit=sampled.unit
+                        ),
+                    )
                     if isinstance(wh, int)
                     else wh
                 )
@@ -162,6 +169,8 @@ async def store_samples(
             anomalies.append((anomaly, at))
             if anomaly.kind is AnomalyKind.REGISTER_DECREASED:
                 continue  # keep the highest trusted reading
+        elif latest is not None and reading.wh < latest.wh:
+            continue  # lower only within the meter's precision: keep the higher reading
         latest = reading
         advanced = True
     if advanced and latest is not None:

@@ -227,6 +227,42 @@ class TestMeteringAnomalies:
         assert kinds == ["register_decreased", "implausible_jump", "unknown_unit"]
         assert len(detail.meter_samples) == 12  # every sample is kept for review
 
+    async def test_a_kwh_register_within_its_precision_raises_no_anomaly(
+        self, context: ServiceContext, operator_id: int, live_server: LiveServer
+    ) -> None:
+        await setup_site(context, operator_id)
+        from ocpp.v16 import call
+
+        async with charger(live_server) as station:
+            started = await station.start_tx(meter_start=12_345, minutes=0)
+            for minute, kwh in ((1, "12.34"), (2, "12.34"), (3, "12.35")):
+                await station.call(
+                    call.MeterValues(
+                        connector_id=1,
+                        transaction_id=started.transaction_id,
+                        meter_value=[
+                            {
+                                "timestamp": ts(minute),
+                                "sampledValue": [
+                                    {
+                                        "value": kwh,
+                                        "measurand": "Energy.Active.Import.Register",
+                                        "unit": "kWh",
+                                    }
+                                ],
+                            }
+                        ],
+                    )
+                )
+            await station.stop_tx(started.transaction_id, 12_400, minutes=4)
+
+        async with context.unit_of_work() as db:
+            detail = await get_session(
+                db=db, operator_id=operator_id, session_id=started.transaction_id
+            )
+        assert detail.anomalies == ()
+        assert detail.energy_wh == 55
+
 
 class TestLogs:
     async def test_rfid_uids_never_appear_in_the_servers_logs(

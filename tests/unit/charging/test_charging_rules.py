@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from evbilling.charging.domain import (
     Anomaly,
     AnomalyKind,
@@ -12,6 +14,7 @@ from evbilling.charging.domain import (
     TokenFacts,
     authorize_token,
     check_register_step,
+    register_resolution_wh,
     register_wh,
     start_key,
 )
@@ -107,6 +110,52 @@ class TestRegisterReadings:
         )
         assert anomaly is not None
         assert anomaly.kind is AnomalyKind.REGISTER_DECREASED
+
+    def test_a_kwh_register_is_compared_in_its_own_precision(self) -> None:
+        # meterStart 12,345 Wh, then the meter reports 12.34 kWh: 12,340..12,349 Wh.
+        anomaly = check_register_step(
+            previous=RegisterReading(timestamp=NOW, wh=12_345),
+            current=RegisterReading(
+                timestamp=NOW + timedelta(seconds=60),
+                wh=12_340,
+                resolution_wh=register_resolution_wh(value="12.34", unit="kWh"),
+            ),
+            max_power_w=22_000,
+        )
+        assert anomaly is None
+
+    def test_a_decrease_beyond_the_meters_precision_is_still_an_anomaly(self) -> None:
+        anomaly = check_register_step(
+            previous=RegisterReading(timestamp=NOW, wh=12_345),
+            current=RegisterReading(
+                timestamp=NOW + timedelta(seconds=60), wh=12_330, resolution_wh=10
+            ),
+            max_power_w=22_000,
+        )
+        assert anomaly is not None
+        assert anomaly.kind is AnomalyKind.REGISTER_DECREASED
+
+    @pytest.mark.parametrize(
+        ("value", "unit", "resolution"),
+        [
+            ("12.34", "kWh", 10),
+            ("12.3", "kWh", 100),
+            ("12.345", "kWh", 1),
+            ("12.3456", "kWh", 1),
+            ("12345", "Wh", 1),
+            ("12345.5", "Wh", 1),
+            ("12", "kWh", 1000),
+            ("1E+6", "kWh", 1000),
+            ("1E+6", "Wh", 1000),
+            ("NaN", "Wh", 1),
+            ("x", "Wh", 1),
+            ("12.34", "W", 1),
+        ],
+    )
+    def test_resolution_comes_from_the_digits_sent(
+        self, value: str, unit: str, resolution: int
+    ) -> None:
+        assert register_resolution_wh(value=value, unit=unit) == resolution
 
     def test_growth_within_the_evse_power_is_plausible(self) -> None:
         # 22 kW for 10 minutes = 3,667 Wh
