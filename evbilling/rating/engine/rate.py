@@ -51,7 +51,6 @@ from decimal import (
     Overflow,
     localcontext,
 )
-from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evbilling.kit import EVBillingError
@@ -64,16 +63,21 @@ from evbilling.rating.engine.plan import (
     compile_plan,
 )
 from evbilling.rating.engine.result import (
-    LINE_PRICERS,
-    CostLine,
-    LineKind,
     RatedCdr,
     RatedPeriod,
-    Unit,
-    apportion,
-    hours,
 )
-from evbilling.tariffs.domain import Price, PriceComponent, Tariff, TariffDimensionType
+from evbilling.rating.engine.totals import (
+    ENERGY,
+    FLAT,
+    PARKING_TIME,
+    RES_FLAT,
+    RES_TIME,
+    TIME,
+    priced_lines,
+    rated_result,
+    round_steps,
+)
+from evbilling.tariffs.domain import Tariff, TariffDimensionType
 
 __all__ = ["InvalidSession", "InvalidTimeZone", "TariffNotApplicable", "rate_session"]
 
@@ -99,43 +103,6 @@ _MICROSECOND = timedelta(microseconds=1)
 _ZERO = Decimal(0)
 _CHARGING = PeriodKind.CHARGING
 _RESERVATION = PeriodKind.RESERVATION
-# Line groups, in the order lines of one moment are listed.
-_FLAT, _RES_FLAT, _ENERGY, _TIME, _PARKING_TIME, _RES_TIME = range(6)
-_GROUP_KINDS = (
-    LineKind.FLAT,
-    LineKind.RESERVATION_FLAT,
-    LineKind.ENERGY,
-    LineKind.TIME,
-    LineKind.PARKING_TIME,
-    LineKind.RESERVATION_TIME,
-)
-_GROUP_DIMENSIONS = (
-    TariffDimensionType.FLAT,
-    TariffDimensionType.FLAT,
-    TariffDimensionType.ENERGY,
-    TariffDimensionType.TIME,
-    TariffDimensionType.PARKING_TIME,
-    TariffDimensionType.TIME,
-)
-_LABELS = {
-    LineKind.FLAT: "Session fee",
-    LineKind.RESERVATION_FLAT: "Reservation fee",
-    LineKind.ENERGY: "Energy",
-    LineKind.TIME: "Charging time",
-    LineKind.PARKING_TIME: "Parking time",
-    LineKind.RESERVATION_TIME: "Reservation time",
-}
-
-
-class _Line(NamedTuple):
-    kind: LineKind
-    element: int
-    component: PriceComponent
-    quantity: Decimal | int  # kWh, microseconds or sessions
-    shown: Decimal
-    unit: Unit
-    exact_excl: Decimal
-    step_extra: Decimal | int
 
 
 def rate_session(
@@ -220,10 +187,10 @@ class _Rating:
         energy_points, energy_masks = plan.energy.points, plan.energy.masks
         power_current_rules = bool(plan.power_current_rules)
         first_energy, first_time, first_parking, first_reserved = (
-            first_use[_ENERGY],
-            first_use[_TIME],
-            first_use[_PARKING_TIME],
-            first_use[_RES_TIME],
+            first_use[ENERGY],
+            first_use[TIME],
+            first_use[PARKING_TIME],
+            first_use[RES_TIME],
         )
         last_energy = last_time = last_parking = last_reserved = -1
         consumed = _ZERO
@@ -269,7 +236,7 @@ class _Rating:
                         if flat_element[1] < 0 and mask & flat_candidates:
                             found = mask & flat_candidates
                             flat_element[1] = (found & -found).bit_length() - 1
-                            first_use[_RES_FLAT][flat_element[1]] = number
+                            first_use[RES_FLAT][flat_element[1]] = number
                         found = mask & time_candidates
                         if found and part_t > part_s:
                             time_element = (found & -found).bit_length() - 1
@@ -282,7 +249,7 @@ class _Rating:
                         if flat_element[0] < 0 and mask & flat_candidates:
                             found = mask & flat_candidates
                             flat_element[0] = (found & -found).bit_length() - 1
-                            first_use[_FLAT][flat_element[0]] = number
+                            first_use[FLAT][flat_element[0]] = number
                         if part_kwh:
                             found = mask & energy_candidates
                             if found:
@@ -335,9 +302,10 @@ class _Rating:
             list(reservation_q),
         ]
         last_element = [-1, -1, last_energy, last_time, last_parking, last_reserved]
-        steps = self._round_steps(quantities, last_element)
-        lines = self._lines(quantities, first_use, last_element, steps)
-        return self._result(
+        steps = round_steps(self.plan, quantities, last_element)
+        lines = priced_lines(self.plan, quantities, first_use, last_element, steps)
+        return rated_result(
+            self.plan,
             rated=rated,
             lines=lines,
             first_us=first_us,
@@ -491,160 +459,6 @@ class _Rating:
             masks.append(mask)
         return masks
 
-    # ---- step sizes, lines, totals -------------------------------------------------------------
-
-    def _round_steps(
-        self, quantities: list[list[Decimal | int]], last_element: list[int]
-    ) -> list[Decimal | int]:
-        """Round each dimension's total up to the last component's step; returns the extras."""
-        components = self.plan.components
-        extras: list[Decimal | int] = [0] * 6
-        for group in (_ENERGY, _TIME, _PARKING_TIME, _RES_TIME):
-            element = last_element[group]
-            if element < 0:
-                continue
-            component = components[_GROUP_DIMENSIONS[group]][element]
-            assert component is not None
-            step = component.step_size
-            if group == _ENERGY:
-                total_kwh = sum(quantities[group], _ZERO)
-                numerator, denominator = Decimal(total_kwh * 1000).as_integer_ratio()
-                billed_wh = -(-numerator // (denominator * step)) * step
-                extra: Decimal | int = Decimal(billed_wh).scaleb(-3) - total_kwh
-            else:
-                total_us = sum(int(q) for q in quantities[group])
-                step_us = step * US_PER_SECOND
-                extra = -(-total_us // step_us) * step_us - total_us
-            if extra:
-                quantities[group][element] += extra
-            extras[group] = extra if extra else 0
-        return extras
-
-    def _lines(
-        self,
-        quantities: list[list[Decimal | int]],
-        first_use: list[list[int]],
-        last_element: list[int],
-        extras: list[Decimal | int],
-    ) -> list[_Line]:
-        """Priced lines, in the order their dimension was first used in the session."""
-        components = self.plan.components
-        used = sorted(
-            (first_use[group][element], group, element)
-            for group in range(6)
-            for element in range(self.plan.size)
-            if first_use[group][element] >= 0
-        )
-        lines = []
-        for _, group, element in used:
-            component = components[_GROUP_DIMENSIONS[group]][element]
-            assert component is not None
-            kind = _GROUP_KINDS[group]
-            quantity = quantities[group][element]
-            shown, unit, amount = LINE_PRICERS[kind](component, quantity)
-            extra = extras[group] if last_element[group] == element else 0
-            lines.append(_Line(kind, element, component, quantity, shown, unit, amount, extra))
-        return lines
-
-    def _result(
-        self,
-        *,
-        rated: list[RatedPeriod],
-        lines: list[_Line],
-        first_us: int,
-        end_us: int,
-        session_start: int,
-        expired: bool,
-        total_energy: Decimal,
-        parking_us: int,
-        reservation_us: int,
-    ) -> RatedCdr:
-        tariff = self.plan.tariff
-        currency = tariff.currency
-        exact_excl = [line.exact_excl for line in lines]
-        exact_incl = [_with_vat(line.exact_excl, line.component.vat) for line in lines]
-        adjustments = _price_bounds(tariff, exact_excl, exact_incl)
-        all_excl = exact_excl + [excl for _, excl, _ in adjustments]
-        all_incl = exact_incl + [incl for _, _, incl in adjustments]
-        total_excl, rounded_excl = apportion(all_excl, currency=currency)
-        total_incl: Decimal | None = None
-        rounded_incl: list[Decimal | None] = [None] * len(all_incl)
-        known_incl = [amount for amount in all_incl if amount is not None]
-        if len(known_incl) == len(all_incl):
-            total_incl, rounded = apportion(known_incl, currency=currency)
-            rounded_incl = list(rounded)
-        cost_lines: list[CostLine] = []
-        for position, line in enumerate(lines):
-            is_time = line.unit is Unit.HOUR
-            is_flat = line.kind in (LineKind.FLAT, LineKind.RESERVATION_FLAT)
-            cost_lines.append(
-                CostLine(
-                    kind=line.kind,
-                    description=_describe(line.kind, line.element, line.component, currency),
-                    quantity=line.shown,
-                    unit=line.unit,
-                    unit_price=line.component.price,
-                    vat=line.component.vat,
-                    amount_excl_vat=rounded_excl[position],
-                    amount_incl_vat=rounded_incl[position],
-                    exact_amount_excl_vat=line.exact_excl,
-                    exact_amount_incl_vat=exact_incl[position],
-                    element_index=line.element,
-                    step_size=None if is_flat else line.component.step_size,
-                    step_rounding=hours(int(line.step_extra))
-                    if is_time
-                    else Decimal(line.step_extra),
-                    duration=timedelta(microseconds=int(line.quantity)) if is_time else None,
-                )
-            )
-        for position, (kind, excl, incl) in enumerate(adjustments, start=len(lines)):
-            cost_lines.append(
-                CostLine(
-                    kind=kind,
-                    description=_describe_bound(kind, tariff, currency),
-                    quantity=Decimal(1),
-                    unit=Unit.SESSION,
-                    unit_price=excl,
-                    vat=None,
-                    amount_excl_vat=rounded_excl[position],
-                    amount_incl_vat=rounded_incl[position],
-                    exact_amount_excl_vat=excl,
-                    exact_amount_incl_vat=incl,
-                    element_index=None,
-                )
-            )
-
-        def category(*kinds: LineKind) -> Price:
-            chosen = [line for line in cost_lines if line.kind in kinds]
-            incl = None
-            if total_incl is not None:
-                incl = _sum_like([line.amount_incl_vat or _ZERO for line in chosen], total_incl)
-            return Price(
-                excl_vat=_sum_like([line.amount_excl_vat for line in chosen], total_excl),
-                incl_vat=incl,
-            )
-
-        return RatedCdr(
-            tariff_id=tariff.id,
-            currency=currency,
-            start_date_time=rated[0].start_date_time,
-            end_date_time=rated[-1].end_date_time,
-            charging_periods=tuple(rated),
-            lines=tuple(cost_lines),
-            total_cost=Price(excl_vat=total_excl, incl_vat=total_incl),
-            total_fixed_cost=category(LineKind.FLAT),
-            total_energy_cost=category(LineKind.ENERGY),
-            total_time_cost=category(LineKind.TIME),
-            total_parking_cost=category(LineKind.PARKING_TIME),
-            total_reservation_cost=category(LineKind.RESERVATION_FLAT, LineKind.RESERVATION_TIME),
-            total_price_adjustment=category(LineKind.MIN_PRICE, LineKind.MAX_PRICE),
-            total_energy=total_energy,
-            total_time=hours(end_us - session_start),
-            total_parking_time=hours(parking_us),
-            total_reservation_time=hours(reservation_us),
-            reservation_expired=expired,
-        )
-
 
 def _energy_cuts(
     points: tuple[Decimal, ...],
@@ -673,71 +487,3 @@ def _energy_cuts(
         consumed, start, start_at = point, cut, cut_at
     parts.append((start, start_at, t, t_at, consumed_at_start + total - consumed))
     return parts
-
-
-def _with_vat(amount: Decimal, vat: Decimal | None) -> Decimal | None:
-    if vat is None:
-        return _ZERO if not amount else None
-    return (amount * (100 + vat)).scaleb(-2)
-
-
-def _price_bounds(
-    tariff: Tariff, exact_excl: list[Decimal], exact_incl: list[Decimal | None]
-) -> list[tuple[LineKind, Decimal, Decimal | None]]:
-    """Adjustment lines that lift the totals to min_price or cap them at max_price."""
-    total_excl = sum(exact_excl, _ZERO)
-    known = all(amount is not None for amount in exact_incl)
-    total_incl = sum((amount for amount in exact_incl if amount is not None), _ZERO)
-    out: list[tuple[LineKind, Decimal, Decimal | None]] = []
-    for kind, bound, direction in (
-        (LineKind.MIN_PRICE, tariff.min_price, 1),
-        (LineKind.MAX_PRICE, tariff.max_price, -1),
-    ):
-        if bound is None:
-            continue
-        # direction 1 lifts the total up to the bound, -1 cuts it down to the bound.
-        excl = max(_ZERO, (bound.excl_vat - total_excl) * direction) * direction
-        incl: Decimal | None
-        if not known:
-            incl = None
-        elif bound.incl_vat is not None:
-            incl = max(_ZERO, (bound.incl_vat - total_incl) * direction) * direction
-        elif not excl:
-            incl = _ZERO
-        elif total_excl:
-            incl = excl * total_incl / total_excl  # keep the session's VAT ratio
-        else:
-            incl = None  # lifted from nothing: the VAT in the minimum price is unknown
-        if excl or (incl is not None and incl):
-            out.append((kind, excl, incl))
-        total_excl += excl
-        if incl is None:
-            known = False
-        else:
-            total_incl += incl
-    return out
-
-
-def _sum_like(amounts: list[Decimal], like: Decimal) -> Decimal:
-    """A sum of rounded amounts, written with the total's exponent (0 -> 0.00)."""
-    return sum(amounts, _ZERO).quantize(like)
-
-
-def _describe(kind: LineKind, element: int, component: PriceComponent, currency: str) -> str:
-    unit = {
-        LineKind.ENERGY: "kWh",
-        LineKind.TIME: "h",
-        LineKind.PARKING_TIME: "h",
-        LineKind.RESERVATION_TIME: "h",
-    }.get(kind)
-    price = f"{component.price} {currency}" + (f"/{unit}" if unit else "")
-    vat = "no VAT given" if component.vat is None else f"VAT {component.vat}%"
-    return f"{_LABELS[kind]} at {price} excl. VAT, {vat} (tariff element {element})"
-
-
-def _describe_bound(kind: LineKind, tariff: Tariff, currency: str) -> str:
-    bound = tariff.min_price if kind is LineKind.MIN_PRICE else tariff.max_price
-    assert bound is not None
-    label = "Minimum session price" if kind is LineKind.MIN_PRICE else "Maximum session price"
-    incl = "" if bound.incl_vat is None else f" / {bound.incl_vat} {currency} incl. VAT"
-    return f"{label} {bound.excl_vat} {currency} excl. VAT{incl}"
