@@ -11,12 +11,14 @@ import pytest
 import uvicorn
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.server import serve
 from websockets.typing import Subprotocol
 
 from evbilling.infra.context import ServiceContext
 from evbilling.main import create_app
 from evbilling.ocpp import OcppGateway
 from tests.factories import STATION_PASSWORD
+from tests.functional.fake_csms import FakeCentralSystem
 
 
 @dataclass(slots=True)
@@ -66,3 +68,18 @@ async def connect(
         additional_headers=headers,
         open_timeout=10,
     )
+
+
+@pytest.fixture
+async def csms() -> AsyncIterator[FakeCentralSystem]:
+    central = FakeCentralSystem()
+    async with serve(
+        central.handler,
+        "127.0.0.1",
+        0,
+        subprotocols=[Subprotocol("ocpp1.6")],
+        process_request=central.process_request,
+    ) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        central.url = f"ws://127.0.0.1:{port}/ocpp"
+        yield central

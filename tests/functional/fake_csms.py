@@ -23,6 +23,8 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from evbilling.simulator import SimulatedStationConfig, SimulationSettings
+
 PASSWORD = "s3cret-station-pass"
 GOOD_TAG = "04A1B2C3D4"
 OTHER_TAG = "04FFEE0011"
@@ -158,3 +160,51 @@ class FakeCsmsChargePoint(ChargePoint):  # type: ignore[misc]  # ocpp ships no t
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# -- building simulations against it ----------------------------------------------------
+
+
+def sim_settings(**overrides: Any) -> SimulationSettings:
+    values: dict[str, Any] = {
+        "sessions_per_station": 2,
+        "time_scale": 5_000.0,
+        "meter_interval_s": (10, 60),
+        "session_energy_wh": (2_000, 6_000),
+        "pause_between_sessions_s": (0, 30),
+        "idle_after_full_s": (60, 300),
+        "seed": 7,
+        "min_heartbeat_wall_s": 0.05,
+        "response_timeout_wall_s": 5.0,
+    }
+    values.update(overrides)
+    return SimulationSettings(**values)
+
+
+def sim_station(station_id: str, *tags: str, connectors: int = 1) -> SimulatedStationConfig:
+    return SimulatedStationConfig(
+        station_id=station_id,
+        password=PASSWORD,
+        connectors=connectors,
+        max_power_w=MAX_POWER_W,
+        id_tags=tags or (GOOD_TAG,),
+    )
+
+
+def call_token(received: ReceivedCall) -> str:
+    """A compact name for a CALL: StatusNotification carries its connector and status."""
+    if received.action == "StatusNotification":
+        return f"Status:{received.payload['connector_id']}:{received.payload['status']}"
+    return received.action
+
+
+def registers_of(meter_value: dict[str, Any]) -> list[int]:
+    return [
+        int(sample["value"])
+        for sample in meter_value["sampled_value"]
+        if sample.get("measurand") == "Energy.Active.Import.Register"
+    ]
+
+
+def samples_of(meter_value: dict[str, Any], measurand: str) -> list[dict[str, Any]]:
+    return [s for s in meter_value["sampled_value"] if s.get("measurand") == measurand]
