@@ -28,6 +28,7 @@ class OperatorRepository(RepositoryBase[Operator]):
 
 class ApiKeyRepository(RepositoryBase[ApiKey]):
     model = ApiKey
+    kind = "api key"
 
     async def create(
         self, *, operator_id: int, name: str, prefix: str, secret_hash: str, now: datetime

@@ -64,9 +64,7 @@ async def create_api_key(
 async def revoke_api_key(
     *, db: AsyncSession, operator_id: int, key_id: int, now: datetime, cache: VerifiedSecretCache
 ) -> None:
-    row = await ApiKeyRepository(db).get(id=key_id, owner_id=operator_id)
-    if row is None:
-        raise NotFound(kind="api key", key=key_id)
+    row = await ApiKeyRepository(db).get_owned(id=key_id, owner_id=operator_id)
     row.revoked_at = now
     await db.flush()
     cache.forget_owner(row.id)

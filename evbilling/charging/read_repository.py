@@ -42,6 +42,7 @@ class SessionFilter:
 
 class SessionRepository(RepositoryBase[ChargingSession]):
     model = ChargingSession
+    kind = "session"
 
     def _read(self, where: SessionFilter) -> Select[Any]:
         query = (

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evbilling.charging.read_repository import SessionRepository
 from evbilling.charging.sessions import station_identity
 from evbilling.commands.domain import RemoteStop, StationCommand
-from evbilling.kit.errors import Conflict, NotFound
+from evbilling.kit.errors import Conflict
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +40,7 @@ async def prepare_session_stop(
     *, db: AsyncSession, operator_id: int, session_id: int
 ) -> OutgoingCommand:
     """RemoteStopTransaction for a running session (payments stop sessions this way too)."""
-    found = await SessionRepository(db).get(id=session_id, owner_id=operator_id)
-    if found is None:
-        raise NotFound(kind="session", key=session_id)
+    found = await SessionRepository(db).get_owned(id=session_id, owner_id=operator_id)
     if found.status != "active":
         raise Conflict(f"session {session_id} is {found.status}, not active")
     return await prepare_command(

@@ -10,6 +10,7 @@ from evbilling.models import Driver, DriverGroup, Token
 
 class DriverRepository(RepositoryBase[Driver]):
     model = Driver
+    kind = "driver"
 
     async def list(self, *, operator_id: int, limit: int, offset: int) -> OffsetPage[Driver]:
         return await self.page(self.select_owned(owner_id=operator_id), limit=limit, offset=offset)
@@ -30,6 +31,7 @@ class DriverRepository(RepositoryBase[Driver]):
 
 class DriverGroupRepository(RepositoryBase[DriverGroup]):
     model = DriverGroup
+    kind = "driver group"
 
     async def list(self, *, operator_id: int, limit: int, offset: int) -> OffsetPage[DriverGroup]:
         return await self.page(self.select_owned(owner_id=operator_id), limit=limit, offset=offset)
@@ -37,6 +39,7 @@ class DriverGroupRepository(RepositoryBase[DriverGroup]):
 
 class TokenRepository(RepositoryBase[Token]):
     model = Token
+    kind = "token"
 
     async def by_uid(self, *, operator_id: int, uid: str) -> Token | None:
         """`uid` must already be normalised (upper-case), as stored."""

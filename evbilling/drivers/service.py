@@ -33,7 +33,7 @@ from evbilling.infra.validation import (
     required_text,
     value_or_none,
 )
-from evbilling.kit.errors import Conflict, NotFound
+from evbilling.kit.errors import Conflict
 from evbilling.models import Driver, DriverGroup, Token
 from evbilling.tariffs.service import check_tariff
 
@@ -111,9 +111,7 @@ async def create_driver(
 
 
 async def get_driver(*, db: AsyncSession, operator_id: int, driver_id: int) -> Driver:
-    row = await DriverRepository(db).get(id=driver_id, owner_id=operator_id)
-    if row is None:
-        raise NotFound(kind="driver", key=driver_id)
+    row = await DriverRepository(db).get_owned(id=driver_id, owner_id=operator_id)
     return row
 
 
@@ -138,9 +136,7 @@ async def update_driver(
     group_id: int | Unset | None = UNSET,
 ) -> Driver:
     drivers = DriverRepository(db)
-    row = await drivers.get_for_update(id=driver_id, owner_id=operator_id)
-    if row is None:
-        raise NotFound(kind="driver", key=driver_id)
+    row = await drivers.get_owned_for_update(id=driver_id, owner_id=operator_id)
     given: dict[str, object] = {
         "name": name,
         "email": email,
@@ -177,9 +173,7 @@ async def create_driver_group(
 
 
 async def get_driver_group(*, db: AsyncSession, operator_id: int, group_id: int) -> DriverGroup:
-    row = await DriverGroupRepository(db).get(id=group_id, owner_id=operator_id)
-    if row is None:
-        raise NotFound(kind="driver group", key=group_id)
+    row = await DriverGroupRepository(db).get_owned(id=group_id, owner_id=operator_id)
     return row
 
 
@@ -202,9 +196,7 @@ async def update_driver_group(
     tariff_id: int | Unset | None = UNSET,
 ) -> DriverGroup:
     groups = DriverGroupRepository(db)
-    row = await groups.get_for_update(id=group_id, owner_id=operator_id)
-    if row is None:
-        raise NotFound(kind="driver group", key=group_id)
+    row = await groups.get_owned_for_update(id=group_id, owner_id=operator_id)
     given: dict[str, object] = {"name": name, "tariff_id": tariff_id}
     if await update_fields(
         row, given=given, rules=_group_rules(db, operator_id=operator_id), now=now
@@ -252,9 +244,7 @@ async def create_token(
 
 
 async def get_token(*, db: AsyncSession, operator_id: int, token_id: int) -> Token:
-    row = await TokenRepository(db).get(id=token_id, owner_id=operator_id)
-    if row is None:
-        raise NotFound(kind="token", key=token_id)
+    row = await TokenRepository(db).get_owned(id=token_id, owner_id=operator_id)
     return row
 
 
@@ -293,9 +283,7 @@ async def update_token(
     parent_id_tag: str | Unset | None = UNSET,
 ) -> Token:
     tokens = TokenRepository(db)
-    row = await tokens.get_for_update(id=token_id, owner_id=operator_id)
-    if row is None:
-        raise NotFound(kind="token", key=token_id)
+    row = await tokens.get_owned_for_update(id=token_id, owner_id=operator_id)
     given: dict[str, object] = {
         "uid": uid,
         "type": type,

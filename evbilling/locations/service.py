@@ -27,7 +27,6 @@ from evbilling.infra.validation import (
     required_text,
     value_or_none,
 )
-from evbilling.kit.errors import NotFound
 from evbilling.locations.domain import (
     MAX_ADDRESS_LENGTH,
     MAX_CITY_LENGTH,
@@ -98,9 +97,7 @@ async def create_location(
 
 
 async def get_location(*, db: AsyncSession, operator_id: int, location_id: int) -> Location:
-    row = await LocationRepository(db).get(id=location_id, owner_id=operator_id)
-    if row is None:
-        raise NotFound(kind="location", key=location_id)
+    row = await LocationRepository(db).get_owned(id=location_id, owner_id=operator_id)
     return row
 
 
@@ -128,9 +125,7 @@ async def update_location(
     tariff_id: int | Unset | None = UNSET,
 ) -> Location:
     locations = LocationRepository(db)
-    row = await locations.get_for_update(id=location_id, owner_id=operator_id)
-    if row is None:
-        raise NotFound(kind="location", key=location_id)
+    row = await locations.get_owned_for_update(id=location_id, owner_id=operator_id)
     given: dict[str, object] = {
         "name": name,
         "address": address,

@@ -12,7 +12,7 @@ from evbilling.infra.db.pagination import PageRequest
 from evbilling.infra.db.repository import DuplicateRow, OffsetPage, apply_changes
 from evbilling.infra.db.updates import UNSET, Rules, Unset, validate_fields
 from evbilling.infra.validation import check_page, int_in_range, optional_member, value_or_none
-from evbilling.kit.errors import Conflict, InvalidRequest, NotFound
+from evbilling.kit.errors import Conflict, InvalidRequest
 from evbilling.models import Evse
 from evbilling.stations.domain import (
     DEFAULT_MAX_POWER_W,
@@ -64,9 +64,7 @@ async def list_evses(
 
 
 async def get_evse(*, db: AsyncSession, operator_id: int, evse_id: int) -> Evse:
-    row = await EvseRepository(db).get(id=evse_id, owner_id=operator_id)
-    if row is None:
-        raise NotFound(kind="evse", key=evse_id)
+    row = await EvseRepository(db).get_owned(id=evse_id, owner_id=operator_id)
     return row
 
 
@@ -136,9 +134,7 @@ async def update_evse(
     tariff_id: int | Unset | None = UNSET,
 ) -> Evse:
     evses = EvseRepository(db)
-    row = await evses.get_for_update(id=evse_id, owner_id=operator_id)
-    if row is None:
-        raise NotFound(kind="evse", key=evse_id)
+    row = await evses.get_owned_for_update(id=evse_id, owner_id=operator_id)
     given: dict[str, object] = {
         "max_power_w": max_power_w,
         "uid": uid,

@@ -65,6 +65,7 @@ class StationRepository(RepositoryBase[Station]):
 
 class EvseRepository(RepositoryBase[Evse]):
     model = Evse
+    kind = "evse"
     owner_column = None  # owned through the station
 
     def select_owned(self, *, owner_id: int | None) -> Select[Any]:

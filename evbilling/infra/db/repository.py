@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from evbilling.kit import EVBillingError
+from evbilling.kit import EVBillingError, NotFound
 
 Row = TypeVar("Row")
 
@@ -83,6 +83,8 @@ class RepositoryBase(Generic[Row]):
 
     model: ClassVar[type[Any]]
     owner_column: ClassVar[str | None] = "operator_id"
+    # What a missing row is called in NotFound ("location 7 not found").
+    kind: ClassVar[str] = "object"
 
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
@@ -103,6 +105,19 @@ class RepositoryBase(Generic[Row]):
         one writer at a time, which serialises the same way)."""
         statement = self.select_owned(owner_id=owner_id).where(self.model.id == id)
         row: Row | None = (await self.db.execute(statement.with_for_update())).scalar_one_or_none()
+        return row
+
+    async def get_owned(self, *, id: int, owner_id: int) -> Row:
+        """The owner's row, or NotFound: another owner's row is not told apart from none."""
+        row = await self.get(id=id, owner_id=owner_id)
+        if row is None:
+            raise NotFound(kind=self.kind, key=id)
+        return row
+
+    async def get_owned_for_update(self, *, id: int, owner_id: int) -> Row:
+        row = await self.get_for_update(id=id, owner_id=owner_id)
+        if row is None:
+            raise NotFound(kind=self.kind, key=id)
         return row
 
     def add(self, row: Row) -> Row:
