@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.charging.domain import normalize_id_tag
-from evbilling.charging.pricing import SessionCost, cost_of, tariff_of
+from evbilling.charging.pricing import SessionCost, cost_of
 from evbilling.charging.repository import ChargingRepository
 from evbilling.charging.station_events import StationRef
 from evbilling.rating.resolution import resolve_tariff
+from evbilling.tariffs.domain import parse_tariff_json
 from evbilling.tariffs.price_text import price_text
 
 
@@ -56,4 +57,6 @@ async def user_price_text(
         driver_id=token.driver_id,
         at=now,
     )
-    return price_text(tariff=tariff_of(snapshot.ocpi_json)) if snapshot is not None else None
+    return (
+        price_text(tariff=parse_tariff_json(snapshot.ocpi_json)) if snapshot is not None else None
+    )

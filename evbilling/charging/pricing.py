@@ -29,7 +29,7 @@ from evbilling.rating.engine import (
     rate_session,
     rated_cdr_to_ocpi,
 )
-from evbilling.tariffs.domain import Tariff, dumps_ocpi, loads_ocpi, parse_tariff
+from evbilling.tariffs.domain import Tariff, dumps_ocpi, parse_tariff_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +47,6 @@ class SessionCost:
     breakdown: dict[str, Any]
     rated: RatedCdr
     periods: list[ChargingPeriodInput]
-
-
-def tariff_of(document: str) -> Tariff:
-    return parse_tariff(loads_ocpi(document))
 
 
 async def session_evidence(
@@ -90,7 +86,7 @@ async def cost_of(
     )
     periods = periods_for(evidence)
     rated = rate_session(
-        tariff=tariff_of(session.tariff_ocpi),
+        tariff=parse_tariff_json(session.tariff_ocpi),
         periods=periods,
         end=ended_at,
         time_zone=session.time_zone,

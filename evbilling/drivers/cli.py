@@ -36,7 +36,7 @@ from evbilling.infra.cli import (
     run_command,
 )
 from evbilling.infra.context import ServiceContext
-from evbilling.infra.db.pagination import PageRequest
+from evbilling.infra.db.repository import PageRequest
 from evbilling.kit.clock import InvalidTimestamp, parse_utc_timestamp
 from evbilling.tariffs.cli import TariffOption
 

@@ -24,7 +24,7 @@ from evbilling.drivers.schemas import (
     TokenRead,
     TokenUpdate,
 )
-from evbilling.infra.db.pagination import PageRequest
+from evbilling.infra.db.repository import PageRequest
 from evbilling.infra.http.deps import Context, Db
 from evbilling.infra.http.schemas import Limit, Offset, problems, set_location
 

@@ -14,8 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.drivers.domain import Email, IdTag, TokenStatus, TokenType
 from evbilling.drivers.repository import DriverGroupRepository, DriverRepository, TokenRepository
-from evbilling.infra.db.pagination import PageRequest
-from evbilling.infra.db.repository import DuplicateRow, OffsetPage, apply_changes
+from evbilling.infra.db.repository import DuplicateRow, OffsetPage, PageRequest, apply_changes
 from evbilling.infra.db.updates import (
     UNSET,
     Rules,

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Final, TypeVar
 
-from evbilling.infra.db.pagination import PageRequest
+from evbilling.infra.db.repository import PageRequest
 from evbilling.kit.errors import InvalidRequest
 from evbilling.kit.values import ValidatedText
 from evbilling.money import InvalidCurrency, validate_currency

@@ -23,7 +23,7 @@ from evbilling.infra.cli import (
     run_command,
 )
 from evbilling.infra.context import ServiceContext
-from evbilling.infra.db.pagination import PageRequest
+from evbilling.infra.db.repository import PageRequest
 from evbilling.locations import service as locations
 from evbilling.locations.domain import CountryCode, TimeZone
 from evbilling.locations.schemas import LocationList, LocationRead

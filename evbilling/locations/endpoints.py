@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from evbilling.access.caller import CurrentCaller
-from evbilling.infra.db.pagination import PageRequest
+from evbilling.infra.db.repository import PageRequest
 from evbilling.infra.http.deps import Context, Db
 from evbilling.infra.http.schemas import Limit, Offset, problems, set_location
 from evbilling.locations import service as locations

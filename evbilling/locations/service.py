@@ -9,8 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.infra.db.pagination import PageRequest
-from evbilling.infra.db.repository import OffsetPage
+from evbilling.infra.db.repository import OffsetPage, PageRequest
 from evbilling.infra.db.updates import (
     UNSET,
     Rules,

@@ -21,7 +21,7 @@ from evbilling.rating.engine import (
 )
 from evbilling.rating.resolution import resolve_tariff, station_time_zone
 from evbilling.stations import evse_service as evses
-from evbilling.tariffs.domain import loads_ocpi, parse_tariff
+from evbilling.tariffs.domain import parse_tariff_json
 
 MAX_QUOTE_DURATION = timedelta(days=7)
 MAX_QUOTE_ENERGY_KWH = Decimal(10_000)
@@ -106,7 +106,7 @@ async def quote(
     if snapshot is None:
         raise NotFound(kind="tariff for evse", key=evse_id)
     time_zone = await station_time_zone(db=db, operator_id=operator_id, station_id=evse.station_id)
-    tariff = parse_tariff(loads_ocpi(snapshot.ocpi_json))
+    tariff = parse_tariff_json(snapshot.ocpi_json)
     hours = Decimal(duration.total_seconds()) / Decimal(3600)
     average_kw = energy_kwh / hours
     period = ChargingPeriodInput(

@@ -28,7 +28,7 @@ from evbilling.infra.cli import (
     table,
 )
 from evbilling.infra.context import ServiceContext
-from evbilling.infra.db.pagination import PageRequest
+from evbilling.infra.db.repository import PageRequest
 from evbilling.models import Evse
 from evbilling.stations import evse_service as evses
 from evbilling.stations import service as stations

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from evbilling.access.caller import CurrentCaller
-from evbilling.infra.db.pagination import PageRequest
+from evbilling.infra.db.repository import PageRequest
 from evbilling.infra.http.deps import Context, Db
 from evbilling.infra.http.schemas import Limit, Offset, no_store, problems, set_location
 from evbilling.stations import evse_service as evses

@@ -8,8 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.infra.db.pagination import PageRequest
-from evbilling.infra.db.repository import DuplicateRow, OffsetPage, apply_changes
+from evbilling.infra.db.repository import DuplicateRow, OffsetPage, PageRequest, apply_changes
 from evbilling.infra.db.updates import UNSET, Rules, Unset, validate_fields
 from evbilling.infra.validation import check_page, int_in_range, optional_member, value_or_none
 from evbilling.kit.errors import Conflict, InvalidRequest

@@ -15,8 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.infra.db.pagination import PageRequest
-from evbilling.infra.db.repository import DuplicateRow, OffsetPage
+from evbilling.infra.db.repository import DuplicateRow, OffsetPage, PageRequest
 from evbilling.infra.db.updates import UNSET, Rules, Unset, update_fields, validate_fields
 from evbilling.infra.secrets import (
     WeakPassword,

@@ -28,7 +28,7 @@ from evbilling.infra.cli import (
     to_jsonable,
 )
 from evbilling.infra.context import ServiceContext
-from evbilling.infra.db.pagination import PageRequest
+from evbilling.infra.db.repository import PageRequest
 from evbilling.models import Tariff
 from evbilling.tariffs import service as tariffs
 from evbilling.tariffs.domain import dumps_ocpi, loads_ocpi

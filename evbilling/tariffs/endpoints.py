@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
 from evbilling.access.caller import CurrentCaller
-from evbilling.infra.db.pagination import PageRequest
+from evbilling.infra.db.repository import PageRequest
 from evbilling.infra.http.deps import Context, Db
 from evbilling.infra.http.schemas import Limit, Offset, problems
 from evbilling.tariffs import service as tariffs

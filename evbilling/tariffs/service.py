@@ -16,8 +16,7 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.infra.db.pagination import PageRequest
-from evbilling.infra.db.repository import DuplicateRow, OffsetPage, apply_changes
+from evbilling.infra.db.repository import DuplicateRow, OffsetPage, PageRequest, apply_changes
 from evbilling.infra.db.updates import UNSET, Rules, Unset, check_reference, validate_fields
 from evbilling.infra.validation import (
     MAX_NAME_LENGTH,

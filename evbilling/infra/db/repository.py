@@ -27,6 +27,14 @@ class DuplicateRow(EVBillingError):
 
 
 @dataclass(frozen=True, slots=True)
+class PageRequest:
+    """What an offset list asks for."""
+
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class OffsetPage(Generic[Row]):
     rows: Sequence[Row]
     total: int

@@ -47,7 +47,7 @@ from evbilling.tariffs.domain.model import (
     TariffRestrictions,
     TariffType,
 )
-from evbilling.tariffs.domain.parse import parse_tariff
+from evbilling.tariffs.domain.parse import parse_tariff, parse_tariff_json
 
 __all__ = [
     "DayOfWeek",
@@ -67,6 +67,7 @@ __all__ = [
     "loads_ocpi",
     "parse_ocpi_datetime",
     "parse_tariff",
+    "parse_tariff_json",
     "price_to_ocpi",
     "tariff_to_ocpi",
 ]

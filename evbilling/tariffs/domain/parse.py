@@ -11,6 +11,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from evbilling.tariffs.domain.codec import loads_ocpi
 from evbilling.tariffs.domain.fields import (
     Errors,
     currency_field,
@@ -84,6 +85,11 @@ def parse_tariff(data: Mapping[str, Any], /) -> Tariff:
     if errors.items or tariff is None:
         raise InvalidTariff(errors.items or [FieldError("$", "must be an object")])
     return tariff
+
+
+def parse_tariff_json(document: str, /) -> Tariff:
+    """A stored tariff document (exact-decimal JSON text), validated."""
+    return parse_tariff(loads_ocpi(document))
 
 
 def _parse_tariff(data: object, errors: Errors) -> Tariff | None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from evbilling.drivers import service as drivers
 from evbilling.drivers.domain import TokenStatus, TokenType
 from evbilling.infra.context import ServiceContext
-from evbilling.infra.db.pagination import PageRequest
+from evbilling.infra.db.repository import PageRequest
 from evbilling.kit.errors import Conflict, InvalidRequest
 from evbilling.models import Token
 from tests.integration.arrange import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evbilling.infra.context import ServiceContext
-from evbilling.infra.db.pagination import PageRequest
+from evbilling.infra.db.repository import PageRequest
 from evbilling.kit import FixedClock
 from evbilling.kit.errors import InvalidRequest
 from evbilling.locations import service as locations
