@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.drivers import service as drivers
@@ -27,10 +26,8 @@ from evbilling.infra.cli import (
     JsonOption,
     LimitOption,
     OffsetOption,
-    details,
-    emit,
-    fields_of,
-    page_text,
+    emit_page,
+    emit_read,
     parsed_as,
     partial_changes,
     run_command,
@@ -56,14 +53,6 @@ def _timestamp(text: str) -> datetime:
         return parse_utc_timestamp(text, assume_utc_when_naive=False)
     except InvalidTimestamp as exc:
         raise typer.BadParameter(f"{exc} (e.g. 2027-01-01T00:00:00Z)") from exc
-
-
-def _emit(read: BaseModel, *, as_json: bool) -> None:
-    emit(fields_of(read), as_json=as_json, text=details)
-
-
-def _emit_page(page: BaseModel, *, as_json: bool, columns: list[str]) -> None:
-    emit(fields_of(page), as_json=as_json, text=lambda data: page_text(data, columns=columns))
 
 
 _GROUP_COLUMNS = ["id", "name", "tariff_id"]
@@ -98,7 +87,7 @@ def group_add(
             db=db, operator_id=operator_id, name=name, tariff_id=tariff, now=context.clock.now()
         )
 
-    _emit(DriverGroupRead.model_validate(run_command(work)), as_json=as_json)
+    emit_read(DriverGroupRead.model_validate(run_command(work)), as_json=as_json)
 
 
 @group_app.command("list")
@@ -113,7 +102,7 @@ def group_list(
         )
 
     page = DriverGroupList.model_validate(run_command(work))
-    _emit_page(page, as_json=as_json, columns=_GROUP_COLUMNS)
+    emit_page(page, as_json=as_json, columns=_GROUP_COLUMNS)
 
 
 @group_app.command("show")
@@ -123,7 +112,7 @@ def group_show(group_id: int, as_json: bool = JsonOption) -> None:
     async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> Any:
         return await drivers.get_driver_group(db=db, operator_id=operator_id, group_id=group_id)
 
-    _emit(DriverGroupRead.model_validate(run_command(work)), as_json=as_json)
+    emit_read(DriverGroupRead.model_validate(run_command(work)), as_json=as_json)
 
 
 @group_app.command("update")
@@ -144,7 +133,7 @@ def group_update(
             db=db, operator_id=operator_id, group_id=group_id, now=context.clock.now(), **changes
         )
 
-    _emit(DriverGroupRead.model_validate(run_command(work)), as_json=as_json)
+    emit_read(DriverGroupRead.model_validate(run_command(work)), as_json=as_json)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,7 +163,7 @@ def driver_add(
             now=context.clock.now(),
         )
 
-    _emit(DriverRead.model_validate(run_command(work)), as_json=as_json)
+    emit_read(DriverRead.model_validate(run_command(work)), as_json=as_json)
 
 
 @driver_app.command("list")
@@ -188,7 +177,7 @@ def driver_list(
             db=db, operator_id=operator_id, page=PageRequest(limit=limit, offset=offset)
         )
 
-    _emit_page(
+    emit_page(
         DriverList.model_validate(run_command(work)), as_json=as_json, columns=_DRIVER_COLUMNS
     )
 
@@ -200,7 +189,7 @@ def driver_show(driver_id: int, as_json: bool = JsonOption) -> None:
     async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> Any:
         return await drivers.get_driver(db=db, operator_id=operator_id, driver_id=driver_id)
 
-    _emit(DriverRead.model_validate(run_command(work)), as_json=as_json)
+    emit_read(DriverRead.model_validate(run_command(work)), as_json=as_json)
 
 
 @driver_app.command("update")
@@ -225,7 +214,7 @@ def driver_update(
             db=db, operator_id=operator_id, driver_id=driver_id, now=context.clock.now(), **changes
         )
 
-    _emit(DriverRead.model_validate(run_command(work)), as_json=as_json)
+    emit_read(DriverRead.model_validate(run_command(work)), as_json=as_json)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,7 +248,7 @@ def token_add(
             now=context.clock.now(),
         )
 
-    _emit(TokenRead.model_validate(run_command(work)), as_json=as_json)
+    emit_read(TokenRead.model_validate(run_command(work)), as_json=as_json)
 
 
 @token_app.command("list")
@@ -283,7 +272,7 @@ def token_list(
             page=PageRequest(limit=limit, offset=offset),
         )
 
-    _emit_page(TokenList.model_validate(run_command(work)), as_json=as_json, columns=_TOKEN_COLUMNS)
+    emit_page(TokenList.model_validate(run_command(work)), as_json=as_json, columns=_TOKEN_COLUMNS)
 
 
 @token_app.command("show")
@@ -293,7 +282,7 @@ def token_show(token_id: int, as_json: bool = JsonOption) -> None:
     async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> Any:
         return await drivers.get_token(db=db, operator_id=operator_id, token_id=token_id)
 
-    _emit(TokenRead.model_validate(run_command(work)), as_json=as_json)
+    emit_read(TokenRead.model_validate(run_command(work)), as_json=as_json)
 
 
 @token_app.command("update")
@@ -331,4 +320,4 @@ def token_update(
             db=db, operator_id=operator_id, token_id=token_id, now=context.clock.now(), **changes
         )
 
-    _emit(TokenRead.model_validate(run_command(work)), as_json=as_json)
+    emit_read(TokenRead.model_validate(run_command(work)), as_json=as_json)

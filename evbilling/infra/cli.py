@@ -240,3 +240,15 @@ def parsed_as(kind: type[ValidatedText]) -> Callable[[str], str]:
             raise typer.BadParameter(str(exc)) from exc
 
     return parse
+
+
+def emit_read(
+    read: BaseModel, *, as_json: bool, text: Callable[[dict[str, Any]], str] = details
+) -> None:
+    """One object as the API shows it: JSON, or one `name  value` line per field."""
+    emit(fields_of(read), as_json=as_json, text=text)
+
+
+def emit_page(page: BaseModel, *, as_json: bool, columns: list[str]) -> None:
+    """A page of objects: JSON, or a table of `columns`."""
+    emit(fields_of(page), as_json=as_json, text=lambda data: page_text(data, columns=columns))

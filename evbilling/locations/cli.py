@@ -14,10 +14,8 @@ from evbilling.infra.cli import (
     JsonOption,
     LimitOption,
     OffsetOption,
-    details,
-    emit,
-    fields_of,
-    page_text,
+    emit_page,
+    emit_read,
     parsed_as,
     partial_changes,
     run_command,
@@ -51,7 +49,7 @@ def register(root: typer.Typer) -> None:
 
 
 def _emit(location: Location, *, as_json: bool) -> None:
-    emit(fields_of(LocationRead.model_validate(location)), as_json=as_json, text=details)
+    emit_read(LocationRead.model_validate(location), as_json=as_json)
 
 
 @app.command("add")
@@ -95,11 +93,7 @@ def location_list(
             db=db, operator_id=operator_id, page=PageRequest(limit=limit, offset=offset)
         )
 
-    emit(
-        fields_of(LocationList.model_validate(run_command(work))),
-        as_json=as_json,
-        text=lambda page: page_text(page, columns=_COLUMNS),
-    )
+    emit_page(LocationList.model_validate(run_command(work)), as_json=as_json, columns=_COLUMNS)
 
 
 @app.command("show")

@@ -19,9 +19,8 @@ from evbilling.infra.cli import (
     LimitOption,
     OffsetOption,
     details,
-    emit,
-    fields_of,
-    page_text,
+    emit_page,
+    emit_read,
     parsed_as,
     partial_changes,
     run_command,
@@ -107,11 +106,11 @@ def _password_text(rotated: dict[str, Any]) -> str:
 
 
 def _emit_station(station: stations.StationState, *, as_json: bool) -> None:
-    emit(fields_of(StationRead.model_validate(station)), as_json=as_json, text=_station_text)
+    emit_read(StationRead.model_validate(station), as_json=as_json, text=_station_text)
 
 
 def _emit_evse(evse: Evse, *, as_json: bool) -> None:
-    emit(fields_of(EvseRead.model_validate(evse)), as_json=as_json, text=details)
+    emit_read(EvseRead.model_validate(evse), as_json=as_json)
 
 
 @station_app.command("add")
@@ -158,7 +157,7 @@ def station_add(
         )
 
     created = StationRegistered.model_validate(run_command(work))
-    emit(fields_of(created), as_json=as_json, text=_created_station_text)
+    emit_read(created, as_json=as_json, text=_created_station_text)
 
 
 @station_app.command("list")
@@ -179,10 +178,8 @@ def station_list(
             page=PageRequest(limit=limit, offset=offset),
         )
 
-    emit(
-        fields_of(StationList.model_validate(run_command(work))),
-        as_json=as_json,
-        text=lambda page: page_text(page, columns=_STATION_COLUMNS),
+    emit_page(
+        StationList.model_validate(run_command(work)), as_json=as_json, columns=_STATION_COLUMNS
     )
 
 
@@ -255,7 +252,7 @@ def station_set_password(
         )
 
     rotated = StationPasswordRead.model_validate(run_command(work))
-    emit(fields_of(rotated), as_json=as_json, text=_password_text)
+    emit_read(rotated, as_json=as_json, text=_password_text)
 
 
 @evse_app.command("add")
@@ -307,11 +304,7 @@ def evse_list(
             page=PageRequest(limit=limit, offset=offset),
         )
 
-    emit(
-        fields_of(EvseList.model_validate(run_command(work))),
-        as_json=as_json,
-        text=lambda page: page_text(page, columns=_EVSE_COLUMNS),
-    )
+    emit_page(EvseList.model_validate(run_command(work)), as_json=as_json, columns=_EVSE_COLUMNS)
 
 
 @evse_app.command("show")
