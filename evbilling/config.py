@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     # Failed station logins tolerated per window before refusing (per station id and per address).
     auth_failures_allowed: int = 5
     auth_failure_window_s: float = 60.0
+    # The background job worker inside `evbilling serve` (docs/jobs.md): off, every instance
+    # still accepts jobs and another instance (or `evbilling jobs run-once`) runs them.
+    jobs_enabled: bool = True
+    jobs_poll_interval_s: float = Field(default=1.0, gt=0, le=3600)
+    jobs_batch_size: int = Field(default=10, ge=1, le=1000)
     api_url: str = "http://127.0.0.1:8080"
     api_key: str | None = None
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import uvicorn
@@ -21,6 +23,7 @@ from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
 from evbilling.infra.http.app import new_api
 from evbilling.infra.http.problems import ProblemRegistry
+from evbilling.infra.jobs import PRUNE_KIND, JobRegistry, JobWorker, prune_succeeded_jobs
 from evbilling.infra.logging import configure_logging, get_logger
 from evbilling.infra.secrets import WeakPassword
 from evbilling.infra.station_link import CommandRejected, StationNotConnected, StationTimeout
@@ -53,6 +56,15 @@ ROUTERS = (
     rating_endpoints.router,
     commands_endpoints.router,
 )
+
+
+def job_registry() -> JobRegistry:
+    """Every kind of background job and the slice handler that runs it, one line each; a
+    recurring kind adds a schedule line (docs/jobs.md)."""
+    registry = JobRegistry()
+    registry.register(PRUNE_KIND, prune_succeeded_jobs)
+    registry.schedule(PRUNE_KIND, every=timedelta(hours=1))
+    return registry
 
 
 def problem_registry() -> ProblemRegistry:
@@ -117,6 +129,7 @@ class Application:
     engine: AsyncEngine
     gateway: OcppGateway
     context: ServiceContext
+    jobs: JobWorker | None = None
 
 
 def create_app(
@@ -127,6 +140,7 @@ def create_app(
     auth_failures_allowed: int = 5,
     auth_failure_window_s: float = 60.0,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
+    jobs: JobWorker | None = None,
 ) -> tuple[FastAPI, OcppGateway]:
     """The one ASGI app: /ocpp/{station_id}, /api/v1, /healthz."""
     gateway = OcppGateway(
@@ -141,7 +155,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
+        # The job worker runs while the app serves and stops before the engine is disposed.
+        async with contextlib.nullcontext() if jobs is None else jobs.running():
+            yield
         await gateway.close_all()
         if on_shutdown is not None:
             await on_shutdown()
@@ -164,6 +180,16 @@ def build_application(*, settings: Settings, clock: Clock | None = None) -> Appl
     context = ServiceContext(
         session_factory=create_session_factory(engine), clock=clock or SystemClock()
     )
+    jobs = (
+        JobWorker(
+            context=context,
+            registry=job_registry(),
+            batch_size=settings.jobs_batch_size,
+            poll_interval=timedelta(seconds=settings.jobs_poll_interval_s),
+        )
+        if settings.jobs_enabled
+        else None
+    )
     app, gateway = create_app(
         context=context,
         heartbeat_interval_s=settings.heartbeat_interval_s,
@@ -171,8 +197,9 @@ def build_application(*, settings: Settings, clock: Clock | None = None) -> Appl
         auth_failures_allowed=settings.auth_failures_allowed,
         auth_failure_window_s=settings.auth_failure_window_s,
         on_shutdown=engine.dispose,
+        jobs=jobs,
     )
-    return Application(app=app, engine=engine, gateway=gateway, context=context)
+    return Application(app=app, engine=engine, gateway=gateway, context=context, jobs=jobs)
 
 
 def configure_logging_from(settings: Settings) -> None:
