@@ -1,6 +1,6 @@
 """The background job queue's table
 
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0003
 
 One row per job (evbilling.infra.jobs): queued, running (leased to a worker until
@@ -14,7 +14,7 @@ from alembic import op
 
 import evbilling.infra.db.types
 
-revision: str = "0005"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
