@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from evbilling.infra.db.repository import KeysetPage, RepositoryBase
 from evbilling.infra.jobs.domain import JobStatus
-from evbilling.models.jobs import Job
+from evbilling.infra.jobs.model import Job
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,10 +23,10 @@ from evbilling.infra.jobs.domain import (
     checked_payload,
     error_text,
 )
+from evbilling.infra.jobs.model import Job
 from evbilling.infra.jobs.repository import JobFilter, JobRepository
 from evbilling.infra.validation import aware_datetime, check_page, record_id
 from evbilling.kit import Conflict, InvalidRequest, NotFound
-from evbilling.models.jobs import Job
 
 PRUNE_KIND = "jobs.prune"
 # How long succeeded jobs stay visible (`evbilling jobs list`) before pruning deletes them.

@@ -29,12 +29,12 @@ from evbilling.infra.jobs.domain import (
     slot_dedupe_key,
     slot_start,
 )
+from evbilling.infra.jobs.model import Job
 from evbilling.infra.jobs.registry import JobRegistry, Schedule
 from evbilling.infra.jobs.repository import JobRepository
 from evbilling.infra.jobs.service import enqueue, mark_dead, mark_succeeded, record_failure
 from evbilling.infra.logging import get_logger
 from evbilling.kit import EVBillingError
-from evbilling.models.jobs import Job
 
 log = get_logger(__name__)
 
