@@ -60,8 +60,8 @@ async def edge(context: ServiceContext, engine: AsyncEngine) -> AsyncIterator[Ed
         context=context,
         engine=engine,
         http_max_body_bytes=LIMIT,
-        http_body_timeout_s=0.5,
-        http_header_timeout_s=0.5,
+        http_body_timeout_s=1.0,
+        http_header_timeout_s=1.0,
         http_max_header_bytes=8192,
     ) as server:
         yield server
