@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     # Failed station logins tolerated per window before refusing (per station id and per address).
     auth_failures_allowed: int = 5
     auth_failure_window_s: float = 60.0
+    # An active session nothing was heard about for this long is closed as abandoned.
+    session_abandon_after_s: float = Field(default=86_400.0, gt=0)
     api_url: str = "http://127.0.0.1:8080"
     api_key: str | None = None
 
