@@ -5,7 +5,8 @@ Each simulated station connects over WebSocket (subprotocol ``ocpp1.6``, HTTP Ba
 OCPP security profile 1), boots, reports its connectors and runs charging sessions whose meter
 readings come from a small pure vehicle model: ramp-up, constant power, taper above ~80 % SoC,
 then SuspendedEV once the battery is full. Time is simulated: messages carry simulated
-timestamps that start at wall-clock now and advance ``time_scale`` times faster than the wall.
+timestamps that advance ``time_scale`` times faster than the wall; faster than the wall, they
+start in the past, so that the planned sessions end by wall-clock now (``simulated_origin``).
 
 Rooms: ``settings`` (what to simulate), the pure model ``power`` / ``meter`` / ``clock``,
 ``report`` (what a run reports), ``station`` (one station's client) with ``sessions``,
