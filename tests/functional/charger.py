@@ -15,7 +15,6 @@ from ocpp.v16.enums import Action
 from websockets.asyncio.client import ClientConnection
 
 from evbilling.kit import FixedClock
-
 from tests.functional.conftest import LiveServer, connect
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
