@@ -21,7 +21,12 @@ from evbilling.simulator.errors import (
     MessageFailed,
     MeterWouldRunBackwards,
 )
-from evbilling.simulator.fleet import rotated, run_simulation, stations_from_options
+from evbilling.simulator.fleet import (
+    rotated,
+    run_simulation,
+    simulated_origin,
+    stations_from_options,
+)
 from evbilling.simulator.meter import (
     EnergyMeter,
     MeterReading,
@@ -90,5 +95,6 @@ __all__ = [
     "rotated",
     "run_simulation",
     "sampled_meter_value",
+    "simulated_origin",
     "stations_from_options",
 ]
