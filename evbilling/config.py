@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     jobs_enabled: bool = True
     jobs_poll_interval_s: float = Field(default=1.0, gt=0, le=3600)
     jobs_batch_size: int = Field(default=10, ge=1, le=1000)
+    # An active session nothing was heard about for this long is closed as abandoned.
+    session_abandon_after_s: float = Field(default=86_400.0, gt=0)
     api_url: str = "http://127.0.0.1:8080"
     api_key: str | None = None
     # The HTTP edge (docs/http-limits.md). Request bodies: at most this many bytes (the largest

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from evbilling.access.service import InvalidApiKey
 from evbilling.charging import endpoints as charging_endpoints
+from evbilling.charging import jobs as charging_jobs
 from evbilling.commands import endpoints as commands_endpoints
 from evbilling.config import Settings
 from evbilling.drivers import endpoints as drivers_endpoints
@@ -61,12 +62,19 @@ ROUTERS = (
 )
 
 
-def job_registry() -> JobRegistry:
+def job_registry(*, settings: Settings) -> JobRegistry:
     """Every kind of background job and the slice handler that runs it, one line each; a
     recurring kind adds a schedule line (docs/jobs.md)."""
     registry = JobRegistry()
     registry.register(PRUNE_KIND, prune_succeeded_jobs)
     registry.schedule(PRUNE_KIND, every=timedelta(hours=1))
+    abandon_after = timedelta(seconds=settings.session_abandon_after_s)
+    registry.register(
+        charging_jobs.CLOSE_ABANDONED, charging_jobs.close_abandoned(silent_for=abandon_after)
+    )
+    registry.schedule(charging_jobs.CLOSE_ABANDONED, every=timedelta(minutes=5))
+    registry.register(charging_jobs.RETRY_PRICING, charging_jobs.retry_pricing)
+    registry.schedule(charging_jobs.RETRY_PRICING, every=timedelta(minutes=15))
     return registry
 
 
@@ -195,7 +203,7 @@ def build_application(*, settings: Settings, clock: Clock | None = None) -> Appl
     jobs = (
         JobWorker(
             context=context,
-            registry=job_registry(),
+            registry=job_registry(settings=settings),
             batch_size=settings.jobs_batch_size,
             poll_interval=timedelta(seconds=settings.jobs_poll_interval_s),
         )

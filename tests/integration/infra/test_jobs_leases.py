@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from evbilling.config import Settings
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.jobs import JobOutcome, list_jobs, prune_succeeded_jobs
 from evbilling.infra.jobs.domain import slot_start
@@ -196,7 +197,9 @@ class TestListingAndPruning:
         await add_job(context, n=1)
         await worker(context, registry()).run_once(now=clock.now())
 
-        await worker(context, job_registry()).run_once(now=clock.now() + timedelta(days=8))
+        await worker(context, job_registry(settings=Settings())).run_once(
+            now=clock.now() + timedelta(days=8)
+        )
 
         kinds = [(job.kind, job.status) for job in await all_jobs(context)]
         assert kinds == [("jobs.prune", "succeeded")]
