@@ -35,7 +35,7 @@ from evbilling.infra.secrets import hash_secret, verify_secret_async
 from evbilling.infra.station_link import StationNotConnected
 from evbilling.kit import new_secret
 from evbilling.kit.values import InvalidValue
-from evbilling.ocpp.connection import StationConnection
+from evbilling.ocpp.connection import ConnectionLost, StationConnection
 from evbilling.ocpp.throttle import LoginThrottle
 from evbilling.stations.domain import StationIdentity
 
@@ -52,18 +52,22 @@ class _WebSocketConnection:
     def __init__(self, websocket: WebSocket) -> None:
         self._websocket = websocket
 
-    async def recv(self) -> str:
+    async def recv(self) -> str | bytes:
         message = await self._websocket.receive()
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
         text = message.get("text")
         if text is None:
-            data = message.get("bytes") or b""
-            return data.decode("utf-8", errors="replace")
+            # A binary frame goes to the decoder as sent: invalid UTF-8 is a FormationViolation.
+            data: bytes = message.get("bytes") or b""
+            return data
         return str(text)
 
     async def send(self, message: str) -> None:
-        await self._websocket.send_text(message)
+        try:
+            await self._websocket.send_text(message)
+        except (WebSocketDisconnect, RuntimeError) as exc:  # closed, or closing
+            raise ConnectionLost(str(exc)) from exc
 
 
 @cache
@@ -86,6 +90,10 @@ class OcppGateway:
     def __post_init__(self) -> None:
         self.writer = GroupCommit(context=self.context)
         _dummy_hash()  # computed once, at start-up, not during someone's log-in
+
+    def live_connection(self, station_identity: str) -> StationConnection | None:
+        live = self._live.get(station_identity)
+        return live[0] if live is not None else None
 
     # -- StationCommandPort --------------------------------------------------------------
 
@@ -152,7 +160,7 @@ class OcppGateway:
         connection.log.info("station.connected")
         try:
             await connection.start()
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, ConnectionLost):
             pass
         finally:
             if self._live.get(identity, (None,))[0] is connection:
