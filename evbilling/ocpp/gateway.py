@@ -138,6 +138,7 @@ class OcppGateway:
             return
         station = await self._authenticate(websocket, identity=identity)
         if station is None:
+            self.throttle.failed(identity=identity, address=address)
             await _refuse(websocket, 401, "unknown station or wrong credentials", logger=attempt)
             return
         self.throttle.succeeded(identity=identity, address=address)

@@ -13,8 +13,13 @@ identity alone, so failures from one address never refuse the right password fro
   address's failures (only for its own), so stations that already connected from a NAT
   keep connecting while someone else at that address is guessing.
 
-Every attempt counts as a failure from the moment it is admitted until it succeeds:
-concurrent attempts cannot slip past the allowance while their passwords are verified.
+An attempt counts as a failure of its pair from the moment it is admitted until it succeeds,
+so concurrent attempts on one pair cannot slip past its allowance while their passwords are
+verified. The address counts only verified failures: attempts in flight are not failures,
+and many stations behind one address reconnecting at once (after an outage or a restart)
+must not refuse each other. A burst of concurrent wrong guesses from one address is
+therefore bounded by the server's argon2 throughput, and then keeps that address refused
+for as long as its level takes to drain (at most `ADDRESS_LEVEL_CAP` allowances).
 An IPv6 address counts as its /64 (one subscriber's prefix), in pairs and for the address
 allowance: hopping between the addresses of one prefix gains nothing.
 
@@ -35,6 +40,9 @@ __all__ = ["LoginLimits", "LoginThrottle"]
 
 # A pair that has not failed for this long starts again from a clean slate.
 PAIR_MEMORY_S = 24 * 3600.0
+# An address's level never exceeds this many allowances: after a burst it is refused for at
+# most this many windows.
+ADDRESS_LEVEL_CAP = 10
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -91,11 +99,11 @@ class LoginThrottle:
     _addresses: OrderedDict[str, _Bucket] = field(default_factory=OrderedDict)
     _trusted: OrderedDict[tuple[str, str], float] = field(default_factory=OrderedDict)
 
-    # -- the two calls the gateway makes ---------------------------------------------------
+    # -- the calls the gateway makes -------------------------------------------------------
 
     def admit(self, *, identity: str, address: str) -> bool:
-        """Whether this log-in may be verified; if so it counts as a failure until
-        `succeeded` is called for it."""
+        """Whether this log-in may be verified; if so it counts as a failure of its pair
+        until `succeeded` is called for it. Call `failed` when it fails."""
         now = self.clock()
         self._expire(now)
         unit = address_key(address)
@@ -111,19 +119,21 @@ class LoginThrottle:
         pair.failures += 1
         pair.last_failure = now
         self._touch(self._pairs, pair_key, pair)
-        self._touch(self._addresses, unit, _Bucket(level=level + 1, updated=now))
         return True
+
+    def failed(self, *, identity: str, address: str) -> None:
+        """The admitted attempt's credentials were wrong: it counts against the address."""
+        now = self.clock()
+        unit = address_key(address)
+        level = self._drained(self._addresses.get(unit), now) + 1
+        level = min(level, float(ADDRESS_LEVEL_CAP * self.limits.address_failures))
+        self._touch(self._addresses, unit, _Bucket(level=level, updated=now))
 
     def succeeded(self, *, identity: str, address: str) -> None:
         """The admitted attempt had the right credentials: it was no failure."""
         now = self.clock()
-        unit = address_key(address)
-        pair_key = (identity, unit)
+        pair_key = (identity, address_key(address))
         self._pairs.pop(pair_key, None)
-        bucket = self._addresses.get(unit)
-        if bucket is not None:
-            level = max(self._drained(bucket, now) - 1, 0.0)
-            self._touch(self._addresses, unit, _Bucket(level=level, updated=now))
         self._touch(self._trusted, pair_key, now)
 
     # -- what tests and operators may look at ----------------------------------------------

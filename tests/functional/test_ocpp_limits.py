@@ -141,7 +141,7 @@ class TestDisconnectWhileWaiting:
         await next_call(connection, "Reset")
         # A second command queues behind the first (one outstanding CALL per station).
         queued = asyncio.create_task(api.post(f"{base}/clear-cache?timeout={LONG_WAIT}"))
-        await asyncio.sleep(0.1)  # let it reach the station's queue
+        await asyncio.sleep(0.1)  # lets it reach the station's queue (either way it fails)
 
         await connection.close()  # without answering
         first, second = await pending, await queued
@@ -149,8 +149,9 @@ class TestDisconnectWhileWaiting:
         assert first.status_code == 409
         assert first.json()["title"] == "Station not connected"
         assert first.json()["detail"] == "station CP-1 disconnected while waiting for Reset"
+        # Queued behind it or arriving after the close: the same clear error, never a 504.
         assert second.status_code == 409
-        assert "disconnected" in second.json()["detail"]
+        assert second.json()["title"] == "Station not connected"
 
     async def test_a_command_pending_on_a_superseded_connection_fails_with_a_clear_error(
         self,

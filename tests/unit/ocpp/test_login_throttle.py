@@ -11,6 +11,7 @@ from evbilling.ocpp.throttle import LoginLimits, LoginThrottle, address_key
 
 ATTACKER = "203.0.113.66"
 STATION = "198.51.100.7"
+NAT = "192.0.2.1"
 
 
 @dataclass(slots=True)
@@ -27,7 +28,12 @@ def throttle(clock: ManualClock, **limits: float) -> LoginThrottle:
 
 def fail(throttle: LoginThrottle, identity: str, address: str, times: int) -> list[bool]:
     """`times` log-ins with a wrong password: whether each was admitted for verification."""
-    return [throttle.admit(identity=identity, address=address) for _ in range(times)]
+    admitted = []
+    for _ in range(times):
+        admitted.append(throttle.admit(identity=identity, address=address))
+        if admitted[-1]:
+            throttle.failed(identity=identity, address=address)
+    return admitted
 
 
 def log_in(throttle: LoginThrottle, identity: str, address: str) -> bool:
@@ -90,12 +96,14 @@ class TestPairs:
 
         assert fail(limits, "CP-1", STATION, 3) == [True, True, True]
 
-    def test_concurrent_attempts_count_before_their_passwords_are_verified(self) -> None:
+    def test_concurrent_attempts_on_one_pair_count_before_their_passwords_are_verified(
+        self,
+    ) -> None:
         clock = ManualClock()
         limits = throttle(clock, pair_failures=3)
 
         # Many sockets opened at once: none has been verified yet.
-        admitted = fail(limits, "CP-1", ATTACKER, 10)
+        admitted = [limits.admit(identity="CP-1", address=ATTACKER) for _ in range(10)]
 
         assert admitted.count(True) == 3
 
@@ -115,13 +123,38 @@ class TestAddresses:
     ) -> None:
         clock = ManualClock()
         limits = throttle(clock)  # the defaults: 5 per pair, 100 per address and minute
-        nat = "192.0.2.1"
         # A charger with a stale password retrying every 10 s for a day.
         for _ in range(8_640):
-            fail(limits, "CP-STALE", nat, 1)
+            fail(limits, "CP-STALE", NAT, 1)
             clock.now += 10
 
-        assert log_in(limits, "CP-NEIGHBOUR", nat)
+        assert log_in(limits, "CP-NEIGHBOUR", NAT)
+
+    def test_stations_reconnecting_together_from_one_address_never_refuse_each_other(
+        self,
+    ) -> None:
+        clock = ManualClock()
+        limits = throttle(clock, address_failures=100)
+
+        # After a restart: 5,000 stations behind one address, all verifying at once.
+        admitted = [limits.admit(identity=f"CP-{index}", address=NAT) for index in range(5_000)]
+
+        assert all(admitted)
+
+    def test_a_burst_keeps_its_address_refused_for_a_bounded_time(self) -> None:
+        clock = ManualClock()
+        limits = throttle(clock, address_failures=10, address_window_s=60.0)
+        for index in range(1_000):  # admitted together, then all found wrong
+            limits.admit(identity=f"GUESS-{index}", address=ATTACKER)
+        for index in range(1_000):
+            limits.failed(identity=f"GUESS-{index}", address=ATTACKER)
+
+        clock.now += 9 * 60.0
+        still_refused = log_in(limits, "CP-NEW", ATTACKER)
+        clock.now += 60.0 + 6.0
+
+        assert not still_refused
+        assert log_in(limits, "CP-NEW", ATTACKER)
 
     def test_the_address_allowance_drains_over_its_window(self) -> None:
         clock = ManualClock()
@@ -139,13 +172,12 @@ class TestAddresses:
     ) -> None:
         clock = ManualClock()
         limits = throttle(clock, address_failures=10)
-        nat = "192.0.2.1"
-        assert log_in(limits, "CP-KNOWN", nat)
+        assert log_in(limits, "CP-KNOWN", NAT)
         for index in range(50):
-            fail(limits, f"GUESS-{index}", nat, 1)
+            fail(limits, f"GUESS-{index}", NAT, 1)
 
-        assert not log_in(limits, "CP-FIRST-TIME", nat)
-        assert log_in(limits, "CP-KNOWN", nat)
+        assert not log_in(limits, "CP-FIRST-TIME", NAT)
+        assert log_in(limits, "CP-KNOWN", NAT)
 
     @pytest.mark.parametrize(
         ("address", "unit"),
@@ -175,9 +207,9 @@ class TestMemory:
         limits = throttle(clock, max_entries=1_000)
 
         for index in range(20_000):
-            limits.admit(
-                identity=f"RANDOM-{index}", address=f"10.{index >> 8 & 255}.{index & 255}.1"
-            )
+            network = f"10.{index >> 8 & 255}.{index & 255}"
+            fail(limits, f"RANDOM-{index}", f"{network}.1", 1)
+            log_in(limits, f"GOOD-{index}", f"{network}.2")
 
         assert all(size <= 1_000 for size in limits.sizes().values())
 
@@ -187,7 +219,7 @@ class TestMemory:
         fail(limits, "CP-1", ATTACKER, 3)
 
         for index in range(500):  # fills half the tables: nothing is cleared wholesale
-            limits.admit(identity=f"RANDOM-{index}", address=f"10.0.{index >> 8}.{index & 255}")
+            fail(limits, f"RANDOM-{index}", f"10.0.{index >> 8}.{index & 255}", 1)
 
         assert not log_in(limits, "CP-1", ATTACKER)
 
@@ -198,6 +230,6 @@ class TestMemory:
         log_in(limits, "CP-2", STATION)
 
         clock.now += 2 * 24 * 3600
-        limits.admit(identity="CP-3", address="192.0.2.200")
+        fail(limits, "CP-3", "192.0.2.200", 1)
 
         assert limits.sizes() == {"pairs": 1, "addresses": 1, "trusted": 0}
