@@ -91,7 +91,7 @@ class FrameFuzzer:
         ]  # fmt: skip
 
     def frames(self, total: int) -> list[Frame]:
-        frames = []
+        frames: list[Frame] = []
         for _ in range(total):
             self.count += 1
             message_id = f"f{self.count}"
