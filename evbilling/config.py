@@ -25,9 +25,17 @@ class Settings(BaseSettings):
     heartbeat_interval_s: int = 300
     # Seconds the server waits for a station to answer an operator command.
     command_timeout_s: float = 30.0
-    # Failed station logins tolerated per window before refusing (per station id and per address).
+    # Station log-in throttle (docs/ocpp-edge.md), never per station id alone: the failures
+    # one (station id, address) pair may make before it is locked out for auth_lockout_s,
+    # doubling per further failure up to auth_lockout_max_s...
     auth_failures_allowed: int = 5
+    auth_lockout_s: float = 1.0
+    auth_lockout_max_s: float = 900.0
+    # ...and the failures one client address (an IPv6 /64) may make per window.
+    auth_address_failures_allowed: int = 100
     auth_failure_window_s: float = 60.0
+    # Largest WebSocket message a station may send; a larger one closes the socket (1009).
+    ocpp_max_frame_bytes: int = Field(default=256 * 1024, ge=1024)
     # The background job worker inside `evbilling serve` (docs/jobs.md): off, every instance
     # still accepts jobs and another instance (or `evbilling jobs run-once`) runs them.
     jobs_enabled: bool = True

@@ -35,7 +35,7 @@ from evbilling.kit import Clock, SystemClock
 from evbilling.kit.clock import InvalidTimestamp
 from evbilling.locations import endpoints as locations_endpoints
 from evbilling.money import CurrencyMismatch, InvalidAmount, InvalidCurrency
-from evbilling.ocpp import LoginThrottle, OcppGateway
+from evbilling.ocpp import LoginLimits, LoginThrottle, OcppGateway
 from evbilling.rating import endpoints as rating_endpoints
 from evbilling.rating.engine import (
     InvalidCdr,
@@ -150,6 +150,9 @@ def create_app(
     command_timeout_s: float = 30.0,
     auth_failures_allowed: int = 5,
     auth_failure_window_s: float = 60.0,
+    auth_lockout_s: float = 1.0,
+    auth_lockout_max_s: float = 900.0,
+    auth_address_failures_allowed: int = 100,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
     jobs: JobWorker | None = None,
     limits: HttpLimits = HttpLimits(),
@@ -161,7 +164,13 @@ def create_app(
         heartbeat_interval_s=heartbeat_interval_s,
         command_timeout_s=command_timeout_s,
         throttle=LoginThrottle(
-            allowed_failures=auth_failures_allowed, window_s=auth_failure_window_s
+            limits=LoginLimits(
+                pair_failures=auth_failures_allowed,
+                lockout_s=auth_lockout_s,
+                lockout_max_s=auth_lockout_max_s,
+                address_failures=auth_address_failures_allowed,
+                address_window_s=auth_failure_window_s,
+            )
         ),
     )
     context.commands = gateway
@@ -216,6 +225,9 @@ def build_application(*, settings: Settings, clock: Clock | None = None) -> Appl
         command_timeout_s=settings.command_timeout_s,
         auth_failures_allowed=settings.auth_failures_allowed,
         auth_failure_window_s=settings.auth_failure_window_s,
+        auth_lockout_s=settings.auth_lockout_s,
+        auth_lockout_max_s=settings.auth_lockout_max_s,
+        auth_address_failures_allowed=settings.auth_address_failures_allowed,
         on_shutdown=engine.dispose,
         jobs=jobs,
         limits=http_limits(settings),
@@ -262,7 +274,7 @@ def uvicorn_config(*, application: Application, settings: Settings) -> uvicorn.C
         forwarded_allow_ips=[],
         ws_ping_interval=60,
         ws_ping_timeout=60,
-        ws_max_size=1 << 20,
+        ws_max_size=settings.ocpp_max_frame_bytes,
         # Chargers rarely negotiate compression; compressing every small frame costs CPU.
         ws_per_message_deflate=False,
         lifespan="on",

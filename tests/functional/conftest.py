@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
 import uvicorn
 import websockets
+from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.server import serve
 from websockets.typing import Subprotocol
@@ -31,12 +33,11 @@ class LiveServer:
     clock: FixedClock
 
 
-@pytest.fixture
-async def live_server(context: ServiceContext, clock: FixedClock) -> AsyncIterator[LiveServer]:
-    app, gateway = create_app(context=context, command_timeout_s=5.0, auth_failures_allowed=3)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio", lifespan="on"
-    )
+@asynccontextmanager
+async def running(
+    config: uvicorn.Config, gateway: OcppGateway, clock: FixedClock
+) -> AsyncIterator[LiveServer]:
+    """Serve `config` (its port 0: any free one) for the duration of the block."""
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -54,6 +55,19 @@ async def live_server(context: ServiceContext, clock: FixedClock) -> AsyncIterat
     await asyncio.wait_for(task, timeout=10)
 
 
+def loopback_config(app: FastAPI) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio", lifespan="on"
+    )
+
+
+@pytest.fixture
+async def live_server(context: ServiceContext, clock: FixedClock) -> AsyncIterator[LiveServer]:
+    app, gateway = create_app(context=context, command_timeout_s=5.0, auth_failures_allowed=3)
+    async with running(loopback_config(app), gateway, clock) as server:
+        yield server
+
+
 def basic_auth(identity: str, password: str = STATION_PASSWORD) -> dict[str, str]:
     token = base64.b64encode(f"{identity}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
@@ -65,14 +79,17 @@ async def connect(
     *,
     password: str | None = STATION_PASSWORD,
     subprotocols: list[str] | None = None,
+    source: str | None = None,
 ) -> ClientConnection:
-    """Open a station's WebSocket the way a charger does (security profile 1)."""
+    """Open a station's WebSocket the way a charger does (security profile 1), from the
+    loopback address `source` (any of 127.0.0.0/8) when given."""
     headers = basic_auth(identity, password) if password is not None else {}
     return await websockets.connect(
         f"{server.ws_url}/{identity}",
         subprotocols=[Subprotocol(p) for p in (subprotocols or ["ocpp1.6"])],
         additional_headers=headers,
         open_timeout=10,
+        local_addr=(source, 0) if source is not None else None,
     )
 
 
