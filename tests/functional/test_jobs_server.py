@@ -35,11 +35,16 @@ class TestWorkerInTheServer:
         server = uvicorn.Server(uvicorn_config(application=application, settings=settings))
         serving = asyncio.create_task(server.serve())
 
-        # Act: the hourly pruning slot is enqueued and run soon after start-up.
+        # Act: each scheduled kind's current slot is enqueued and run soon after start-up.
+        scheduled = [
+            ("charging.close_abandoned", "succeeded"),
+            ("charging.retry_pricing", "succeeded"),
+            ("jobs.prune", "succeeded"),
+        ]
         seen: list[tuple[str, str]] = []
         for _ in range(400):
-            seen = await _jobs(context)
-            if seen == [("jobs.prune", "succeeded")]:
+            seen = sorted(await _jobs(context))
+            if seen == scheduled:
                 break
             await asyncio.sleep(0.05)
         running = len(_worker_tasks())
@@ -47,7 +52,7 @@ class TestWorkerInTheServer:
         await asyncio.wait_for(serving, timeout=30)
 
         # Assert
-        assert seen == [("jobs.prune", "succeeded")]
+        assert seen == scheduled
         assert running == 1
         assert _worker_tasks() == []
 
