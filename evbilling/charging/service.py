@@ -16,28 +16,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.charging.domain import (
-    Anomaly,
-    AnomalyKind,
     AuthorizationStatus,
-    RegisterReading,
     SessionStatus,
     TokenFacts,
     authorize_token,
-    check_register_step,
     normalize_id_tag,
+    printable_id_tag,
     start_key,
 )
-from evbilling.charging.meter_service import (
-    MeterValueIn,
-    record_anomalies,
-    store_samples,
-)
+from evbilling.charging.meter_service import MeterValueIn
 from evbilling.charging.pricing import cost_of, record_final_cost
 from evbilling.charging.repository import ChargingRepository
 from evbilling.charging.station_events import (
     StationRef,
     evse_for,
 )
+from evbilling.charging.stop_evidence import record_second_stop, settle_stop
 from evbilling.drivers.domain import TokenStatus
 from evbilling.infra.logging import get_logger
 from evbilling.kit import EVBillingError
@@ -197,7 +191,9 @@ async def _price_final(
         cost = await cost_of(
             db, session=charging_session, ended_at=ended_at, meter_end_wh=meter_end_wh
         )
-    except EVBillingError as exc:
+    except (EVBillingError, ArithmeticError, ValueError) as exc:
+        # Arithmetic and value errors too: a timestamp the station may send (year 9999) can
+        # overflow the calendar while rating; the stop is still accepted and closes.
         log.error("session.pricing_failed", transaction_id=charging_session.id, error=str(exc))
         charging_session.cost_breakdown = {"error": f"{type(exc).__name__}: {exc}"[:500]}
         return
@@ -219,8 +215,12 @@ async def stop_transaction(
 ) -> IdTagInfo | None:
     """Close and price a session. A replay, or a transaction of another station, changes nothing."""
     repo = ChargingRepository(db)
-    # The token's running session is the one being stopped: never a ConcurrentTx here.
-    info = await authorize(db=db, station=station, id_tag=id_tag, now=now) if id_tag else None
+    # The token's running session is the one being stopped: never a ConcurrentTx here. An
+    # idTag no token can have (U+0000, control characters) is not looked up, nor stored.
+    tag = printable_id_tag(id_tag)
+    info = await authorize(db=db, station=station, id_tag=tag, now=now) if tag else None
+    if id_tag and tag is None:
+        info = IdTagInfo(status=AuthorizationStatus.INVALID)
     charging_session = await repo.session_of_station(
         station_id=station.id, session_id=transaction_id
     )
@@ -228,57 +228,32 @@ async def stop_transaction(
         log.warning("session.stop_unknown", station=station.identity, transaction_id=transaction_id)
         return info
     if charging_session.stopped_at is not None:
-        return info  # replayed StopTransaction
-    open_session = await repo.open_session(station_id=station.id, session_id=transaction_id)
-    assert open_session is not None
-    await store_samples(
+        # A replay changes nothing; a conflicting second stop is recorded, never billed.
+        await record_second_stop(
+            repo,
+            station=station,
+            session=charging_session,
+            meter_stop_wh=meter_stop_wh,
+            timestamp=timestamp,
+            transaction_data=transaction_data,
+            now=now,
+        )
+        return info
+    evidence = await settle_stop(
         repo,
         station=station,
-        connector_id=charging_session.connector_id,
-        session=open_session,
-        meter_values=transaction_data,
+        session=charging_session,
+        meter_stop_wh=meter_stop_wh,
+        timestamp=timestamp,
+        transaction_data=transaction_data,
         now=now,
     )
-    await db.refresh(charging_session)
-    stop_reading = RegisterReading(timestamp=timestamp, wh=meter_stop_wh)
-    anomalies: list[tuple[Anomaly, datetime]] = []
-    last = (
-        RegisterReading(
-            timestamp=charging_session.last_register_at, wh=charging_session.last_register_wh
-        )
-        if charging_session.last_register_at is not None
-        and charging_session.last_register_wh is not None
-        and charging_session.last_register_at < timestamp
-        else None
-    )
-    step = check_register_step(
-        previous=last, current=stop_reading, max_power_w=open_session.max_power_w
-    )
-    if step is not None:
-        anomalies.append((step, timestamp))
-    energy = meter_stop_wh - charging_session.meter_start_wh
-    if energy < 0:
-        anomalies.append(
-            (
-                Anomaly(
-                    kind=AnomalyKind.STOP_BEFORE_START,
-                    detail=f"meterStop {meter_stop_wh} Wh is below meterStart "
-                    f"{charging_session.meter_start_wh} Wh",
-                    timestamp=timestamp,
-                    value=str(meter_stop_wh),
-                ),
-                timestamp,
-            )
-        )
-        energy = 0  # never bill a negative quantity; the anomaly is there for review
-    await record_anomalies(
-        repo, station=station, session_id=charging_session.id, anomalies=anomalies, now=now
-    )
+    energy = evidence.energy_wh
     charging_session.stopped_at = timestamp
     charging_session.meter_stop_wh = meter_stop_wh
     charging_session.energy_wh = energy
     charging_session.stop_reason = reason or "Local"
-    charging_session.stop_id_tag = normalize_id_tag(id_tag) if id_tag else None
+    charging_session.stop_id_tag = tag
     charging_session.updated_at = now
     if charging_session.status == SessionStatus.ACTIVE.value:
         charging_session.status = SessionStatus.COMPLETED.value
@@ -287,7 +262,7 @@ async def stop_transaction(
             db,
             charging_session=charging_session,
             ended_at=timestamp,
-            meter_end_wh=charging_session.meter_start_wh + energy,
+            meter_end_wh=evidence.billed_end_wh,
         )
     await db.flush()
     log.info(
