@@ -184,7 +184,9 @@ class TestReadingsAfterTheEnd:
 
 
 class TestJudgeStop:
-    def judge(self, *, stop: int, trusted: RegisterReading, start: int = 1000) -> tuple[int, list[AnomalyKind]]:  # fmt: skip
+    def judge(
+        self, *, stop: int, trusted: RegisterReading, start: int = 1000
+    ) -> tuple[int, list[AnomalyKind]]:
         judgement = judge_stop(
             meter_start_wh=start,
             trusted=trusted,
