@@ -19,6 +19,7 @@ from evbilling.infra import cli as infra_cli
 from evbilling.infra.db.migrate import upgrade
 from evbilling.locations import cli as locations_cli
 from evbilling.main import build_application, configure_logging_from, serve, uvicorn_config
+from evbilling.ocpp import cli as ocpp_cli
 from evbilling.rating import cli as rating_cli
 from evbilling.simulator import cli as simulator_cli
 from evbilling.stations import cli as stations_cli
@@ -118,6 +119,7 @@ charging_cli.register(app)
 rating_cli.register(app)
 commands_cli.register(station_app=stations_cli.station_app, session_app=charging_cli.session_app)
 simulator_cli.register(app)
+ocpp_cli.register(app)
 
 
 def main() -> None:
