@@ -2,7 +2,8 @@
 
 `OcppGateway` is the WebSocket endpoint (authentication at the upgrade, the registry of live
 connections operator commands travel through), `LoginThrottle` slows password guessing,
-`connection` carries one station's frames, and `v16` is the OCPP 1.6J protocol.
+`connection` carries one station's frames, `dead_letters` keeps a CALL that failed on its
+own (listed by `evbilling ocpp dead-letters`), and `v16` is the OCPP 1.6J protocol.
 """
 
 from evbilling.ocpp.gateway import OcppGateway
