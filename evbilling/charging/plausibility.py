@@ -101,7 +101,12 @@ class StopJudgement:
 
 
 def judge_stop(
-    *, meter_start_wh: int, trusted: RegisterReading, stop: RegisterReading, max_power_w: int
+    *,
+    started_at: datetime,
+    meter_start_wh: int,
+    trusted: RegisterReading,
+    stop: RegisterReading,
+    max_power_w: int,
 ) -> StopJudgement:
     """Check meterStop like any reading, against the session's last trusted register."""
     at = stop.timestamp
@@ -120,6 +125,14 @@ def judge_stop(
             value=str(stop.wh),
         )
         return StopJudgement(billed_end_wh=fallback, anomalies=(below,))
+    if at < started_at:
+        # The station's clock put the stop before the start (the session's clock-skew rule
+        # deals with the time); with no elapsed time to judge a jump by, compare the values.
+        if trusted.wh - stop.wh >= precision_wh(stop, trusted):
+            decreased = check_register_step(previous=trusted, current=stop, max_power_w=0)
+            assert decreased is not None
+            return StopJudgement(billed_end_wh=fallback, anomalies=(decreased,))
+        return StopJudgement(billed_end_wh=stop.wh, anomalies=())
     if trusted.timestamp <= at:
         step = check_register_step(previous=trusted, current=stop, max_power_w=max_power_w)
         if step is not None:

@@ -60,6 +60,7 @@ async def settle_stop(
     )
     assert trusted is not None
     judgement = judge_stop(
+        started_at=session.started_at,
         meter_start_wh=session.meter_start_wh,
         trusted=trusted,
         stop=RegisterReading(timestamp=timestamp, wh=meter_stop_wh),

@@ -187,10 +187,16 @@ class TestJudgeStop:
     def judge(
         self, *, stop: int, trusted: RegisterReading, start: int = 1000
     ) -> tuple[int, list[AnomalyKind]]:
+        return self.judge_at(32, stop=stop, trusted=trusted, start=start)
+
+    def judge_at(
+        self, minutes: float, *, stop: int, trusted: RegisterReading, start: int = 1000
+    ) -> tuple[int, list[AnomalyKind]]:
         judgement = judge_stop(
+            started_at=at(0),
             meter_start_wh=start,
             trusted=trusted,
-            stop=reading(32, stop),
+            stop=reading(minutes, stop),
             max_power_w=EVSE_22_KW,
         )
         return judgement.billed_end_wh, [a.kind for a in judgement.anomalies]
@@ -253,6 +259,14 @@ class TestJudgeStop:
             [AnomalyKind.REGISTER_DECREASED],
         )
         assert self.judge(stop=5000, trusted=reading(33, 6000)) == (5000, [])
+
+    def test_a_stop_timestamped_before_the_start_is_judged_by_its_values(self) -> None:
+        # Only the clock is wrong: the register went from 1,000 to 5,000 Wh.
+        assert self.judge_at(-10, stop=5000, trusted=reading(0, 1000)) == (5000, [])
+        assert self.judge_at(-10, stop=5000, trusted=reading(30, 6000)) == (
+            6000,
+            [AnomalyKind.REGISTER_DECREASED],
+        )
 
 
 class TestSecondStop:
