@@ -121,7 +121,8 @@ class AnomalyKind(StrEnum):
     STOP_BEFORE_START = "meter_stop_below_start"
     # A register outside 0..MAX_REGISTER_WH: no meter holds it (1e300, meterStop 2^63-1).
     BEYOND_METER_CAPACITY = "beyond_meter_capacity"
-    # Timestamped further ahead of the server's clock than MAX_CLOCK_AHEAD.
+    # Timestamped far ahead of both the server's clock and the session's start
+    # (plausibility.MAX_CLOCK_AHEAD).
     READING_IN_FUTURE = "reading_in_future"
     # A reading of a session that has ended disagrees with the register it was billed up to.
     CONTRADICTS_STOP = "reading_contradicts_stop"

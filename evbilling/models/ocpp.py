@@ -32,4 +32,5 @@ class OcppDeadLetter(Base):
     frame_length: Mapped[int] = mapped_column(Integer)
     error_type: Mapped[str] = mapped_column(String(200))
     error_message: Mapped[str] = mapped_column(String(500))
+    # The server's clock when the failed message was kept (moments after it arrived).
     received_at: Mapped[datetime]
