@@ -27,6 +27,7 @@ from evbilling.main import (
     serve,
     uvicorn_config,
 )
+from evbilling.ocpp import cli as ocpp_cli
 from evbilling.rating import cli as rating_cli
 from evbilling.simulator import cli as simulator_cli
 from evbilling.stations import cli as stations_cli
@@ -138,6 +139,7 @@ rating_cli.register(app)
 commands_cli.register(station_app=stations_cli.station_app, session_app=charging_cli.session_app)
 simulator_cli.register(app)
 jobs_cli.register(app, registry=_job_registry)
+ocpp_cli.register(app)
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """Pure charging rules: who may charge, how a replayed start is recognised, which meter
-readings are plausible. No I/O; `now` is always passed in."""
+readings are plausible and what a session is billed up to (docs/metering.md). No I/O; `now`
+is always passed in."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from enum import StrEnum
 
 from evbilling.drivers.domain import IdTag, TokenStatus
 from evbilling.kit.errors import InvalidRequest
+from evbilling.kit.values import InvalidValue
 
 
 class AuthorizationStatus(StrEnum):
@@ -166,9 +168,20 @@ class AnomalyKind(StrEnum):
     # Ended by the server, not the station: billed up to the last register reading only.
     SESSION_SUPERSEDED = "session_superseded"
     SESSION_ABANDONED = "session_abandoned"
+    # A register outside 0..MAX_REGISTER_WH: no meter holds it (1e300, meterStop 2^63-1).
+    BEYOND_METER_CAPACITY = "beyond_meter_capacity"
+    # Timestamped far ahead of both the server's clock and the session's start
+    # (plausibility.MAX_CLOCK_AHEAD).
+    READING_IN_FUTURE = "reading_in_future"
+    # A reading of a session that has ended disagrees with the register it was billed up to.
+    CONTRADICTS_STOP = "reading_contradicts_stop"
+    # A second StopTransaction with another meterStop or timestamp (both are kept).
+    CONFLICTING_STOP = "conflicting_stop"
 
 
-# Anomalies that change what a session is billed: its price is `review`, not `priced`.
+# Anomalies that changed, or put in doubt, what a session is billed: its pricing status is
+# `review`, not `priced`. An unreadable value, an unknown unit or a reading from the future is
+# simply not used; the session's total still rests on readings that passed every check.
 REVIEW_ANOMALY_KINDS: frozenset[AnomalyKind] = frozenset(
     {
         AnomalyKind.REGISTER_DECREASED,
@@ -177,6 +190,9 @@ REVIEW_ANOMALY_KINDS: frozenset[AnomalyKind] = frozenset(
         AnomalyKind.CLOCK_SKEW,
         AnomalyKind.SESSION_SUPERSEDED,
         AnomalyKind.SESSION_ABANDONED,
+        AnomalyKind.BEYOND_METER_CAPACITY,
+        AnomalyKind.CONTRADICTS_STOP,
+        AnomalyKind.CONFLICTING_STOP,
     }
 )
 
@@ -197,27 +213,58 @@ class RegisterReading:
     resolution_wh: int = 1
 
 
+# What an energy register can hold: 10^12 Wh (a billion kWh). A charging station's meter
+# counts a few million kWh in its life; anything above, or below zero, is not a reading.
+MAX_REGISTER_WH = 10**12
+
+
+def check_register_bounds(*, wh: int, what: str, timestamp: datetime | None) -> Anomaly | None:
+    """A whole-Wh register (meterStart, meterStop) a meter can hold, or the anomaly."""
+    if 0 <= wh <= MAX_REGISTER_WH:
+        return None
+    return _beyond_capacity(what=what, value=str(wh), timestamp=timestamp)
+
+
+def _beyond_capacity(*, what: str, value: str, timestamp: datetime | None) -> Anomaly:
+    return Anomaly(
+        kind=AnomalyKind.BEYOND_METER_CAPACITY,
+        detail=f"{what} {_clip(value)} Wh is outside what a meter holds (0 to 10^12 Wh)",
+        timestamp=timestamp,
+        value=_clip(value),
+    )
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
 def register_wh(*, value: str, unit: str | None) -> int | Anomaly:
-    """An energy register reading in whole Wh, or the anomaly that makes it unusable."""
+    """An energy register reading in whole Wh, or the anomaly that makes it unusable: an
+    unknown unit, not a finite number, or beyond what a meter holds. The bound is checked
+    before any conversion, so "1e300" costs no more than "12"."""
     unit = unit or "Wh"
     multiplier = _ENERGY_UNITS.get(unit)
     if multiplier is None:
         return Anomaly(
             kind=AnomalyKind.UNKNOWN_UNIT,
-            detail=f"energy register reported in unit {unit!r}",
+            detail=f"energy register reported in unit {_clip(unit)!r}",
             timestamp=None,
             value=value[:100],
         )
     try:
-        wh = Decimal(value) * multiplier
+        number = Decimal(value)
     except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite():
         return Anomaly(
             kind=AnomalyKind.UNREADABLE_VALUE,
-            detail="energy register is not a number",
+            detail="energy register is not a finite number",
             timestamp=None,
             value=value[:100],
         )
-    return int(wh.to_integral_value())
+    if not 0 <= number <= MAX_REGISTER_WH / multiplier:
+        return _beyond_capacity(what="energy register", value=value, timestamp=None)
+    return int((number * multiplier).to_integral_value())
 
 
 # A register's resolution counts only up to one kWh: a value written with a positive exponent
@@ -235,13 +282,20 @@ def register_resolution_wh(*, value: str, unit: str | None) -> int:
         return 1
     if multiplier is None or not isinstance(exponent, int):
         return 1
-    step = Decimal(1).scaleb(exponent) * multiplier
+    if exponent > 3:
+        return MAX_RESOLUTION_WH
+    step = Decimal(1).scaleb(max(exponent, -6)) * multiplier
     return min(max(1, int(step.to_integral_value(rounding=ROUND_CEILING))), MAX_RESOLUTION_WH)
 
 
 # Meters round and clocks drift: allow this much above max power x elapsed time.
 JUMP_TOLERANCE = Decimal("1.10")
 JUMP_ALLOWANCE_WH = 50
+
+
+def precision_wh(*readings: RegisterReading) -> int:
+    """The step two readings can be compared to: the coarser of their resolutions."""
+    return max(reading.resolution_wh for reading in readings)
 
 
 def check_register_step(
@@ -252,7 +306,7 @@ def check_register_step(
         return None
     delta = current.wh - previous.wh
     # Compared in the meters' own precision: 12.34 kWh after meterStart 12345 Wh is no decrease.
-    if delta < 0 and -delta < max(current.resolution_wh, previous.resolution_wh):
+    if delta < 0 and -delta < precision_wh(current, previous):
         return None
     if delta < 0:
         return Anomaly(
@@ -324,3 +378,14 @@ def end_reason(value: object) -> str:
     if any(unicodedata.category(character) in ("Cc", "Cs") for character in text):
         raise InvalidRequest("must be one line without control characters", field="reason")
     return text
+
+
+def printable_id_tag(id_tag: str | None) -> str | None:
+    """The idTag in its normal form, or None when it breaks the idTag rule (control
+    characters, U+0000, too long): such a value is never looked up nor stored."""
+    if id_tag is None:
+        return None
+    try:
+        return IdTag.parse(id_tag)
+    except InvalidValue:
+        return None

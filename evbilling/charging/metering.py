@@ -5,8 +5,11 @@ A session's evidence is its meterStart and meterStop, the MeterValues readings s
 engine's inputs:
 
 - the energy register series: meterStart at the start, every plausible register reading in
-  between (a reading below the highest one so far is a metering anomaly and is not billed),
-  meterStop at the end; never decreasing;
+  between, the billed end at the stop; never decreasing. A reading is plausible when it is
+  readable and held by a meter, not below the last plausible reading, not above the billed
+  end, and (when the EVSE's power is known) not grown faster than that power allows since
+  the last plausible reading: the rule of `plausibility.advance_register`, so a reading
+  recorded as an anomaly is never billed;
 - power (kW) and current (A: the line phases L1-L3 summed, or the value without a phase when
   no phase is reported) samples, for power and current restrictions;
 - idle intervals: time in SuspendedEV, SuspendedEVSE or Finishing, when the car occupies the
@@ -20,7 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from evbilling.charging.domain import ENERGY_REGISTER, register_wh
+from evbilling.charging.domain import ENERGY_REGISTER, RegisterReading, register_wh
+from evbilling.charging.plausibility import advance_register
 from evbilling.rating.engine import (
     ChargingPeriodInput,
     CurrentSample,
@@ -56,10 +60,14 @@ class StatusChange:
 class SessionEvidence:
     started_at: datetime
     ended_at: datetime
+    # The register the session is billed up to: a plausible meterStop, or the last
+    # plausible reading (stop_evidence.settle_stop decides).
     meter_start_wh: int
     meter_end_wh: int
     readings: Sequence[Reading] = ()
     statuses: Sequence[StatusChange] = ()
+    # The EVSE's power limit, for the jump check; None when unknown (no check).
+    max_power_w: int | None = None
 
 
 def _number(text: str) -> Decimal | None:
@@ -95,7 +103,7 @@ def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
     registers = [MeterSample(at=start, energy_wh=evidence.meter_start_wh)]
     powers: list[PowerSample] = []
     currents: list[CurrentSample] = []
-    highest = evidence.meter_start_wh
+    trusted = RegisterReading(timestamp=start, wh=evidence.meter_start_wh)
     for reading in sorted(evidence.readings, key=lambda r: r.timestamp):
         at = reading.timestamp
         if not start < at < end:
@@ -107,13 +115,13 @@ def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
             if measurand == ENERGY_REGISTER:
                 if not _is_total_register(sampled):
                     continue
-                wh = register_wh(value=sampled["value"], unit=sampled.get("unit"))
-                if isinstance(wh, int) and highest <= wh <= evidence.meter_end_wh:
-                    highest = wh
+                plausible = _plausible(sampled, at=at, trusted=trusted, evidence=evidence)
+                if plausible is not None:
+                    trusted = plausible
                     if registers[-1].at == at:
-                        registers[-1] = MeterSample(at=at, energy_wh=wh)
+                        registers[-1] = MeterSample(at=at, energy_wh=plausible.wh)
                     else:
-                        registers.append(MeterSample(at=at, energy_wh=wh))
+                        registers.append(MeterSample(at=at, energy_wh=plausible.wh))
             elif measurand == _POWER:
                 if (kw := _power_kw(sampled)) is not None:
                     powers.append(PowerSample(at=at, kw=kw))
@@ -132,7 +140,7 @@ def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
             currents.append(CurrentSample(at=at, amperes=sum(phase_amperes, Decimal(0))))
         elif overall_amperes is not None:
             currents.append(CurrentSample(at=at, amperes=overall_amperes))
-    final = max(evidence.meter_end_wh, highest)
+    final = max(evidence.meter_end_wh, trusted.wh)
     if end > registers[-1].at:
         registers.append(MeterSample(at=end, energy_wh=final))
     return build_periods(
@@ -142,6 +150,26 @@ def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
         current_samples=currents,
         idle_intervals=idle_intervals(statuses=evidence.statuses, start=start, end=end),
     )
+
+
+def _plausible(
+    sampled: Mapping[str, str],
+    *,
+    at: datetime,
+    trusted: RegisterReading,
+    evidence: SessionEvidence,
+) -> RegisterReading | None:
+    """The register reading if it may be billed (see the module docstring), else None."""
+    wh = register_wh(value=sampled["value"], unit=sampled.get("unit"))
+    if not isinstance(wh, int) or not trusted.wh <= wh <= evidence.meter_end_wh:
+        return None
+    reading = RegisterReading(timestamp=at, wh=wh)
+    if evidence.max_power_w is None:
+        return reading
+    advanced, _ = advance_register(
+        trusted=trusted, reading=reading, max_power_w=evidence.max_power_w
+    )
+    return reading if advanced is reading else None
 
 
 def idle_intervals(

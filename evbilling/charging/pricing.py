@@ -54,6 +54,8 @@ class SessionCost:
 async def session_evidence(
     repo: ChargingRepository, *, session: ChargingSession, ended_at: datetime, meter_end_wh: int
 ) -> SessionEvidence:
+    """Everything a session is priced from, up to `ended_at` and the register `meter_end_wh`
+    (the billed end: readings above it, or implausible for the EVSE's power, are skipped)."""
     readings = await repo.readings_of(session_id=session.id)
     statuses = await repo.status_changes(
         station_id=session.station_id,
@@ -68,6 +70,7 @@ async def session_evidence(
         meter_end_wh=meter_end_wh,
         readings=[Reading(timestamp=at, sampled_values=values) for at, values in readings],
         statuses=[StatusChange(timestamp=at, status=status) for at, status in statuses],
+        max_power_w=await repo.evse_max_power_w(session.evse_id),
     )
 
 

@@ -39,9 +39,12 @@ class OpenSession:
     connector_id: int
     status: str
     billable: bool
+    started_at: datetime
+    stopped_at: datetime | None
     meter_start_wh: int
     last_register_wh: int | None
     last_register_at: datetime | None
+    last_register_resolution_wh: int | None
     max_power_w: int
 
 
@@ -146,12 +149,6 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
             .with_for_update()
         )
         return result.scalar_one_or_none()
-
-    async def anomaly_kinds(self, *, session_id: int) -> set[str]:
-        result = await self.db.execute(
-            select(MeteringAnomaly.kind).where(MeteringAnomaly.session_id == session_id).distinct()
-        )
-        return set(result.scalars())
 
     async def silent_sessions(self, *, seen_before: datetime, limit: int) -> list[ChargingSession]:
         """Active sessions nothing was heard about since `seen_before`, oldest first; rows
@@ -264,15 +261,45 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
             connector_id=row.connector_id,
             status=row.status,
             billable=row.billable,
+            started_at=row.started_at,
+            stopped_at=row.stopped_at,
             meter_start_wh=row.meter_start_wh,
             last_register_wh=row.last_register_wh,
             last_register_at=row.last_register_at,
+            last_register_resolution_wh=row.last_register_resolution_wh,
             max_power_w=row.max_power_w or 0,
         )
 
-    async def set_last_register(self, *, session_id: int, wh: int, at: datetime) -> None:
+    async def set_last_register(
+        self, *, session_id: int, wh: int, at: datetime, resolution_wh: int
+    ) -> None:
         connection = await self.db.connection()
-        await connection.execute(_SET_LAST_REGISTER, {"session_id": session_id, "wh": wh, "at": at})
+        await connection.execute(
+            _SET_LAST_REGISTER,
+            {"session_id": session_id, "wh": wh, "at": at, "resolution": resolution_wh},
+        )
+
+    async def evse_max_power_w(self, evse_id: int | None) -> int | None:
+        if evse_id is None:
+            return None
+        return await self.db.scalar(select(Evse.max_power_w).where(Evse.id == evse_id))
+
+    async def anomaly_kinds(self, *, session_id: int) -> set[str]:
+        """The kinds of anomaly recorded for a session (each once)."""
+        rows = await self.db.execute(
+            select(MeteringAnomaly.kind).where(MeteringAnomaly.session_id == session_id).distinct()
+        )
+        return set(rows.scalars())
+
+    async def review_if_priced(self, *, session_id: int) -> None:
+        """A priced session whose evidence is put in doubt afterwards (a reading after its
+        stop, a conflicting second stop) goes to review; pending or failed ones stay as they
+        are (their pricing decides then)."""
+        await self.db.execute(
+            update(ChargingSession)
+            .where(ChargingSession.id == session_id, ChargingSession.pricing_status == "priced")
+            .values(pricing_status="review")
+        )
 
     async def add_meter_values(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert the readings not stored yet (a replay inserts nothing)."""
@@ -307,9 +334,12 @@ _SEEN_SESSION = (
         _SESSIONS.c.connector_id,
         _SESSIONS.c.status,
         _SESSIONS.c.billable,
+        _SESSIONS.c.started_at,
+        _SESSIONS.c.stopped_at,
         _SESSIONS.c.meter_start_wh,
         _SESSIONS.c.last_register_wh,
         _SESSIONS.c.last_register_at,
+        _SESSIONS.c.last_register_resolution_wh,
         select(_EVSES.c.max_power_w)
         .where(_EVSES.c.id == _SESSIONS.c.evse_id)
         .scalar_subquery()
@@ -319,7 +349,11 @@ _SEEN_SESSION = (
 _SET_LAST_REGISTER = (
     update(ChargingSession)
     .where(ChargingSession.id == bindparam("session_id"))
-    .values(last_register_wh=bindparam("wh"), last_register_at=bindparam("at"))
+    .values(
+        last_register_wh=bindparam("wh"),
+        last_register_at=bindparam("at"),
+        last_register_resolution_wh=bindparam("resolution"),
+    )
 )
 _INSERT_IGNORING: dict[tuple[bool, str], Any] = {
     (is_postgres, model.__tablename__): (

@@ -17,16 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.charging.domain import (
     MAX_TRANSACTION_ID,
-    Anomaly,
-    AnomalyKind,
     AuthorizationStatus,
     PricingStatus,
-    RegisterReading,
     SessionStatus,
     TokenFacts,
     authorize_token,
-    check_register_step,
     normalize_id_tag,
+    printable_id_tag,
     start_key,
     station_time,
 )
@@ -34,7 +31,6 @@ from evbilling.charging.ending import SessionEnd, end_session, supersede
 from evbilling.charging.meter_service import (
     MeterValueIn,
     record_anomalies,
-    store_samples,
 )
 from evbilling.charging.repository import ChargingRepository
 from evbilling.charging.station_events import (
@@ -42,6 +38,7 @@ from evbilling.charging.station_events import (
     UnknownConnector,
     evse_for,
 )
+from evbilling.charging.stop_evidence import record_second_stop, settle_stop
 from evbilling.drivers.domain import TokenStatus
 from evbilling.infra.logging import get_logger
 from evbilling.kit import EVBillingError
@@ -286,11 +283,16 @@ async def stop_transaction(
     transaction_data: Sequence[MeterValueIn],
     now: datetime,
 ) -> IdTagInfo | None:
-    """Close and price a session (`ending`). A replay, a session that has ended already, or a
-    transaction of another station changes nothing."""
+    """Close and price a session (`ending`) from what the stop proves (`stop_evidence`). An
+    identical replay, or a transaction of another station, changes nothing; another account
+    of a session that has ended already is recorded as an anomaly, never billed."""
     repo = ChargingRepository(db)
-    # The token's running session is the one being stopped: never a ConcurrentTx here.
-    info = await authorize(db=db, station=station, id_tag=id_tag, now=now) if id_tag else None
+    # The token's running session is the one being stopped: never a ConcurrentTx here. An
+    # idTag no token can have (U+0000, control characters) is not looked up, nor stored.
+    tag = printable_id_tag(id_tag)
+    info = await authorize(db=db, station=station, id_tag=tag, now=now) if tag else None
+    if id_tag and tag is None:
+        info = IdTagInfo(status=AuthorizationStatus.INVALID)
     charging_session = await repo.session_of_transaction(
         station_id=station.id, transaction_id=transaction_id, lock=True
     )
@@ -298,20 +300,18 @@ async def stop_transaction(
         log.warning("session.stop_unknown", station=station.identity, transaction_id=transaction_id)
         return info
     if charging_session.stopped_at is not None:
-        return info  # replayed StopTransaction, or a session the server ended already
-    open_session = await repo.seen_session(
-        station_id=station.id, transaction_id=transaction_id, now=now
-    )
-    assert open_session is not None
-    await store_samples(
-        repo,
-        station=station,
-        connector_id=charging_session.connector_id,
-        session=open_session,
-        meter_values=transaction_data,
-        now=now,
-    )
-    await db.refresh(charging_session)
+        # A replay, or the station's own account of a session the server ended already.
+        await record_second_stop(
+            repo,
+            station=station,
+            session=charging_session,
+            meter_stop_wh=meter_stop_wh,
+            timestamp=timestamp,
+            transaction_data=transaction_data,
+            now=now,
+        )
+        return info
+    # Replays are recognised by the timestamp as sent; the session ends at the one believed.
     reported = timestamp
     timestamp, skew = station_time(
         reported=reported,
@@ -319,50 +319,35 @@ async def stop_transaction(
         what="StopTransaction",
         not_before=charging_session.started_at,
     )
-    stop_reading = RegisterReading(timestamp=timestamp, wh=meter_stop_wh)
-    anomalies: list[tuple[Anomaly, datetime]] = [(skew, reported)] if skew is not None else []
-    last = (
-        RegisterReading(
-            timestamp=charging_session.last_register_at, wh=charging_session.last_register_wh
+    if skew is not None:
+        await record_anomalies(
+            repo,
+            station=station,
+            session_id=charging_session.id,
+            anomalies=[(skew, reported)],
+            now=now,
         )
-        if charging_session.last_register_at is not None
-        and charging_session.last_register_wh is not None
-        and charging_session.last_register_at < timestamp
-        else None
+    evidence = await settle_stop(
+        repo,
+        station=station,
+        session=charging_session,
+        meter_stop_wh=meter_stop_wh,
+        timestamp=timestamp,
+        reported_timestamp=reported,
+        transaction_data=transaction_data,
+        now=now,
     )
-    step = check_register_step(
-        previous=last, current=stop_reading, max_power_w=open_session.max_power_w
-    )
-    if step is not None:
-        anomalies.append((step, timestamp))
-    energy = meter_stop_wh - charging_session.meter_start_wh
-    if energy < 0:
-        anomalies.append(
-            (
-                Anomaly(
-                    kind=AnomalyKind.STOP_BEFORE_START,
-                    detail=f"meterStop {meter_stop_wh} Wh is below meterStart "
-                    f"{charging_session.meter_start_wh} Wh",
-                    timestamp=timestamp,
-                    value=str(meter_stop_wh),
-                ),
-                timestamp,
-            )
-        )
-        energy = 0  # never bill a negative quantity; the anomaly is there for review
-    await record_anomalies(
-        repo, station=station, session_id=charging_session.id, anomalies=anomalies, now=now
-    )
+    energy = evidence.energy_wh
     await end_session(
         db,
         session=charging_session,
         end=SessionEnd(
             status=SessionStatus.COMPLETED,
             ended_at=timestamp,
-            meter_end_wh=charging_session.meter_start_wh + energy,
+            meter_end_wh=evidence.billed_end_wh,
             meter_stop_wh=meter_stop_wh,
             stop_reason=reason or "Local",
-            stop_id_tag=normalize_id_tag(id_tag) if id_tag else None,
+            stop_id_tag=tag,
         ),
         now=now,
     )

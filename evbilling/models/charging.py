@@ -80,10 +80,17 @@ class ChargingSession(Base):
     stopped_at: Mapped[datetime | None]
     meter_start_wh: Mapped[int] = mapped_column(BigInteger)
     meter_stop_wh: Mapped[int | None] = mapped_column(BigInteger)
+    # The session's trusted energy register: the last reading that passed every plausibility
+    # check (docs/metering.md), in the precision the meter sent it (10 Wh for kWh with two
+    # decimals; NULL: 1 Wh). Once the session has ended, the register it was billed up to.
     last_register_wh: Mapped[int | None] = mapped_column(BigInteger)
     last_register_at: Mapped[datetime | None]
+    last_register_resolution_wh: Mapped[int | None] = mapped_column(Integer)
     energy_wh: Mapped[int | None] = mapped_column(BigInteger)
     stop_reason: Mapped[str | None] = mapped_column(String(20))
+    # Identifies what the StopTransaction reported (meterStop, timestamp as sent): a replay
+    # changes nothing, a second stop with another account is recorded as an anomaly.
+    stop_key: Mapped[str | None] = mapped_column(String(32))
     stop_id_tag: Mapped[str | None] = mapped_column(String(20))
     # Why the server or an operator ended it (the station's own reason is stop_reason).
     end_reason: Mapped[str | None] = mapped_column(String(500))

@@ -33,6 +33,7 @@ from evbilling.infra.db.group_commit import GroupCommit
 from evbilling.infra.logging import get_logger
 from evbilling.infra.station_link import CommandRejected, StationNotConnected, StationTimeout
 from evbilling.kit import EVBillingError
+from evbilling.ocpp.dead_letters import answer_after_failure, keep_dead_letter
 from evbilling.ocpp.v16.decoder import FrameDecoder
 from evbilling.ocpp.v16.frames import (
     CallErrorFrame,
@@ -190,11 +191,13 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
             # committed, and the station learns which value was wrong.
             await self._send(self._error(frame, ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, str(exc)))
             return
-        except Exception:
+        except Exception as error:
+            # Failed on its own (group commit isolated it): kept with its frame, and answered.
             self.log.exception("ocpp.internal_error", action=frame.action)
-            await self._send(
-                orjson.dumps([4, frame.message_id, "InternalError", "internal error", {}]).decode()
+            kept = await keep_dead_letter(
+                self._writer, station=self.station, frame=frame, error=error
             )
+            await self._send(answer_after_failure(frame, dead_letter_id=kept))
             return
         await self._send(orjson.dumps([3, frame.message_id, response]).decode())
 

@@ -23,7 +23,7 @@ action not a string; payload not an object                    FormationViolation
 action not in OCPP 1.6                                        NotSupported
 OCPP 1.6 action the decoder does not handle                   NotImplemented
 arrays / objects nested deeper than ``MAX_NESTING_DEPTH``     FormationViolation
-U+0000 in any string or property name (never storable)        PropertyConstraintViolation
+U+0000 in a string or property name (StopTransaction: below)  PropertyConstraintViolation
 ============================================================  ============================
 
 Decisions:
@@ -37,6 +37,9 @@ Decisions:
 * A rejected CALLRESULT or CALLERROR has ``answer=False``: OCPP-J answers only CALLs, so
   the caller logs it instead of sending a CALLERROR back.
 * Payload keys stay camelCase as sent; the caller converts.
+* A StopTransaction is exempt from the U+0000 rule: a refused stop is resent for ever and its
+  session never closes, so the charging side takes it as it is (an idTag with U+0000 is
+  answered Invalid and stored nowhere, a sampled value with it is unreadable evidence).
 * Depth and U+0000 are checked on the parsed frame before anything else looks at it, but
   only when the raw text could hold them (more opening brackets than the depth limit, or a
   ``\\u0000`` escape: JSON cannot carry a raw NUL inside a string), so ordinary frames pay
@@ -230,6 +233,7 @@ def _structure_problem(frame: list[Any], *, nul: bool) -> tuple[str, ErrorCode, 
 
 def _check_structure(raw: str | bytes, frame: list[Any]) -> None:
     deep, nul = _could_be_malformed(raw)
+    nul = nul and not _stops_a_transaction(frame)
     if not (deep or nul):
         return
     problem = _structure_problem(frame, nul=nul)
@@ -246,6 +250,10 @@ def _check_structure(raw: str | bytes, frame: list[Any]) -> None:
         message_id=_readable_id(frame),
         answer=_is_answered(frame),
     )
+
+
+def _stops_a_transaction(frame: list[Any]) -> bool:
+    return len(frame) == 4 and frame[0] == 2 and frame[2] == "StopTransaction"
 
 
 class FrameDecoder:

@@ -135,7 +135,9 @@ class TestPricingFailures:
         async with context.unit_of_work() as db:
             (await db.get_one(ChargingSession, 1)).time_zone = "Nowhere/Atlantis"
             await db.commit()
-        await stop(context, station, transaction_id=1, wh=3000, at=context.clock.now())
+        # 1 kWh in the ten minutes after the last reading: plausible on any EVSE.
+        stopped_at = context.clock.now() + timedelta(minutes=10)
+        await stop(context, station, transaction_id=1, wh=3000, at=stopped_at)
         async with context.unit_of_work() as db:
             still_failing = await retry_failed_pricing(db=db, now=context.clock.now(), limit=10)
             await db.commit()

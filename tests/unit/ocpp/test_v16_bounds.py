@@ -16,6 +16,9 @@ from tests.unit.ocpp.payloads import (
     stop_transaction_payload,
 )
 
+T0 = "2026-03-02T09:00:00Z"
+NUL_VALUE = {"value": "1\u0000"}
+
 
 def nested(depth: int) -> str:
     """A JSON value of `depth` nested arrays."""
@@ -77,12 +80,31 @@ class TestNestingDepth:
 
 
 class TestNul:
+    def test_a_stop_transaction_with_u0000_is_decoded_for_the_charging_side_to_judge(
+        self,
+    ) -> None:
+        # A refused StopTransaction is resent for ever and its session never closes: the
+        # charging side answers its idTag Invalid and takes the stop.
+        raw = call("StopTransaction", dict(stop_transaction_payload(), idTag="\u0000"))
+
+        frame = FrameDecoder().decode(raw)
+
+        assert isinstance(frame, CallFrame)
+        assert frame.payload["idTag"] == "\x00"
+
     @pytest.mark.parametrize(
         ("action", "payload", "field"),
         [
             ("Authorize", {"idTag": "04A1\u0000"}, "idTag"),
             ("StartTransaction", start_transaction_payload(idTag="\u0000"), "idTag"),
-            ("StopTransaction", dict(stop_transaction_payload(), reason="Local\u0000"), "reason"),
+            (
+                "MeterValues",
+                dict(
+                    meter_values_payload(),
+                    meterValue=[{"timestamp": T0, "sampledValue": [NUL_VALUE]}],
+                ),
+                "meterValue[0].sampledValue[0].value",
+            ),
             ("DataTransfer", {"vendorId": "v", "data": "a\u0000b"}, "data"),
             ("BootNotification", dict(VALID_REQUESTS["BootNotification"], imsi="\u0000"), "imsi"),
             ("Heartbeat", {"\u0000": 1}, "\\u0000"),
