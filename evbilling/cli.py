@@ -18,7 +18,13 @@ from evbilling.drivers import cli as drivers_cli
 from evbilling.infra import cli as infra_cli
 from evbilling.infra.db.migrate import upgrade
 from evbilling.locations import cli as locations_cli
-from evbilling.main import build_application, configure_logging_from, serve, uvicorn_config
+from evbilling.main import (
+    api_key_hasher,
+    build_application,
+    configure_logging_from,
+    serve,
+    uvicorn_config,
+)
 from evbilling.rating import cli as rating_cli
 from evbilling.simulator import cli as simulator_cli
 from evbilling.stations import cli as stations_cli
@@ -43,6 +49,7 @@ def configure(ctx: typer.Context) -> None:
         api_url=config.api_url,
         api_key=config.api_key,
         operator_of=access_cli.default_operator,
+        api_keys=api_key_hasher(config),
     )
 
 
@@ -84,7 +91,11 @@ def demo_command(
     config = _settings(ctx)
     configure_logging_from(config)
     upgrade(url=config.database_url)
-    credentials = asyncio.run(seed_demo(database_url=config.database_url, stations=stations))
+    credentials = asyncio.run(
+        seed_demo(
+            database_url=config.database_url, stations=stations, api_keys=api_key_hasher(config)
+        )
+    )
     typer.echo(
         banner(
             database_url=config.database_url,

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     # Failed station logins tolerated per window before refusing (per station id and per address).
     auth_failures_allowed: int = 5
     auth_failure_window_s: float = 60.0
+    # HMAC key for API-key digests, the same on every server of one database (at least 32
+    # characters). Unset: a SQLite database keeps a generated one beside it (api-key-secret,
+    # mode 0600); PostgreSQL requires it.
+    api_key_secret: SecretStr | None = None
     api_url: str = "http://127.0.0.1:8080"
     api_key: str | None = None
 
