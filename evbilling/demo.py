@@ -102,7 +102,7 @@ async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> Dem
     for index in range(1, stations + 1):
         identity = f"{STATION_PREFIX}{index}"
         try:
-            rotated = await station_service.rotate_station_password(
+            rotated = await station_service.set_station_password(
                 db=db, operator_id=operator_id, station=identity, now=now
             )
             credentials.append((rotated.station_id, identity, rotated.password))

@@ -16,6 +16,7 @@ from evbilling.access import endpoints as access_endpoints
 from evbilling.access.domain import InvalidApiKey
 from evbilling.charging import endpoints as charging_endpoints
 from evbilling.commands import endpoints as commands_endpoints
+from evbilling.commands.rotation import PasswordRefused
 from evbilling.config import Settings
 from evbilling.drivers import endpoints as drivers_endpoints
 from evbilling.infra.context import ServiceContext
@@ -68,6 +69,13 @@ def problem_registry() -> ProblemRegistry:
         StationTimeout, status=504, title="Station did not answer", kind="station-timeout"
     )
     registry.register(
+        PasswordRefused,
+        status=409,
+        title="Station refused the new password",
+        kind="station-refused",
+        extra=_refused_status,
+    )
+    registry.register(
         CommandRejected,
         status=502,
         title="Station answered with an error",
@@ -89,6 +97,11 @@ def problem_registry() -> ProblemRegistry:
     ):
         registry.register_validation(client_error, title=client_error.__name__)
     return registry
+
+
+def _refused_status(exc: Exception) -> dict[str, Any]:
+    assert isinstance(exc, PasswordRefused)
+    return {"station_status": exc.status}
 
 
 def _ocpp_error(exc: Exception) -> dict[str, Any]:
