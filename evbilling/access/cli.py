@@ -24,7 +24,7 @@ from evbilling.infra.cli import (
     OffsetOption,
     emit_page,
     emit_read,
-    run_unscoped,
+    run_unscoped_command,
 )
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.repository import OffsetPage, PageRequest
@@ -91,7 +91,7 @@ def apikey_create(
             hasher=context.api_keys,
         )
 
-    issued = ApiKeyIssuedRead.model_validate(run_unscoped(work))
+    issued = ApiKeyIssuedRead.model_validate(run_unscoped_command(work))
     emit_read(issued, as_json=as_json, text=_issued_text)
 
 
@@ -111,7 +111,9 @@ def apikey_list(
             page=PageRequest(limit=limit, offset=offset),
         )
 
-    emit_page(ApiKeyList.model_validate(run_unscoped(work)), as_json=as_json, columns=_KEY_COLUMNS)
+    emit_page(
+        ApiKeyList.model_validate(run_unscoped_command(work)), as_json=as_json, columns=_KEY_COLUMNS
+    )
 
 
 @apikey_app.command("revoke")
@@ -126,7 +128,7 @@ def apikey_revoke(key_id: int, operator: OperatorOption = None, as_json: bool = 
             now=context.clock.now(),
         )
 
-    emit_read(ApiKeyRead.model_validate(run_unscoped(work)), as_json=as_json)
+    emit_read(ApiKeyRead.model_validate(run_unscoped_command(work)), as_json=as_json)
 
 
 @operator_app.command("create")
@@ -141,7 +143,7 @@ def operator_create(
             db=db, name=name, now=context.clock.now(), hasher=context.api_keys
         )
 
-    created = OperatorCreatedRead.model_validate(run_unscoped(work))
+    created = OperatorCreatedRead.model_validate(run_unscoped_command(work))
     emit_read(created, as_json=as_json, text=_operator_text)
 
 
@@ -154,5 +156,5 @@ def operator_list(
     async def work(db: AsyncSession, context: ServiceContext) -> Any:
         return await access.list_operators(db=db, page=PageRequest(limit=limit, offset=offset))
 
-    page = OperatorList.model_validate(run_unscoped(work))
+    page = OperatorList.model_validate(run_unscoped_command(work))
     emit_page(page, as_json=as_json, columns=_OPERATOR_COLUMNS)

@@ -51,7 +51,7 @@ class OperatorRepository(RepositoryBase[Operator]):
             .where(ApiKey.operator_id.in_(operator_ids), ApiKey.revoked_at.is_(None))
             .group_by(ApiKey.operator_id)
         )
-        return dict(result.tuples().all())
+        return {row[0]: row[1] for row in result}
 
 
 class ApiKeyRepository(RepositoryBase[ApiKey]):

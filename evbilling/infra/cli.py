@@ -201,14 +201,27 @@ def run_command(work: Callable[[AsyncSession, ServiceContext, int], Awaitable[T]
     problem document to carry it."""
 
     async def named(db: AsyncSession, context: ServiceContext, operator_id: int) -> T:
-        try:
-            return await work(db, context, operator_id)
-        except InvalidRequest as exc:
-            if exc.field is None or exc.errors:  # several fields: the message names them
-                raise
-            raise InvalidRequest(f"{exc.field}: {exc}", field=exc.field) from exc
+        return await _field_named(work(db, context, operator_id))
 
     return run_in_unit_of_work(named)
+
+
+def run_unscoped_command(work: Callable[[AsyncSession, ServiceContext], Awaitable[T]]) -> T:
+    """run_unscoped, with the rejected field named in the message (as run_command)."""
+
+    async def named(db: AsyncSession, context: ServiceContext) -> T:
+        return await _field_named(work(db, context))
+
+    return run_unscoped(named)
+
+
+async def _field_named(work: Awaitable[T]) -> T:
+    try:
+        return await work
+    except InvalidRequest as exc:
+        if exc.field is None or exc.errors:  # several fields: the message names them
+            raise
+        raise InvalidRequest(f"{exc.field}: {exc}", field=exc.field) from exc
 
 
 def fields_of(read: BaseModel) -> dict[str, Any]:
