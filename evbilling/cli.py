@@ -4,6 +4,8 @@ and mounts each slice's commands."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -17,6 +19,7 @@ from evbilling.demo import banner, seed_demo, serve_with_simulated_chargers
 from evbilling.drivers import cli as drivers_cli
 from evbilling.infra import cli as infra_cli
 from evbilling.infra.db.migrate import upgrade
+from evbilling.infra.secrets import ApiKeySecretError
 from evbilling.locations import cli as locations_cli
 from evbilling.main import (
     api_key_hasher,
@@ -53,6 +56,16 @@ def configure(ctx: typer.Context) -> None:
     )
 
 
+@contextmanager
+def _settings_errors() -> Iterator[None]:
+    """A setting the server cannot start without ends the command with its message."""
+    try:
+        yield
+    except ApiKeySecretError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from exc
+
+
 def _settings(ctx: typer.Context) -> Settings:
     config = ctx.find_root().obj
     assert isinstance(config, Settings), "configure() runs before every command"
@@ -71,6 +84,8 @@ def serve_command(
         config.host = host
     if port is not None:
         config.port = port
+    with _settings_errors():
+        api_key_hasher(config).load()  # before anything starts: the server cannot run without
     serve(settings=config)
 
 
@@ -90,11 +105,12 @@ def demo_command(
     """Migrate, load demo data, print its credentials, serve, and run simulated chargers."""
     config = _settings(ctx)
     configure_logging_from(config)
+    with _settings_errors():
+        api_keys = api_key_hasher(config)
+        api_keys.load()
     upgrade(url=config.database_url)
     credentials = asyncio.run(
-        seed_demo(
-            database_url=config.database_url, stations=stations, api_keys=api_key_hasher(config)
-        )
+        seed_demo(database_url=config.database_url, stations=stations, api_keys=api_keys)
     )
     typer.echo(
         banner(

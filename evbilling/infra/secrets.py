@@ -106,8 +106,7 @@ class ApiKeyHasher:
 
     @classmethod
     def from_secret(cls, secret: str) -> ApiKeyHasher:
-        key = _checked_secret(secret, origin="the API-key secret")
-        return cls(lambda: key)
+        return cls(lambda: _checked_secret(secret, origin="the API-key secret"))
 
     @classmethod
     def ephemeral(cls) -> ApiKeyHasher:

@@ -5,6 +5,7 @@ the secret a SQLite installation keeps beside its database shared by the CLI and
 from __future__ import annotations
 
 import asyncio
+import json
 import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,10 +14,12 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from evbilling.cli import app as cli_app
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
-from evbilling.infra.secrets import SECRET_FILE_NAME, api_key_hasher_for
+from evbilling.infra.secrets import SECRET_FILE_NAME, ApiKeyHasher, api_key_hasher_for
 from evbilling.kit import SystemClock
 from evbilling.main import create_api
 from evbilling.models import ApiKey
@@ -200,3 +203,37 @@ class TestApiKeyCommands:
         assert "operator 99 not found" in unknown.stderr
         beta_after = invoke_json("apikey", "list", "--operator", str(beta["id"]))
         assert beta_after["items"][0]["revoked_at"] is None
+
+
+class TestTheSecretSetting:
+    def test_serve_on_postgresql_without_the_secret_stops_with_the_setting_named(self) -> None:
+        result = CliRunner().invoke(
+            cli_app,
+            ["serve"],
+            env={"EVBILLING_DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none"},
+        )
+
+        assert result.exit_code == 2
+        assert "set EVBILLING_API_KEY_SECRET" in result.stderr
+
+    def test_a_short_secret_is_refused(self, cli_database: Path) -> None:
+        result = CliRunner().invoke(
+            cli_app, ["apikey", "create"], env={"EVBILLING_API_KEY_SECRET": "too-short"}
+        )
+
+        assert result.exit_code == 1
+        assert "at least 32 characters" in result.stderr
+        assert stored_digests(cli_database) == []
+
+    def test_keys_issued_under_the_setting_need_it(self, cli_database: Path) -> None:
+        secret = {"EVBILLING_API_KEY_SECRET": "a-production-secret-of-32-characters"}
+        issued = json.loads(
+            CliRunner().invoke(cli_app, ["apikey", "create", "--json"], env=secret).stdout
+        )
+
+        [digest] = stored_digests(cli_database)
+
+        assert digest == ApiKeyHasher.from_secret(secret["EVBILLING_API_KEY_SECRET"]).digest(
+            issued["key"]
+        )
+        assert not (cli_database.parent / SECRET_FILE_NAME).exists()

@@ -120,6 +120,15 @@ class TestVerification:
         assert [r.status_code for r in responses] == [200, 200, 200]
         assert recording.connections_in_use == [0, 0, 0]
 
+    async def test_accepts_the_key_as_x_api_key(
+        self, context: ServiceContext, api_key: str
+    ) -> None:
+        async with api(context, None) as client:
+            response = await client.get("/api-keys", headers={"X-API-Key": api_key})
+
+        assert response.status_code == 200
+        assert response.json()["total"] == 1
+
     async def test_refuses_a_wrong_secret_behind_a_real_prefix(
         self, api_client: httpx.AsyncClient, api_key: str
     ) -> None:
