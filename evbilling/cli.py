@@ -19,12 +19,14 @@ from evbilling.demo import banner, seed_demo, serve_with_simulated_chargers
 from evbilling.drivers import cli as drivers_cli
 from evbilling.infra import cli as infra_cli
 from evbilling.infra.db.migrate import upgrade
+from evbilling.infra.jobs import cli as jobs_cli
 from evbilling.infra.secrets import ApiKeySecretError
 from evbilling.locations import cli as locations_cli
 from evbilling.main import (
     api_key_hasher,
     build_application,
     configure_logging_from,
+    job_registry,
     serve,
     uvicorn_config,
 )
@@ -145,6 +147,7 @@ charging_cli.register(app)
 rating_cli.register(app)
 commands_cli.register(station_app=stations_cli.station_app, session_app=charging_cli.session_app)
 simulator_cli.register(app)
+jobs_cli.register(app, registry=job_registry)
 
 
 def main() -> None:

@@ -6,12 +6,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evbilling.infra.http.schemas import Input
 from evbilling.infra.secrets import MAX_ROTATED_STATION_PASSWORD, MIN_STATION_PASSWORD
 from evbilling.infra.station_link import AvailabilityType, ResetType, TriggerableMessage
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(Input):
+    """A command's request body (unknown fields refused, values checked as every body is)."""
 
 
 class RemoteStartCreate(_Strict):
@@ -37,7 +38,7 @@ class ChangeAvailabilityCreate(_Strict):
 
 
 class GetConfigurationCreate(_Strict):
-    keys: list[Annotated[str, Field(min_length=1, max_length=50)]] = []
+    keys: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(default_factory=list)
 
 
 class ChangeConfigurationCreate(_Strict):

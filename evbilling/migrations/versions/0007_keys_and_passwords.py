@@ -1,7 +1,7 @@
 """API keys' last use; a station's pending password
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0004
 
 API keys are now stored as HMAC-SHA256 digests in the same `secret_hash` column; keys issued
 before keep their argon2 hash until their first use, which replaces it (no data migration).
@@ -16,7 +16,7 @@ from alembic import op
 import evbilling.infra.db.types
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
