@@ -4,6 +4,8 @@ and mounts each slice's commands."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -19,8 +21,10 @@ from evbilling.infra import cli as infra_cli
 from evbilling.infra.db.migrate import upgrade
 from evbilling.infra.jobs import JobRegistry
 from evbilling.infra.jobs import cli as jobs_cli
+from evbilling.infra.secrets import ApiKeySecretError
 from evbilling.locations import cli as locations_cli
 from evbilling.main import (
+    api_key_hasher,
     build_application,
     configure_logging_from,
     job_registry,
@@ -57,6 +61,7 @@ def configure(ctx: typer.Context) -> None:
         api_url=config.api_url,
         api_key=config.api_key,
         operator_of=access_cli.default_operator,
+        api_keys=api_key_hasher(config),
     )
 
 
@@ -64,6 +69,16 @@ def _job_registry() -> JobRegistry:
     """The server's job kinds, built from the settings this command read."""
     assert _read is not None, "configure() runs before every command"
     return job_registry(settings=_read)
+
+
+@contextmanager
+def _settings_errors() -> Iterator[None]:
+    """A setting the server cannot start without ends the command with its message."""
+    try:
+        yield
+    except ApiKeySecretError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from exc
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -84,6 +99,8 @@ def serve_command(
         config.host = host
     if port is not None:
         config.port = port
+    with _settings_errors():
+        api_key_hasher(config).load()  # before anything starts: the server cannot run without
     serve(settings=config)
 
 
@@ -103,8 +120,13 @@ def demo_command(
     """Migrate, load demo data, print its credentials, serve, and run simulated chargers."""
     config = _settings(ctx)
     configure_logging_from(config)
+    with _settings_errors():
+        api_keys = api_key_hasher(config)
+        api_keys.load()
     upgrade(url=config.database_url)
-    credentials = asyncio.run(seed_demo(database_url=config.database_url, stations=stations))
+    credentials = asyncio.run(
+        seed_demo(database_url=config.database_url, stations=stations, api_keys=api_keys)
+    )
     typer.echo(
         banner(
             database_url=config.database_url,

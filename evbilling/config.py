@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     jobs_batch_size: int = Field(default=10, ge=1, le=1000)
     # An active session nothing was heard about for this long is closed as abandoned.
     session_abandon_after_s: float = Field(default=86_400.0, gt=0)
+    # HMAC key for API-key digests, the same on every server of one database (at least 32
+    # characters). Unset: a SQLite database keeps a generated one beside it (api-key-secret,
+    # mode 0600); PostgreSQL requires it.
+    api_key_secret: SecretStr | None = None
     api_url: str = "http://127.0.0.1:8080"
     api_key: str | None = None
     # The HTTP edge (docs/http-limits.md). Request bodies: at most this many bytes (the largest

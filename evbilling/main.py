@@ -14,10 +14,12 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from evbilling.access.service import InvalidApiKey
+from evbilling.access import endpoints as access_endpoints
+from evbilling.access.domain import InvalidApiKey
 from evbilling.charging import endpoints as charging_endpoints
 from evbilling.charging import jobs as charging_jobs
 from evbilling.commands import endpoints as commands_endpoints
+from evbilling.commands.rotation import PasswordRefused
 from evbilling.config import Settings
 from evbilling.drivers import endpoints as drivers_endpoints
 from evbilling.infra.context import ServiceContext
@@ -29,7 +31,7 @@ from evbilling.infra.http.limits import HttpLimits, RequestBodyLimits
 from evbilling.infra.http.problems import ProblemRegistry
 from evbilling.infra.jobs import PRUNE_KIND, JobRegistry, JobWorker, prune_succeeded_jobs
 from evbilling.infra.logging import configure_logging, get_logger
-from evbilling.infra.secrets import WeakPassword
+from evbilling.infra.secrets import ApiKeyHasher, WeakPassword, api_key_hasher_for
 from evbilling.infra.station_link import CommandRejected, StationNotConnected, StationTimeout
 from evbilling.kit import Clock, SystemClock
 from evbilling.kit.clock import InvalidTimestamp
@@ -59,6 +61,7 @@ ROUTERS = (
     charging_endpoints.router,
     rating_endpoints.router,
     commands_endpoints.router,
+    access_endpoints.router,
 )
 
 
@@ -89,6 +92,13 @@ def problem_registry() -> ProblemRegistry:
         StationTimeout, status=504, title="Station did not answer", kind="station-timeout"
     )
     registry.register(
+        PasswordRefused,
+        status=409,
+        title="Station refused the new password",
+        kind="station-refused",
+        extra=_refused_status,
+    )
+    registry.register(
         CommandRejected,
         status=502,
         title="Station answered with an error",
@@ -112,6 +122,11 @@ def problem_registry() -> ProblemRegistry:
     return registry
 
 
+def _refused_status(exc: Exception) -> dict[str, Any]:
+    assert isinstance(exc, PasswordRefused)
+    return {"station_status": exc.status}
+
+
 def _ocpp_error(exc: Exception) -> dict[str, Any]:
     assert isinstance(exc, CommandRejected)
     return {"ocpp_error": exc.code, "ocpp_description": exc.description}
@@ -123,8 +138,8 @@ def create_api(*, context: ServiceContext) -> FastAPI:
         title="evbilling operator API",
         description=(
             "Stations, tokens, tariffs and priced charging sessions. Authenticate with an API "
-            "key (`evbilling apikey create`) as `Authorization: Bearer <key>`. Errors are "
-            "RFC 9457 problem documents."
+            "key (`evbilling apikey create`, `POST /api-keys`) as `Authorization: Bearer "
+            "<key>`. Errors are RFC 9457 problem documents."
         ),
         context=context,
         registry=problem_registry(),
@@ -204,10 +219,24 @@ def create_app(
     return app, gateway
 
 
+def api_key_hasher(settings: Settings) -> ApiKeyHasher:
+    """The API-key digests of this installation (EVBILLING_API_KEY_SECRET, or the secret a
+    SQLite database keeps beside it); read on first use."""
+    secret = settings.api_key_secret
+    return api_key_hasher_for(
+        configured=secret.get_secret_value() if secret is not None else None,
+        database_url=settings.database_url,
+    )
+
+
 def build_application(*, settings: Settings, clock: Clock | None = None) -> Application:
+    api_keys = api_key_hasher(settings)
+    api_keys.load()  # a server without its secret does not start
     engine = create_engine(url=settings.database_url)
     context = ServiceContext(
-        session_factory=create_session_factory(engine), clock=clock or SystemClock()
+        session_factory=create_session_factory(engine),
+        clock=clock or SystemClock(),
+        api_keys=api_keys,
     )
     jobs = (
         JobWorker(

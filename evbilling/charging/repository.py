@@ -29,6 +29,7 @@ class StationLogin:
     operator_id: int
     identity: str
     password_hash: str | None
+    pending_password_hash: str | None
     pricing_display: bool
 
 
@@ -64,6 +65,7 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
                     Station.operator_id,
                     Station.identity,
                     Station.password_hash,
+                    Station.pending_password_hash,
                     Station.pricing_display,
                 ).where(Station.identity == identity)
             )
@@ -75,6 +77,7 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
             operator_id=row.operator_id,
             identity=row.identity,
             password_hash=row.password_hash,
+            pending_password_hash=row.pending_password_hash,
             pricing_display=row.pricing_display,
         )
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from evbilling.infra.http.schemas import Input
+from evbilling.infra.secrets import MAX_ROTATED_STATION_PASSWORD, MIN_STATION_PASSWORD
 from evbilling.infra.station_link import AvailabilityType, ResetType, TriggerableMessage
 
 
@@ -58,3 +59,26 @@ class CommandResponse(BaseModel):
     station_identity: str
     action: str
     response: dict[str, Any] = Field(description="The station's answer, as it sent it.")
+
+
+class PasswordRotationCreate(_Strict):
+    password: str | None = Field(
+        default=None,
+        min_length=MIN_STATION_PASSWORD,
+        max_length=MAX_ROTATED_STATION_PASSWORD,
+        description="16..20 printable ASCII characters (sent hexadecimal as AuthorizationKey, "
+        "at most 40 digits); 20 random characters when left out.",
+    )
+
+
+class PasswordRotationRead(BaseModel):
+    """A password the station took; validates from `commands.rotation.RotatedPassword`."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    station_id: int
+    identity: str
+    password: str = Field(description="Shown once; only its hash is stored.")
+    station_status: str = Field(
+        description="Accepted, or RebootRequired (the station uses it after its next reboot)."
+    )

@@ -27,6 +27,9 @@ class Station(Base):
     # The charge point identity: the last path segment of the OCPP WebSocket URL.
     identity: Mapped[str] = mapped_column(String(48), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # A new password the station accepted (ChangeConfiguration AuthorizationKey) but has not
+    # logged in with yet: both work until it does, then this one replaces password_hash.
+    pending_password_hash: Mapped[str | None] = mapped_column(String(200))
     password_changed_at: Mapped[datetime | None]
     tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id", ondelete="SET NULL"))
     # Shows prices and running costs on the station's display (OCA "California pricing"

@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from structlog.stdlib import BoundLogger
 
-from evbilling.charging.station_events import StationRef, station_login
+from evbilling.charging.station_events import StationRef, promote_pending_password, station_login
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.group_commit import GroupCommit
 from evbilling.infra.http import client_address
@@ -183,10 +183,20 @@ class OcppGateway:
         if login is None:  # unknown, or no password: the same check, the same refusal
             await verify_secret_async(secret=password, secret_hash=_dummy_hash())
             return None
-        station, password_hash = login
-        if not await verify_secret_async(secret=password, secret_hash=password_hash):
+        if await verify_secret_async(secret=password, secret_hash=login.password_hash):
+            return login.station
+        # After a rotation the station accepted, its new password works too; the first login
+        # with it makes it the only one.
+        pending = login.pending_password_hash
+        if pending is None or not await verify_secret_async(secret=password, secret_hash=pending):
             return None
-        return station
+        station = login.station
+        promoted = await self.writer.run(
+            lambda db, now: promote_pending_password(
+                db=db, station=station, pending_hash=pending, now=now
+            )
+        )
+        return station if promoted else None
 
     async def close_all(self) -> None:
         for connection, websocket in list(self._live.values()):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import uvicorn
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -13,6 +14,9 @@ from evbilling.config import Settings
 from evbilling.infra.context import ServiceContext
 from evbilling.main import build_application, uvicorn_config
 from evbilling.models import Job
+
+# A server on PostgreSQL does not start without it (docs/security.md).
+API_KEY_SECRET = SecretStr("a-test-secret-of-at-least-32-characters")
 
 
 def _worker_tasks() -> list[asyncio.Task[object]]:
@@ -30,7 +34,12 @@ class TestWorkerInTheServer:
         self, engine: AsyncEngine, context: ServiceContext, database_url: str
     ) -> None:
         # Arrange
-        settings = Settings(database_url=database_url, port=0, jobs_poll_interval_s=0.05)
+        settings = Settings(
+            database_url=database_url,
+            port=0,
+            jobs_poll_interval_s=0.05,
+            api_key_secret=API_KEY_SECRET,
+        )
         application = build_application(settings=settings)
         server = uvicorn.Server(uvicorn_config(application=application, settings=settings))
         serving = asyncio.create_task(server.serve())
@@ -58,7 +67,9 @@ class TestWorkerInTheServer:
 
     def test_has_no_worker_when_jobs_are_disabled(self, database_url: str) -> None:
         application = build_application(
-            settings=Settings(database_url=database_url, jobs_enabled=False)
+            settings=Settings(
+                database_url=database_url, jobs_enabled=False, api_key_secret=API_KEY_SECRET
+            )
         )
 
         assert application.jobs is None
