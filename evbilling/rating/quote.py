@@ -38,7 +38,7 @@ class Quote:
     duration_minutes: Decimal
     energy_kwh: Decimal
     total_excl_vat: Decimal
-    total_incl_vat: Decimal | None
+    total_incl_vat: Decimal
     breakdown: dict[str, Any]
     display_text: str
 
@@ -68,9 +68,10 @@ def display_text(*, rated: RatedCdr, alt_text: str | None) -> str:
                 f"{label}: {line.quantity} {line.unit.value} x {line.unit_price} {currency}"
                 f" = {line.amount_excl_vat} {currency}"
             )
-    incl = rated.total_cost.incl_vat
-    total = f"Total {rated.total_cost.excl_vat} {rated.currency} excl. VAT"
-    lines.append(total + (f", {incl} {rated.currency} incl. VAT" if incl is not None else ""))
+    lines.append(
+        f"Total {rated.total_cost.excl_vat} {currency} excl. VAT, "
+        f"{rated.total_incl_vat} {currency} incl. VAT"
+    )
     return "\n".join(lines)
 
 
@@ -130,7 +131,7 @@ async def quote(
         duration_minutes=duration_minutes,
         energy_kwh=energy_kwh,
         total_excl_vat=rated.total_cost.excl_vat,
-        total_incl_vat=rated.total_cost.incl_vat,
+        total_incl_vat=rated.total_incl_vat,
         breakdown=breakdown_of(rated),
         display_text=display_text(rated=rated, alt_text=alt),
     )
