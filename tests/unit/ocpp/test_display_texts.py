@@ -48,7 +48,7 @@ def cost_of(rated_tariff: Tariff, *periods: ChargingPeriodInput, end: datetime) 
         at=end,
         energy_wh=10_000,
         total_excl_vat=rated.total_cost.excl_vat,
-        total_incl_vat=rated.total_cost.incl_vat,
+        total_incl_vat=rated.total_incl_vat,
         breakdown=breakdown_of(rated),
         rated=rated,
         periods=list(periods),
