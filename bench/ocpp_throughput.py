@@ -109,6 +109,8 @@ async def seed(url: str, stations: int) -> None:
 
 def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, EVBILLING_DATABASE_URL=url, EVBILLING_LOG_LEVEL="WARNING")
+    # Every simulated station connects from 127.0.0.1: lift the per-address connection cap.
+    env["EVBILLING_MAX_CONNECTIONS_PER_ADDRESS"] = str(1_000_000)
     process = subprocess.Popen(
         [sys.executable, "-m", "evbilling", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
+import click
 import typer
 import uvicorn
 
@@ -17,8 +18,16 @@ from evbilling.demo import banner, seed_demo, serve_with_simulated_chargers
 from evbilling.drivers import cli as drivers_cli
 from evbilling.infra import cli as infra_cli
 from evbilling.infra.db.migrate import upgrade
+from evbilling.infra.jobs import JobRegistry
+from evbilling.infra.jobs import cli as jobs_cli
 from evbilling.locations import cli as locations_cli
-from evbilling.main import build_application, configure_logging_from, serve, uvicorn_config
+from evbilling.main import (
+    build_application,
+    configure_logging_from,
+    job_registry,
+    serve,
+    uvicorn_config,
+)
 from evbilling.rating import cli as rating_cli
 from evbilling.simulator import cli as simulator_cli
 from evbilling.stations import cli as stations_cli
@@ -44,6 +53,13 @@ def configure(ctx: typer.Context) -> None:
         api_key=config.api_key,
         operator_of=access_cli.default_operator,
     )
+
+
+def _job_registry() -> JobRegistry:
+    """The server's job kinds, built from the settings this command read."""
+    config = click.get_current_context().find_root().obj
+    assert isinstance(config, Settings), "configure() runs before every command"
+    return job_registry(settings=config)
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -118,6 +134,7 @@ charging_cli.register(app)
 rating_cli.register(app)
 commands_cli.register(station_app=stations_cli.station_app, session_app=charging_cli.session_app)
 simulator_cli.register(app)
+jobs_cli.register(app, registry=_job_registry)
 
 
 def main() -> None:

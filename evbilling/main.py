@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import uvicorn
@@ -14,13 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from evbilling.access.service import InvalidApiKey
 from evbilling.charging import endpoints as charging_endpoints
+from evbilling.charging import jobs as charging_jobs
 from evbilling.commands import endpoints as commands_endpoints
 from evbilling.config import Settings
 from evbilling.drivers import endpoints as drivers_endpoints
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
+from evbilling.infra.http.addresses import ResolveClientAddress, TrustedProxies
 from evbilling.infra.http.app import new_api
+from evbilling.infra.http.connections import EdgeWebSocketProtocol, http_protocol
+from evbilling.infra.http.limits import HttpLimits, RequestBodyLimits
 from evbilling.infra.http.problems import ProblemRegistry
+from evbilling.infra.jobs import PRUNE_KIND, JobRegistry, JobWorker, prune_succeeded_jobs
 from evbilling.infra.logging import configure_logging, get_logger
 from evbilling.infra.secrets import WeakPassword
 from evbilling.infra.station_link import CommandRejected, StationNotConnected, StationTimeout
@@ -53,6 +60,22 @@ ROUTERS = (
     rating_endpoints.router,
     commands_endpoints.router,
 )
+
+
+def job_registry(*, settings: Settings) -> JobRegistry:
+    """Every kind of background job and the slice handler that runs it, one line each; a
+    recurring kind adds a schedule line (docs/jobs.md)."""
+    registry = JobRegistry()
+    registry.register(PRUNE_KIND, prune_succeeded_jobs)
+    registry.schedule(PRUNE_KIND, every=timedelta(hours=1))
+    abandon_after = timedelta(seconds=settings.session_abandon_after_s)
+    registry.register(
+        charging_jobs.CLOSE_ABANDONED, charging_jobs.close_abandoned(silent_for=abandon_after)
+    )
+    registry.schedule(charging_jobs.CLOSE_ABANDONED, every=timedelta(minutes=5))
+    registry.register(charging_jobs.RETRY_PRICING, charging_jobs.retry_pricing)
+    registry.schedule(charging_jobs.RETRY_PRICING, every=timedelta(minutes=15))
+    return registry
 
 
 def problem_registry() -> ProblemRegistry:
@@ -117,6 +140,7 @@ class Application:
     engine: AsyncEngine
     gateway: OcppGateway
     context: ServiceContext
+    jobs: JobWorker | None = None
 
 
 def create_app(
@@ -127,6 +151,9 @@ def create_app(
     auth_failures_allowed: int = 5,
     auth_failure_window_s: float = 60.0,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
+    jobs: JobWorker | None = None,
+    limits: HttpLimits = HttpLimits(),
+    proxies: TrustedProxies = TrustedProxies(),
 ) -> tuple[FastAPI, OcppGateway]:
     """The one ASGI app: /ocpp/{station_id}, /api/v1, /healthz."""
     gateway = OcppGateway(
@@ -141,7 +168,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
+        # The job worker runs while the app serves and stops before the engine is disposed.
+        async with contextlib.nullcontext() if jobs is None else jobs.running():
+            yield
         await gateway.close_all()
         if on_shutdown is not None:
             await on_shutdown()
@@ -151,6 +180,13 @@ def create_app(
     )
     app.mount("/api/v1", create_api(context=context))
     app.add_api_websocket_route("/ocpp/{station_id}", gateway.endpoint)
+    # Pure ASGI, outermost last: the client's address first, then the body limits.
+    app.add_middleware(
+        RequestBodyLimits,
+        max_body_bytes=limits.max_body_bytes,
+        body_timeout_s=limits.body_timeout_s,
+    )
+    app.add_middleware(ResolveClientAddress, proxies=proxies)
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, object]:
@@ -164,6 +200,16 @@ def build_application(*, settings: Settings, clock: Clock | None = None) -> Appl
     context = ServiceContext(
         session_factory=create_session_factory(engine), clock=clock or SystemClock()
     )
+    jobs = (
+        JobWorker(
+            context=context,
+            registry=job_registry(settings=settings),
+            batch_size=settings.jobs_batch_size,
+            poll_interval=timedelta(seconds=settings.jobs_poll_interval_s),
+        )
+        if settings.jobs_enabled
+        else None
+    )
     app, gateway = create_app(
         context=context,
         heartbeat_interval_s=settings.heartbeat_interval_s,
@@ -171,8 +217,25 @@ def build_application(*, settings: Settings, clock: Clock | None = None) -> Appl
         auth_failures_allowed=settings.auth_failures_allowed,
         auth_failure_window_s=settings.auth_failure_window_s,
         on_shutdown=engine.dispose,
+        jobs=jobs,
+        limits=http_limits(settings),
+        proxies=trusted_proxies(settings),
     )
-    return Application(app=app, engine=engine, gateway=gateway, context=context)
+    return Application(app=app, engine=engine, gateway=gateway, context=context, jobs=jobs)
+
+
+def http_limits(settings: Settings) -> HttpLimits:
+    return HttpLimits(
+        max_body_bytes=settings.http_max_body_bytes,
+        body_timeout_s=settings.http_body_timeout_s,
+        max_header_bytes=settings.http_max_header_bytes,
+        header_timeout_s=settings.http_header_timeout_s,
+        max_connections_per_address=settings.max_connections_per_address,
+    )
+
+
+def trusted_proxies(settings: Settings) -> TrustedProxies:
+    return TrustedProxies.parse(settings.trusted_proxies, header=settings.trusted_proxy_header)
 
 
 def configure_logging_from(settings: Settings) -> None:
@@ -191,7 +254,12 @@ def uvicorn_config(*, application: Application, settings: Settings) -> uvicorn.C
         port=settings.port,
         log_level=None,  # levels are set by configure_logging
         access_log=False,
-        ws="websockets-sansio",
+        # Head time-out and size, connections per address (infra/http/connections.py).
+        http=http_protocol(limits=http_limits(settings), proxies=trusted_proxies(settings)),
+        ws=EdgeWebSocketProtocol,
+        # Forwarding headers are read by ResolveClientAddress, from trusted proxies only.
+        proxy_headers=False,
+        forwarded_allow_ips=[],
         ws_ping_interval=60,
         ws_ping_timeout=60,
         ws_max_size=1 << 20,

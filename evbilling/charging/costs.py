@@ -16,11 +16,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.charging.domain import normalize_id_tag
+from evbilling.charging.domain import PricingStatus, normalize_id_tag
 from evbilling.charging.metering import IDLE_STATUSES, periods_for
 from evbilling.charging.pricing import SessionCost, cost_of, session_evidence
 from evbilling.charging.repository import ChargingRepository
 from evbilling.charging.station_events import StationRef
+from evbilling.kit.errors import Conflict
 from evbilling.models import ChargingSession
 from evbilling.rating.breakdown import breakdown_of
 from evbilling.rating.engine import ChargingPeriodInput, PeriodKind, rate_session
@@ -35,6 +36,32 @@ async def running_cost(
     """What an active session costs so far (see the module docstring), or its final cost
     once stopped; None when it is not billable or has no tariff."""
     found = await ChargingRepository(db).get(id=session_id, owner_id=operator_id)
+    if found is not None and found.pricing_status == PricingStatus.FAILED:
+        raise Conflict(f"session {session_id} could not be priced: {found.pricing_error}")
+    return await _cost_so_far(db, found=found, now=now)
+
+
+async def transaction_cost(
+    *, db: AsyncSession, station_id: int, transaction_id: int, now: datetime
+) -> tuple[SessionCost, int] | None:
+    """What a station's display shows for one of its transactions: the running (or final)
+    cost and the meter register it stands at (Wh); None when there is nothing to show."""
+    found = await ChargingRepository(db).session_of_transaction(
+        station_id=station_id, transaction_id=transaction_id
+    )
+    if found is None or found.pricing_status == PricingStatus.FAILED:
+        return None
+    cost = await _cost_so_far(db, found=found, now=now)
+    if cost is None:
+        return None
+    if found.meter_stop_wh is not None:
+        return cost, found.meter_stop_wh
+    return cost, found.last_register_wh or found.meter_start_wh
+
+
+async def _cost_so_far(
+    db: AsyncSession, *, found: ChargingSession | None, now: datetime
+) -> SessionCost | None:
     if found is None or not found.billable:
         return None
     if found.stopped_at is not None:
@@ -44,10 +71,10 @@ async def running_cost(
             ended_at=found.stopped_at,
             meter_end_wh=found.meter_start_wh + (found.energy_wh or 0),
         )
-    return await _cost_so_far(db, session=found, now=now)
+    return await _active_cost(db, session=found, now=now)
 
 
-async def _cost_so_far(
+async def _active_cost(
     db: AsyncSession, *, session: ChargingSession, now: datetime
 ) -> SessionCost | None:
     if session.tariff_ocpi is None or session.time_zone is None:
@@ -76,6 +103,7 @@ async def _cost_so_far(
     )
     return SessionCost(
         session_id=session.id,
+        transaction_id=session.transaction_id,
         final=False,
         currency=rated.currency,
         at=ended_at,

@@ -4,12 +4,15 @@ readings are plausible. No I/O; `now` is always passed in."""
 from __future__ import annotations
 
 import hashlib
+import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from enum import StrEnum
 
 from evbilling.drivers.domain import IdTag, TokenStatus
+from evbilling.kit.errors import InvalidRequest
 
 
 class AuthorizationStatus(StrEnum):
@@ -23,10 +26,51 @@ class AuthorizationStatus(StrEnum):
 
 
 class SessionStatus(StrEnum):
+    """Where a session is in its life (docs/sessions.md). Only `active` sessions change; every
+    other status is final."""
+
     ACTIVE = "active"
+    # The station stopped it (StopTransaction).
     COMPLETED = "completed"
+    # A new StartTransaction on its connector ended it: priced to its last register reading.
+    SUPERSEDED = "superseded"
+    # Nothing was heard about it for the abandon time: closed by the server, priced likewise.
+    ABANDONED = "abandoned"
+    # An operator closed it, with a reason (the station no longer knows it).
+    CLOSED = "closed"
     # StartTransaction with a token that was not accepted: recorded, never billed.
     REJECTED = "rejected"
+
+
+# The ways an active session ends; each is priced once.
+ENDED_STATUSES = frozenset(
+    {
+        SessionStatus.COMPLETED,
+        SessionStatus.SUPERSEDED,
+        SessionStatus.ABANDONED,
+        SessionStatus.CLOSED,
+    }
+)
+
+
+class PricingStatus(StrEnum):
+    """Whether a session's price can be billed (docs/sessions.md)."""
+
+    # Still active: priced when it ends.
+    PENDING = "pending"
+    PRICED = "priced"
+    # Pricing raised an error (kept in pricing_error); retried by `retry_failed_pricing`.
+    FAILED = "failed"
+    # Priced, but from evidence with an anomaly that changed what was billed: check first.
+    REVIEW = "review"
+    # Rejected at the start (the token was not accepted): never billed.
+    NOT_BILLABLE = "not_billable"
+
+
+MAX_PRICING_ERROR_LENGTH = 500
+MAX_END_REASON_LENGTH = 500
+# OCPP 1.6 transactionId is a JSON integer the stations keep in 32 bits: 1..2^31-1 per station.
+MAX_TRANSACTION_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +161,24 @@ class AnomalyKind(StrEnum):
     UNKNOWN_UNIT = "unknown_unit"
     UNREADABLE_VALUE = "unreadable_value"
     STOP_BEFORE_START = "meter_stop_below_start"
+    # A StartTransaction / StopTransaction timestamp the server replaced (see station_time).
+    CLOCK_SKEW = "clock_skew"
+    # Ended by the server, not the station: billed up to the last register reading only.
+    SESSION_SUPERSEDED = "session_superseded"
+    SESSION_ABANDONED = "session_abandoned"
+
+
+# Anomalies that change what a session is billed: its price is `review`, not `priced`.
+REVIEW_ANOMALY_KINDS: frozenset[AnomalyKind] = frozenset(
+    {
+        AnomalyKind.REGISTER_DECREASED,
+        AnomalyKind.IMPLAUSIBLE_JUMP,
+        AnomalyKind.STOP_BEFORE_START,
+        AnomalyKind.CLOCK_SKEW,
+        AnomalyKind.SESSION_SUPERSEDED,
+        AnomalyKind.SESSION_ABANDONED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,3 +274,53 @@ def check_register_step(
             value=str(current.wh),
         )
     return None
+
+
+def priced_status(*, anomaly_kinds: Collection[str]) -> PricingStatus:
+    """The status of a session that was priced: `review` when an anomaly changed its bill."""
+    review = {kind.value for kind in REVIEW_ANOMALY_KINDS}
+    return PricingStatus.REVIEW if review.intersection(anomaly_kinds) else PricingStatus.PRICED
+
+
+# Clock skew: a station's clock before this is unset (1970 after a power loss, 2000 defaults).
+EARLIEST_STATION_TIME = datetime(2010, 1, 1, tzinfo=UTC)
+# Clocks drift and messages travel: this much ahead of the server is still believed.
+MAX_STATION_CLOCK_AHEAD = timedelta(minutes=5)
+
+
+def station_time(
+    *, reported: datetime, received_at: datetime, what: str, not_before: datetime | None = None
+) -> tuple[datetime, Anomaly | None]:
+    """The one clock-skew rule (docs/sessions.md): a station's timestamp before 2010, more
+    than five minutes ahead of the server's receive time, or before `not_before` (a stop before
+    its start) is replaced by the receive time (never earlier than `not_before`), with a
+    `clock_skew` anomaly saying so. Timestamps in the past are believed otherwise: stations
+    that were offline send their transactions late."""
+    if reported < EARLIEST_STATION_TIME:
+        why = f"is before {EARLIEST_STATION_TIME.date().isoformat()} (the clock is not set)"
+    elif reported > received_at + MAX_STATION_CLOCK_AHEAD:
+        why = f"is more than {MAX_STATION_CLOCK_AHEAD} ahead of the server"
+    elif not_before is not None and reported < not_before:
+        why = f"is before the session's start {not_before.isoformat()}"
+    else:
+        return reported, None
+    used = received_at if not_before is None else max(received_at, not_before)
+    return used, Anomaly(
+        kind=AnomalyKind.CLOCK_SKEW,
+        detail=f"{what} timestamp {reported.isoformat()} {why}; {used.isoformat()} is used",
+        timestamp=reported,
+        value=reported.isoformat()[:100],
+    )
+
+
+def end_reason(value: object) -> str:
+    """An operator's reason for closing a session: one line of text, 1..500 characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest("a reason is required", field="reason")
+    text = value.strip()
+    if len(text) > MAX_END_REASON_LENGTH:
+        raise InvalidRequest(f"must be at most {MAX_END_REASON_LENGTH} characters", field="reason")
+    # Control characters (U+0000 among them) and lone surrogates: no database stores both.
+    if any(unicodedata.category(character) in ("Cc", "Cs") for character in text):
+        raise InvalidRequest("must be one line without control characters", field="reason")
+    return text

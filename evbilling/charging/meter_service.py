@@ -83,7 +83,9 @@ async def record_meter_values(
     repo = ChargingRepository(db)
     session: OpenSession | None = None
     if transaction_id is not None:
-        session = await repo.open_session(station_id=station.id, session_id=transaction_id)
+        session = await repo.seen_session(
+            station_id=station.id, transaction_id=transaction_id, now=now
+        )
     await store_samples(
         repo,
         station=station,
@@ -219,13 +221,3 @@ async def record_anomalies(
             detail=anomaly.detail,
         )
     await repo.add_anomalies(rows)
-
-
-async def meter_now(*, db: AsyncSession, session_id: int) -> int:
-    """The session's latest trusted energy register reading (Wh)."""
-    row = await ChargingRepository(db).session(session_id)
-    if row is None:
-        return 0
-    if row.meter_stop_wh is not None:
-        return row.meter_stop_wh
-    return row.last_register_wh if row.last_register_wh is not None else row.meter_start_wh

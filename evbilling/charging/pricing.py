@@ -37,6 +37,8 @@ class SessionCost:
     """What a session costs so far (running) or in the end (final)."""
 
     session_id: int
+    # The station's OCPP transactionId of the session (what its display messages name).
+    transaction_id: int
     # False while the session runs: the cost so far.
     final: bool
     currency: str
@@ -93,6 +95,7 @@ async def cost_of(
     )
     return SessionCost(
         session_id=session.id,
+        transaction_id=session.transaction_id,
         final=session.stopped_at is not None,
         currency=rated.currency,
         at=ended_at,

@@ -47,6 +47,7 @@ class OpenSession:
 
 class ChargingRepository(RepositoryBase[ChargingSession]):
     model = ChargingSession
+    kind = "session"
 
     @property
     def _dialect(self) -> str:
@@ -119,6 +120,66 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
         )
         return bool(count)
 
+    async def next_transaction_id(self, *, station_id: int) -> int | None:
+        """The station's next OCPP transactionId, counted in its row: the UPDATE locks the row
+        on PostgreSQL (and SQLite has one writer), so no two starts get the same id. None when
+        the station no longer exists."""
+        counted = await self.db.scalar(
+            update(Station)
+            .where(Station.id == station_id)
+            .values(last_transaction_id=Station.last_transaction_id + 1)
+            .returning(Station.last_transaction_id)
+        )
+        return None if counted is None else int(counted)
+
+    async def active_on_connector(
+        self, *, station_id: int, connector_id: int
+    ) -> ChargingSession | None:
+        """The connector's active session (at most one: a partial unique index), locked."""
+        result = await self.db.execute(
+            select(ChargingSession)
+            .where(
+                ChargingSession.station_id == station_id,
+                ChargingSession.connector_id == connector_id,
+                ChargingSession.status == "active",
+            )
+            .with_for_update()
+        )
+        return result.scalar_one_or_none()
+
+    async def anomaly_kinds(self, *, session_id: int) -> set[str]:
+        result = await self.db.execute(
+            select(MeteringAnomaly.kind).where(MeteringAnomaly.session_id == session_id).distinct()
+        )
+        return set(result.scalars())
+
+    async def silent_sessions(self, *, seen_before: datetime, limit: int) -> list[ChargingSession]:
+        """Active sessions nothing was heard about since `seen_before`, oldest first; rows
+        another transaction holds are skipped (PostgreSQL), it is ending them already."""
+        result = await self.db.execute(
+            select(ChargingSession)
+            .where(ChargingSession.status == "active", ChargingSession.last_seen_at < seen_before)
+            .order_by(ChargingSession.last_seen_at, ChargingSession.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(result.scalars())
+
+    async def failed_pricing(self, *, limit: int) -> list[ChargingSession]:
+        """Ended sessions whose pricing failed, the longest untried first (each attempt sets
+        updated_at), locked; rows another transaction holds are skipped (PostgreSQL)."""
+        result = await self.db.execute(
+            select(ChargingSession)
+            .where(
+                ChargingSession.pricing_status == "failed",
+                ChargingSession.stopped_at.is_not(None),
+            )
+            .order_by(ChargingSession.updated_at, ChargingSession.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(result.scalars())
+
     async def session_by_start_key(self, start_key: str) -> ChargingSession | None:
         result = await self.db.execute(
             select(ChargingSession).where(ChargingSession.start_key == start_key)
@@ -130,14 +191,16 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
         await self.db.flush()
         return charging_session
 
-    async def session_of_station(
-        self, *, station_id: int, session_id: int
+    async def session_of_transaction(
+        self, *, station_id: int, transaction_id: int, lock: bool = False
     ) -> ChargingSession | None:
-        result = await self.db.execute(
-            select(ChargingSession).where(
-                ChargingSession.id == session_id, ChargingSession.station_id == station_id
-            )
+        """The session a station's OCPP transactionId names; with `lock`, locked until the
+        transaction ends (a stop and an abandonment of the same session never both end it)."""
+        statement = select(ChargingSession).where(
+            ChargingSession.station_id == station_id,
+            ChargingSession.transaction_id == transaction_id,
         )
+        result = await self.db.execute(statement.with_for_update() if lock else statement)
         return result.scalar_one_or_none()
 
     async def session(self, session_id: int) -> ChargingSession | None:
@@ -181,12 +244,16 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
         )
         return [(row.timestamp, row.status) for row in [*before, *during]]
 
-    async def open_session(self, *, station_id: int, session_id: int) -> OpenSession | None:
-        """The few columns MeterValues needs, with the EVSE's power limit, in one query."""
+    async def seen_session(
+        self, *, station_id: int, transaction_id: int, now: datetime
+    ) -> OpenSession | None:
+        """The session a station's message names, marked as heard of `now` (last_seen_at), with
+        the few columns MeterValues needs and the EVSE's power limit: one statement."""
         connection = await self.db.connection()
         row = (
             await connection.execute(
-                _OPEN_SESSION, {"session_id": session_id, "station_id": station_id}
+                _SEEN_SESSION,
+                {"seen_station": station_id, "seen_transaction": transaction_id, "seen_at": now},
             )
         ).first()
         if row is None:
@@ -226,8 +293,15 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
 # Statements of the hot path, built once (SQLAlchemy then reuses their compiled form).
 _SESSIONS = ChargingSession.__table__
 _EVSES = Evse.__table__
-_OPEN_SESSION = (
-    select(
+_SEEN_SESSION = (
+    update(ChargingSession)
+    .where(
+        _SESSIONS.c.station_id == bindparam("seen_station"),
+        _SESSIONS.c.transaction_id == bindparam("seen_transaction"),
+    )
+    # Bind names must differ from column names in an UPDATE.
+    .values(last_seen_at=bindparam("seen_at"))
+    .returning(
         _SESSIONS.c.id,
         _SESSIONS.c.station_id,
         _SESSIONS.c.connector_id,
@@ -236,12 +310,10 @@ _OPEN_SESSION = (
         _SESSIONS.c.meter_start_wh,
         _SESSIONS.c.last_register_wh,
         _SESSIONS.c.last_register_at,
-        _EVSES.c.max_power_w,
-    )
-    .select_from(_SESSIONS.outerjoin(_EVSES, _EVSES.c.id == _SESSIONS.c.evse_id))
-    .where(
-        _SESSIONS.c.id == bindparam("session_id"),
-        _SESSIONS.c.station_id == bindparam("station_id"),
+        select(_EVSES.c.max_power_w)
+        .where(_EVSES.c.id == _SESSIONS.c.evse_id)
+        .scalar_subquery()
+        .label("max_power_w"),
     )
 )
 _SET_LAST_REGISTER = (

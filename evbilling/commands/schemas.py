@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evbilling.infra.http.schemas import Input
 from evbilling.infra.station_link import AvailabilityType, ResetType, TriggerableMessage
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(Input):
+    """A command's request body (unknown fields refused, values checked as every body is)."""
 
 
 class RemoteStartCreate(_Strict):
@@ -36,7 +37,7 @@ class ChangeAvailabilityCreate(_Strict):
 
 
 class GetConfigurationCreate(_Strict):
-    keys: list[Annotated[str, Field(min_length=1, max_length=50)]] = []
+    keys: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(default_factory=list)
 
 
 class ChangeConfigurationCreate(_Strict):

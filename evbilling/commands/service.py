@@ -47,5 +47,5 @@ async def prepare_session_stop(
         db=db,
         operator_id=operator_id,
         station_id=found.station_id,
-        command=RemoteStop(transaction_id=found.id),
+        command=RemoteStop(transaction_id=found.transaction_id),
     )

@@ -5,6 +5,7 @@ tariffs; charging sessions with meter readings and anomalies; connector status h
 from evbilling.models.base import NAMING, Base, BigId
 from evbilling.models.charging import ChargingSession, MeteringAnomaly, MeterValueRecord
 from evbilling.models.drivers import Driver, DriverGroup, Token
+from evbilling.models.jobs import Job
 from evbilling.models.locations import Location
 from evbilling.models.operators import ApiKey, Operator
 from evbilling.models.stations import ConnectorStatusEvent, Evse, Station
@@ -20,6 +21,7 @@ __all__ = [
     "Driver",
     "DriverGroup",
     "Evse",
+    "Job",
     "Location",
     "MeterValueRecord",
     "MeteringAnomaly",

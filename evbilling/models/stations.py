@@ -43,6 +43,8 @@ class Station(Base):
     registration_status: Mapped[str | None] = mapped_column(String(20))
     last_boot_at: Mapped[datetime | None]
     last_heartbeat_at: Mapped[datetime | None]
+    # The last OCPP transactionId given to this station (ids count 1, 2, ... per station).
+    last_transaction_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

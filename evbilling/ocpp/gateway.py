@@ -24,6 +24,7 @@ from structlog.stdlib import BoundLogger
 from evbilling.charging.station_events import StationRef, station_login
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.group_commit import GroupCommit
+from evbilling.infra.http import client_address
 from evbilling.infra.logging import get_logger
 from evbilling.infra.secrets import verify_secret_async
 from evbilling.infra.station_link import StationNotConnected
@@ -92,7 +93,7 @@ class OcppGateway:
     # -- the endpoint ----------------------------------------------------------------------
 
     async def endpoint(self, websocket: WebSocket) -> None:
-        address = websocket.client.host if websocket.client else "unknown"
+        address = client_address(websocket.scope)
         try:
             # The same rule that registered the station: no other name can ever log in.
             identity = str(StationIdentity.parse(websocket.path_params["station_id"]))

@@ -15,6 +15,7 @@ from websockets.asyncio.server import serve
 from websockets.typing import Subprotocol
 
 from evbilling.infra.context import ServiceContext
+from evbilling.kit import FixedClock
 from evbilling.main import create_app
 from evbilling.ocpp import OcppGateway
 from tests.factories import STATION_PASSWORD
@@ -26,10 +27,12 @@ class LiveServer:
     base_url: str
     ws_url: str
     gateway: OcppGateway
+    # The server's clock: test chargers move it to the time they stamp their messages with.
+    clock: FixedClock
 
 
 @pytest.fixture
-async def live_server(context: ServiceContext) -> AsyncIterator[LiveServer]:
+async def live_server(context: ServiceContext, clock: FixedClock) -> AsyncIterator[LiveServer]:
     app, gateway = create_app(context=context, command_timeout_s=5.0, auth_failures_allowed=3)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio", lifespan="on"
@@ -42,7 +45,10 @@ async def live_server(context: ServiceContext) -> AsyncIterator[LiveServer]:
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     yield LiveServer(
-        base_url=f"http://127.0.0.1:{port}", ws_url=f"ws://127.0.0.1:{port}/ocpp", gateway=gateway
+        base_url=f"http://127.0.0.1:{port}",
+        ws_url=f"ws://127.0.0.1:{port}/ocpp",
+        gateway=gateway,
+        clock=clock,
     )
     server.should_exit = True
     await asyncio.wait_for(task, timeout=10)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 
 from typer.testing import CliRunner
 
@@ -12,6 +13,7 @@ from evbilling.charging.sessions import list_sessions
 from evbilling.cli import app as cli_app
 from evbilling.demo import seed_demo
 from evbilling.infra.context import ServiceContext
+from evbilling.kit import FixedClock
 from evbilling.models import Operator
 from tests.functional.conftest import LiveServer
 
@@ -30,8 +32,15 @@ class TestDemoData:
 
 class TestSimulateCommand:
     async def test_simulated_chargers_produce_priced_sessions(
-        self, context: ServiceContext, live_server: LiveServer, database_url: str
+        self,
+        context: ServiceContext,
+        clock: FixedClock,
+        live_server: LiveServer,
+        database_url: str,
     ) -> None:
+        # The simulator stamps wall-clock time (its timeline ends by now); the server believes
+        # station timestamps up to five minutes ahead of its own clock only.
+        clock.current = datetime.now(UTC)
         credentials = await seed_demo(database_url=database_url, stations=1)
         _, identity, password = credentials.stations[0]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.charging import costs, meter_service
+from evbilling.charging import costs
 from evbilling.charging.pricing import SessionCost
 from evbilling.ocpp.v16.link import StationLink
 from evbilling.rating.engine import CostLine, LineKind, PeriodKind
@@ -60,7 +60,7 @@ def running_cost_payload(*, cost: SessionCost, meter_wh: int) -> dict[str, Any]:
     parking = [line for line in cost.rated.lines if line.kind is LineKind.PARKING_TIME]
     charging = cost.rated.charging_periods[-1].kind is PeriodKind.CHARGING
     data: dict[str, Any] = {
-        "transactionId": cost.session_id,
+        "transactionId": cost.transaction_id,
         "timestamp": cost.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "meterValue": meter_wh,
         "cost": cost.rated.total_incl_vat,
@@ -76,7 +76,7 @@ def final_cost_payload(*, cost: SessionCost) -> dict[str, Any]:
     """FinalCost: the total incl. VAT and the bill's lines, each incl. VAT, saying so."""
     text = "; ".join(bill_lines(cost.rated))
     data = {
-        "transactionId": cost.session_id,
+        "transactionId": cost.transaction_id,
         "cost": cost.rated.total_incl_vat,
         "priceText": text[:500],
     }
@@ -133,18 +133,18 @@ class CostDisplay:
             self._link.log.exception("ocpp.price_display_failed")
 
     async def _push_cost(self, transaction_id: int, *, final: bool) -> None:
-        operator_id = self._link.station.operator_id
+        station_id = self._link.station.id
 
-        async def work(db: AsyncSession, now: datetime) -> tuple[SessionCost | None, int]:
-            cost = await costs.running_cost(
-                db=db, operator_id=operator_id, session_id=transaction_id, now=now
+        async def work(db: AsyncSession, now: datetime) -> tuple[SessionCost, int] | None:
+            return await costs.transaction_cost(
+                db=db, station_id=station_id, transaction_id=transaction_id, now=now
             )
-            return cost, await meter_service.meter_now(db=db, session_id=transaction_id)
 
         try:
-            cost, meter_wh = await self._link.run(work)
-            if cost is None:
+            shown = await self._link.run(work)
+            if shown is None:
                 return
+            cost, meter_wh = shown
             payload = (
                 final_cost_payload(cost=cost)
                 if final

@@ -43,6 +43,7 @@ def cost_of(rated_tariff: Tariff, *periods: ChargingPeriodInput, end: datetime) 
     rated = rate_session(tariff=rated_tariff, periods=periods, end=end, time_zone="UTC")
     return SessionCost(
         session_id=7,
+        transaction_id=7,
         final=False,
         currency="EUR",
         at=end,
