@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-import click
 import typer
 import uvicorn
 
@@ -42,11 +41,16 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
+# The settings configure() read, for what is built outside a command's context (job kinds).
+_read: Settings | None = None
+
+
 @app.callback()
 def configure(ctx: typer.Context) -> None:
     """Read the EVBILLING_* settings once; commands get what they need from them."""
+    global _read
     config = load_settings()
-    ctx.obj = config
+    ctx.obj = _read = config
     infra_cli.use(
         database_url=config.database_url,
         api_url=config.api_url,
@@ -57,9 +61,8 @@ def configure(ctx: typer.Context) -> None:
 
 def _job_registry() -> JobRegistry:
     """The server's job kinds, built from the settings this command read."""
-    config = click.get_current_context().find_root().obj
-    assert isinstance(config, Settings), "configure() runs before every command"
-    return job_registry(settings=config)
+    assert _read is not None, "configure() runs before every command"
+    return job_registry(settings=_read)
 
 
 def _settings(ctx: typer.Context) -> Settings:

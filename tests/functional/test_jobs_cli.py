@@ -54,7 +54,12 @@ class TestJobsCli:
 
         # Assert: the server's own hourly pruning slot ran too.
         outcomes = sorted((run["kind"], run["outcome"]) for run in runs)
-        assert outcomes == [("jobs.prune", "succeeded"), ("payments.capture", "dead")]
+        assert outcomes == [
+            ("charging.close_abandoned", "succeeded"),
+            ("charging.retry_pricing", "succeeded"),
+            ("jobs.prune", "succeeded"),
+            ("payments.capture", "dead"),
+        ]
         assert invoke_json("jobs", "run-once") == []
         assert invoke_json("jobs", "show", str(capture))["last_error"] == (
             "no handler is registered for job kind 'payments.capture'"
@@ -74,9 +79,11 @@ class TestJobsCli:
         dead_ones = invoke_json("jobs", "list", "--status", "dead")
         refunds = invoke_json("jobs", "list", "--kind", "payments.refund")
 
-        # The run that killed the capture also ran the server's pruning slot.
+        # The run that killed the capture also ran the server's scheduled slots.
         assert [job["kind"] for job in everything["items"]] == [
             "payments.refund",
+            "charging.retry_pricing",
+            "charging.close_abandoned",
             "jobs.prune",
             "payments.capture",
         ]
