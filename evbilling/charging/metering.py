@@ -10,8 +10,12 @@ engine's inputs:
   end, and (when the EVSE's power is known) not grown faster than that power allows since
   the last plausible reading: the rule of `plausibility.advance_register`, so a reading
   recorded as an anomaly is never billed;
-- power (kW) and current (A: the line phases L1-L3 summed, or the value without a phase when
-  no phase is reported) samples, for power and current restrictions;
+- power (kW) and current (A) samples, for power and current restrictions: a reading's value
+  is the sum of its line phases (L1, L2, L3; for power also L1-N, L2-N, L3-N, the same lines),
+  or, when it reports no line phase, its value without a phase (the overall value); the two
+  are never added, and neither the neutral conductor nor line-to-line values count. Only what
+  flows to the car counts (location Outlet, the default, Cable or EV; not the station's
+  Inlet or Body);
 - idle intervals: time in SuspendedEV, SuspendedEVSE or Finishing, when the car occupies the
   connector without charging, which the tariff may bill as parking time.
 """
@@ -38,7 +42,10 @@ from evbilling.rating.engine import (
 IDLE_STATUSES = frozenset({"SuspendedEV", "SuspendedEVSE", "Finishing"})
 _POWER = "Power.Active.Import"
 _CURRENT = "Current.Import"
-_LINE_PHASES = frozenset({"L1", "L2", "L3"})
+# The line a phase value belongs to (current: L1-L3; power: also line-to-neutral L1-N...).
+_CURRENT_LINES = {"L1": 1, "L2": 2, "L3": 3}
+_POWER_LINES = {**_CURRENT_LINES, "L1-N": 1, "L2-N": 2, "L3-N": 3}
+_TO_THE_CAR = frozenset({"Outlet", "Cable", "EV"})
 _KILO = Decimal(1000)
 
 
@@ -88,13 +95,40 @@ def _is_total_register(sampled: Mapping[str, str]) -> bool:
 
 
 def _power_kw(sampled: Mapping[str, str]) -> Decimal | None:
-    if sampled.get("measurand") != _POWER or "phase" in sampled:
-        return None
     value = _number(sampled["value"])
     if value is None:
         return None
     unit = sampled.get("unit", "W")
     return value / _KILO if unit == "W" else value if unit == "kW" else None
+
+
+def _amperes(sampled: Mapping[str, str]) -> Decimal | None:
+    return _number(sampled["value"]) if sampled.get("unit", "A") == "A" else None
+
+
+class _PhaseValues:
+    """One reading's values of a measurand: per line, and the overall one (no phase)."""
+
+    __slots__ = ("lines", "overall")
+
+    def __init__(self) -> None:
+        self.lines: dict[int, Decimal] = {}
+        self.overall: Decimal | None = None
+
+    def add(self, sampled: Mapping[str, str], value: Decimal | None, lines: dict[str, int]) -> None:
+        if value is None or sampled.get("location", "Outlet") not in _TO_THE_CAR:
+            return
+        phase = sampled.get("phase")
+        if phase is None:
+            self.overall = value
+        elif phase in lines:
+            self.lines[lines[phase]] = value  # L1 and L1-N are one line: never both
+
+    def total(self) -> Decimal | None:
+        """The line phases summed; the overall value only when no line phase was reported."""
+        if self.lines:
+            return sum(self.lines.values(), Decimal(0))
+        return self.overall
 
 
 def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
@@ -108,8 +142,7 @@ def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
         at = reading.timestamp
         if not start < at < end:
             continue  # outside the session, or at its edges where start/stop values rule
-        phase_amperes: list[Decimal] = []
-        overall_amperes: Decimal | None = None
+        amperes, kilowatts = _PhaseValues(), _PhaseValues()
         for sampled in reading.sampled_values:
             measurand = sampled.get("measurand", ENERGY_REGISTER)
             if measurand == ENERGY_REGISTER:
@@ -123,23 +156,13 @@ def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
                     else:
                         registers.append(MeterSample(at=at, energy_wh=plausible.wh))
             elif measurand == _POWER:
-                if (kw := _power_kw(sampled)) is not None:
-                    powers.append(PowerSample(at=at, kw=kw))
-            elif measurand == _CURRENT and sampled.get("unit", "A") == "A":
-                value = _number(sampled["value"])
-                phase = sampled.get("phase")
-                if value is None:
-                    continue
-                if phase in _LINE_PHASES:
-                    phase_amperes.append(value)
-                elif phase is None:
-                    overall_amperes = value
-        # The line phases add up; a value without a phase already is the whole (never added
-        # to them), and the neutral conductor's current is not drawn by the car.
-        if phase_amperes:
-            currents.append(CurrentSample(at=at, amperes=sum(phase_amperes, Decimal(0))))
-        elif overall_amperes is not None:
-            currents.append(CurrentSample(at=at, amperes=overall_amperes))
+                kilowatts.add(sampled, _power_kw(sampled), _POWER_LINES)
+            elif measurand == _CURRENT:
+                amperes.add(sampled, _amperes(sampled), _CURRENT_LINES)
+        if (kw := kilowatts.total()) is not None:
+            powers.append(PowerSample(at=at, kw=kw))
+        if (ampere_total := amperes.total()) is not None:
+            currents.append(CurrentSample(at=at, amperes=ampere_total))
     final = max(evidence.meter_end_wh, trusted.wh)
     if end > registers[-1].at:
         registers.append(MeterSample(at=end, energy_wh=final))

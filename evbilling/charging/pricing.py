@@ -45,7 +45,7 @@ class SessionCost:
     at: datetime
     energy_wh: int
     total_excl_vat: Decimal
-    total_incl_vat: Decimal | None
+    total_incl_vat: Decimal  # = total_excl_vat where the tariff gives no VAT
     breakdown: dict[str, Any]
     rated: RatedCdr
     periods: list[ChargingPeriodInput]
@@ -104,7 +104,7 @@ async def cost_of(
         at=ended_at,
         energy_wh=max(meter_end_wh - session.meter_start_wh, 0),
         total_excl_vat=rated.total_cost.excl_vat,
-        total_incl_vat=rated.total_cost.incl_vat,
+        total_incl_vat=rated.total_incl_vat,
         breakdown=breakdown_of(rated),
         rated=rated,
         periods=periods,
@@ -116,9 +116,7 @@ def record_final_cost(session: ChargingSession, cost: SessionCost) -> None:
     session.currency = cost.currency
     session.cost_excl_vat = cost.total_excl_vat
     session.cost_incl_vat = cost.total_incl_vat
-    session.cost_vat = (
-        cost.total_incl_vat - cost.total_excl_vat if cost.total_incl_vat is not None else None
-    )
+    session.cost_vat = cost.total_incl_vat - cost.total_excl_vat
     session.cost_breakdown = cost.breakdown
     session.rating_periods = encode_periods(cost.periods)
     document = rated_cdr_to_ocpi(cost.rated)

@@ -161,5 +161,7 @@ class CostRead(BaseModel):
     energy_wh: int
     currency: str
     total_excl_vat: Amount
-    total_incl_vat: Amount | None
+    total_incl_vat: Amount = Field(
+        description="Including VAT; equal to total_excl_vat where the tariff gives no VAT"
+    )
     breakdown: dict[str, Any]
