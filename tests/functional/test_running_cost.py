@@ -62,7 +62,7 @@ class TestRunningCost:
             started = await station.start_tx(meter_start=0, minutes=0)
             for value, minutes in statuses:
                 await status(station, value, minutes)
-            await station.meter(started.transaction_id, 5_000, minutes=10)
+            await station.meter(started.transaction_id, 3_000, minutes=10)  # 18 kW
             clock.current = T0 + timedelta(minutes=40)
 
             # Act
@@ -74,6 +74,6 @@ class TestRunningCost:
         lines = {line["kind"]: line["amount_excl_vat"] for line in cost["breakdown"]["lines"]}
         assert lines.get("TIME", "0.00") == time_cost
         assert lines.get("PARKING_TIME", "0.00") == parking_cost
-        assert lines["ENERGY"] == "1.50"
+        assert lines["ENERGY"] == "0.90"
         assert cost["final"] is False
         assert cost["at"].startswith(f"2026-03-02T09:{at_minute:02d}:00")
