@@ -12,6 +12,7 @@ integer outside signed int32 (int64 for the Wh registers)    TypeConstraintViola
 ``additionalProperties`` (not the PDU structure)              FormationViolation
 ``minItems`` / ``maxItems`` (cardinality)                     OccurenceConstraintViolation
 ``enum``, ``multipleOf``                                      PropertyConstraintViolation
+charging rate beyond ±1e9 (``MAX_CHARGING_NUMBER``)           PropertyConstraintViolation
 negative integer where OCPP 1.6 means a count, an id, a       PropertyConstraintViolation
 register or a duration (``NON_NEGATIVE_INTEGER_FIELDS``)
 Raw sampledValue.value not a finite decimal number            PropertyConstraintViolation
@@ -124,6 +125,8 @@ SIGNED_INTEGER_FIELDS: Final[frozenset[str]] = frozenset({"listVersion"})
 WIDE_INTEGER_FIELDS: Final[frozenset[str]] = frozenset({"meterStart", "meterStop"})
 
 _INT32_MAX: Final = 2**31 - 1
+# The magnitude of a charging rate (limit, minChargingRate): 1 GW or 1 GA, far beyond any EVSE.
+MAX_CHARGING_NUMBER: Final = 1_000_000_000
 _INT64_MAX: Final = 2**63 - 1
 _DRAFT_04: Final = "http://json-schema.org/draft-04/schema#"
 _SCHEMA_DIR: Final = Path(ocpp.__file__).parent / "v16" / "schemas"
@@ -205,7 +208,7 @@ def _tighten(schema: JsonObject) -> dict[str, Callable[[str], bool]]:
     """Rewrite a schema (in place) for speed and strictness; returns the formats it uses.
 
     Integers get int32 bounds (int64 for registers) and, where negatives mean nothing, a
-    minimum of 0. String
+    minimum of 0; charging rates (numbers with a multipleOf) at most MAX_CHARGING_NUMBER. String
     enums become a format backed by a frozenset (fastjsonschema tests an enum with a chain
     of comparisons), and the schemas' no-op ``additionalProperties`` on strings goes.
     """
@@ -214,6 +217,11 @@ def _tighten(schema: JsonObject) -> dict[str, Callable[[str], bool]]:
         kind = node.get("type")
         if kind == "integer":
             node["minimum"], node["maximum"] = integer_bounds(name)
+        elif kind == "number" and "multipleOf" in node:
+            # Charging limits (A or W, one decimal): beyond this no EVSE draws, and a
+            # multipleOf check on a value like 1e300 overflows decimal arithmetic.
+            node["minimum"] = max(node.get("minimum", -MAX_CHARGING_NUMBER), -MAX_CHARGING_NUMBER)
+            node["maximum"] = min(node.get("maximum", MAX_CHARGING_NUMBER), MAX_CHARGING_NUMBER)
         elif kind == "string":
             node.pop("additionalProperties", None)
             enum = node.get("enum")
@@ -359,6 +367,9 @@ def schema_rejection(
     elif rule == "multipleOf":
         code = ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
         reason = f"must be a multiple of {definition['multipleOf']}, got {clip(value)}"
+    elif rule in ("minimum", "maximum") and definition.get("type") == "number":
+        code = ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
+        reason = f"must be within ±{MAX_CHARGING_NUMBER:,}, got {clip(value)}"
     elif rule == "minimum" and definition.get("minimum") == 0:
         code = ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
         reason = f"must not be negative, got {clip(value)}"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from evbilling.ocpp.v16.decoder import FrameDecoder
-from evbilling.ocpp.v16.frames import MAX_NESTING_DEPTH, CallFrame, ErrorCode
+from evbilling.ocpp.v16.frames import MAX_NESTING_DEPTH, CallFrame, ErrorCode, FrameRejected
+from evbilling.ocpp.v16.schemas import validate_request
 from tests.unit.ocpp.payloads import (
     VALID_REQUESTS,
     call,
@@ -212,3 +213,26 @@ class TestBinaryFrames:
         rejected = rejection(b'[2,"m-1","Authorize",{"idTag":"\xff\xfe"}]')
 
         assert (rejected.code, rejected.message_id) == (ErrorCode.FORMATION_VIOLATION, "-1")
+
+
+class TestChargingRates:
+    def test_a_limit_no_evse_draws_is_refused_before_the_multiple_check_overflows(self) -> None:
+        profile = {
+            "chargingProfileId": 1,
+            "stackLevel": 0,
+            "chargingProfilePurpose": "TxProfile",
+            "chargingProfileKind": "Relative",
+            "chargingSchedule": {
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 1e300}],
+            },
+        }
+
+        with pytest.raises(FrameRejected) as refused:
+            validate_request(
+                action="RemoteStartTransaction",
+                payload={"idTag": "04A1B2C3D4", "chargingProfile": profile},
+            )
+
+        assert refused.value.code is ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
+        assert "1,000,000,000" in refused.value.description
