@@ -22,6 +22,7 @@ from evbilling.infra.db.engine import create_engine, create_session_factory
 from evbilling.infra.http.app import new_api
 from evbilling.infra.http.problems import ProblemRegistry
 from evbilling.infra.logging import configure_logging, get_logger
+from evbilling.infra.memory import return_large_blocks_to_system
 from evbilling.infra.secrets import WeakPassword
 from evbilling.infra.station_link import CommandRejected, StationNotConnected, StationTimeout
 from evbilling.kit import Clock, SystemClock
@@ -29,6 +30,7 @@ from evbilling.kit.clock import InvalidTimestamp
 from evbilling.locations import endpoints as locations_endpoints
 from evbilling.money import CurrencyMismatch, InvalidAmount, InvalidCurrency
 from evbilling.ocpp import LoginThrottle, OcppGateway
+from evbilling.ocpp.ws_protocol import OcppWebSocketProtocol
 from evbilling.rating import endpoints as rating_endpoints
 from evbilling.rating.engine import (
     InvalidCdr,
@@ -150,7 +152,9 @@ def create_app(
         title="evbilling", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.mount("/api/v1", create_api(context=context))
-    app.add_api_websocket_route("/ocpp/{station_id}", gateway.endpoint)
+    # Starlette's plain WebSocket route, not FastAPI's: the endpoint takes no dependencies, and
+    # FastAPI's would keep two exit stacks and its dependency results alive per connection.
+    app.router.add_websocket_route("/ocpp/{station_id}", gateway.endpoint)
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, object]:
@@ -191,7 +195,8 @@ def uvicorn_config(*, application: Application, settings: Settings) -> uvicorn.C
         port=settings.port,
         log_level=None,  # levels are set by configure_logging
         access_log=False,
-        ws="websockets-sansio",
+        # uvicorn's websockets-sansio protocol, keeping less per idle connection.
+        ws=OcppWebSocketProtocol,
         ws_ping_interval=60,
         ws_ping_timeout=60,
         ws_max_size=1 << 20,
@@ -215,6 +220,7 @@ def tune_garbage_collector() -> None:
 def serve(*, settings: Settings) -> None:
     configure_logging_from(settings)
     tune_garbage_collector()
+    return_large_blocks_to_system()  # argon2's 19 MiB per login (see infra/memory.py)
     application = build_application(settings=settings)
     _log.info("server.starting", host=settings.host, port=settings.port)
     uvicorn.Server(uvicorn_config(application=application, settings=settings)).run()

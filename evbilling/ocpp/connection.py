@@ -28,6 +28,7 @@ from evbilling.infra.db.group_commit import GroupCommit
 from evbilling.infra.logging import get_logger
 from evbilling.infra.station_link import CommandRejected, StationTimeout
 from evbilling.kit import EVBillingError
+from evbilling.ocpp.inbox import Inbox
 from evbilling.ocpp.v16.decoder import FrameDecoder
 from evbilling.ocpp.v16.frames import (
     CallErrorFrame,
@@ -73,6 +74,9 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         super().__init__(
             station.identity, connection, response_timeout=response_timeout_s, logger=_RAW_FRAMES
         )
+        # The library's asyncio.Queue holds ~3 KiB for the connection's whole life; the Inbox
+        # (same calls) allocates only while a response is waited for.
+        self._response_queue: Inbox[CallResult | CallError] = Inbox()
         self.station = station
         # `address` is a personal field: the logging processor pseudonymizes it on every line.
         self.log: BoundLogger = log.bind(station=station.identity, address=address)

@@ -17,6 +17,7 @@ from websockets.typing import Subprotocol
 from evbilling.infra.context import ServiceContext
 from evbilling.main import create_app
 from evbilling.ocpp import OcppGateway
+from evbilling.ocpp.ws_protocol import OcppWebSocketProtocol
 from tests.factories import STATION_PASSWORD
 from tests.functional.fake_csms import FakeCentralSystem
 
@@ -32,7 +33,7 @@ class LiveServer:
 async def live_server(context: ServiceContext) -> AsyncIterator[LiveServer]:
     app, gateway = create_app(context=context, command_timeout_s=5.0, auth_failures_allowed=3)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio", lifespan="on"
+        app, host="127.0.0.1", port=0, log_level="warning", ws=OcppWebSocketProtocol, lifespan="on"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
