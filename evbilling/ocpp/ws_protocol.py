@@ -6,7 +6,7 @@ keeps decides how many stations one process can hold. Compared with the implemen
 extends, a connection here keeps its inbound queue and its "writable" flag as the small
 `Inbox` and `Flag` (allocated on use) instead of an asyncio.Queue and Event, and lets go of
 the handshake's request and response (both with all their headers) once the handshake is
-answered; the ASGI scope keeps what the application reads. Behaviour is unchanged.
+answered (the ASGI scope keeps the headers the application reads). Behaviour is unchanged.
 Written against uvicorn 0.54 (requirements/runtime.lock); the functional tests run every
 OCPP exchange through it.
 """
@@ -32,6 +32,9 @@ class OcppWebSocketProtocol(WebSocketsSansIOProtocol):
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)
         if self.handshake_complete and "response" in self.__dict__:
-            # Only the handshake reads these; the scope keeps the headers the app reads.
+            # Only the handshake reads these; the scope keeps the headers the app reads. The
+            # request stays referenced by the websockets parser for the connection's life:
+            # empty its headers.
+            self.request.headers.clear()
             del self.request
             del self.response
