@@ -39,6 +39,8 @@ async def defer_rows(
         connection = await db.connection()
         await connection.execute(statement, list(rows))
         return
+    if not db.in_transaction():
+        await db.connection()  # begin it, so that its rollback is seen and drops the rows
     pending: dict[Executable, Rows] = db.sync_session.info.setdefault(_KEY, {})
     pending.setdefault(statement, []).extend(rows)
 
