@@ -44,7 +44,7 @@ async def measure(
     event.listen(engine.sync_engine, "before_cursor_execute", count)
     context = ServiceContext(session_factory=create_session_factory(engine), clock=SystemClock())
     # (Passed only when given, so the script also measures versions without the setting.)
-    options = {"concurrency": concurrency} if concurrency is not None else {}
+    options: dict[str, Any] = {"concurrency": concurrency} if concurrency is not None else {}
     writer = GroupCommit(context=context, **options)
     refs = [
         StationRef(id=i, operator_id=1, identity=f"BENCH-{i:05d}") for i in range(1, stations + 1)
