@@ -4,6 +4,8 @@ and mounts each slice's commands."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -17,8 +19,19 @@ from evbilling.demo import banner, seed_demo, serve_with_simulated_chargers
 from evbilling.drivers import cli as drivers_cli
 from evbilling.infra import cli as infra_cli
 from evbilling.infra.db.migrate import upgrade
+from evbilling.infra.jobs import JobRegistry
+from evbilling.infra.jobs import cli as jobs_cli
+from evbilling.infra.secrets import ApiKeySecretError
 from evbilling.locations import cli as locations_cli
-from evbilling.main import build_application, configure_logging_from, serve, uvicorn_config
+from evbilling.main import (
+    api_key_hasher,
+    build_application,
+    configure_logging_from,
+    job_registry,
+    serve,
+    uvicorn_config,
+)
+from evbilling.ocpp import cli as ocpp_cli
 from evbilling.rating import cli as rating_cli
 from evbilling.simulator import cli as simulator_cli
 from evbilling.stations import cli as stations_cli
@@ -33,17 +46,39 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
+# The settings configure() read, for what is built outside a command's context (job kinds).
+_read: Settings | None = None
+
+
 @app.callback()
 def configure(ctx: typer.Context) -> None:
     """Read the EVBILLING_* settings once; commands get what they need from them."""
+    global _read
     config = load_settings()
-    ctx.obj = config
+    ctx.obj = _read = config
     infra_cli.use(
         database_url=config.database_url,
         api_url=config.api_url,
         api_key=config.api_key,
         operator_of=access_cli.default_operator,
+        api_keys=api_key_hasher(config),
     )
+
+
+def _job_registry() -> JobRegistry:
+    """The server's job kinds, built from the settings this command read."""
+    assert _read is not None, "configure() runs before every command"
+    return job_registry(settings=_read)
+
+
+@contextmanager
+def _settings_errors() -> Iterator[None]:
+    """A setting the server cannot start without ends the command with its message."""
+    try:
+        yield
+    except ApiKeySecretError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from exc
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -64,6 +99,8 @@ def serve_command(
         config.host = host
     if port is not None:
         config.port = port
+    with _settings_errors():
+        api_key_hasher(config).load()  # before anything starts: the server cannot run without
     serve(settings=config)
 
 
@@ -83,8 +120,13 @@ def demo_command(
     """Migrate, load demo data, print its credentials, serve, and run simulated chargers."""
     config = _settings(ctx)
     configure_logging_from(config)
+    with _settings_errors():
+        api_keys = api_key_hasher(config)
+        api_keys.load()
     upgrade(url=config.database_url)
-    credentials = asyncio.run(seed_demo(database_url=config.database_url, stations=stations))
+    credentials = asyncio.run(
+        seed_demo(database_url=config.database_url, stations=stations, api_keys=api_keys)
+    )
     typer.echo(
         banner(
             database_url=config.database_url,
@@ -118,6 +160,8 @@ charging_cli.register(app)
 rating_cli.register(app)
 commands_cli.register(station_app=stations_cli.station_app, session_app=charging_cli.session_app)
 simulator_cli.register(app)
+jobs_cli.register(app, registry=_job_registry)
+ocpp_cli.register(app)
 
 
 def main() -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import json
+from ipaddress import ip_network
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -21,11 +25,63 @@ class Settings(BaseSettings):
     heartbeat_interval_s: int = 300
     # Seconds the server waits for a station to answer an operator command.
     command_timeout_s: float = 30.0
-    # Failed station logins tolerated per window before refusing (per station id and per address).
+    # Station log-in throttle (docs/ocpp-edge.md), never per station id alone: the failures
+    # one (station id, address) pair may make before it is locked out for auth_lockout_s,
+    # doubling per further failure up to auth_lockout_max_s...
     auth_failures_allowed: int = 5
+    auth_lockout_s: float = 1.0
+    auth_lockout_max_s: float = 900.0
+    # ...and the failures one client address (an IPv6 /64) may make per window.
+    auth_address_failures_allowed: int = 100
     auth_failure_window_s: float = 60.0
+    # Largest WebSocket message a station may send; a larger one closes the socket (1009).
+    ocpp_max_frame_bytes: int = Field(default=256 * 1024, ge=1024)
+    # The background job worker inside `evbilling serve` (docs/jobs.md): off, every instance
+    # still accepts jobs and another instance (or `evbilling jobs run-once`) runs them.
+    jobs_enabled: bool = True
+    jobs_poll_interval_s: float = Field(default=1.0, gt=0, le=3600)
+    jobs_batch_size: int = Field(default=10, ge=1, le=1000)
+    # An active session nothing was heard about for this long is closed as abandoned.
+    session_abandon_after_s: float = Field(default=86_400.0, gt=0)
+    # HMAC key for API-key digests, the same on every server of one database (at least 32
+    # characters). Unset: a SQLite database keeps a generated one beside it (api-key-secret,
+    # mode 0600); PostgreSQL requires it.
+    api_key_secret: SecretStr | None = None
     api_url: str = "http://127.0.0.1:8080"
     api_key: str | None = None
+    # The HTTP edge (docs/http-limits.md). Request bodies: at most this many bytes (the largest
+    # legitimate request, a tariff, is a few KiB to some tens of KiB), complete within
+    # http_body_timeout_s of the request head.
+    http_max_body_bytes: int = Field(default=1 << 20, ge=1)
+    http_body_timeout_s: float = Field(default=30.0, gt=0)
+    # The request line and headers (also of WebSocket upgrades): size, and time from the
+    # connection opening (or the request's first byte) until they are complete.
+    http_max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    http_header_timeout_s: float = Field(default=20.0, gt=0)
+    # Open connections (HTTP and WebSocket) per client address; IPv6 per /64. Many chargers
+    # may share one NAT address; trusted proxies are not counted.
+    max_connections_per_address: int = Field(default=256, ge=1)
+    # Proxies (CIDRs, comma-separated or a JSON list) whose forwarding header names the
+    # client; from anyone else the header is ignored. Which header they write:
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    trusted_proxy_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ip_network(cidr, strict=False)  # ValueError names the bad one
+        return value
 
 
 def load_settings() -> Settings:

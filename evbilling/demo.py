@@ -17,6 +17,7 @@ from evbilling.drivers import service as drivers
 from evbilling.drivers.domain import TokenStatus
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
+from evbilling.infra.secrets import ApiKeyHasher
 from evbilling.kit import SystemClock
 from evbilling.kit.errors import NotFound
 from evbilling.locations import service as locations
@@ -101,7 +102,7 @@ async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> Dem
     for index in range(1, stations + 1):
         identity = f"{STATION_PREFIX}{index}"
         try:
-            rotated = await station_service.rotate_station_password(
+            rotated = await station_service.set_station_password(
                 db=db, operator_id=operator_id, station=identity, now=now
             )
             credentials.append((rotated.station_id, identity, rotated.password))
@@ -120,7 +121,9 @@ async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> Dem
                 max_power_w=22_000,
             )
             credentials.append((created.station.id, identity, created.password))
-    key = await create_api_key(db=db, operator_id=operator_id, name="demo", now=now)
+    key = await create_api_key(
+        db=db, operator_id=operator_id, name="demo", now=now, hasher=context.api_keys
+    )
     return DemoCredentials(
         stations=tuple(credentials),
         tokens=TOKENS,
@@ -129,9 +132,13 @@ async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> Dem
     )
 
 
-async def seed_demo(*, database_url: str, stations: int) -> DemoCredentials:
+async def seed_demo(*, database_url: str, stations: int, api_keys: ApiKeyHasher) -> DemoCredentials:
+    """Demo data in a migrated database; its API key is digested with `api_keys`, which must
+    be the server's."""
     engine = create_engine(url=database_url)
-    context = ServiceContext(session_factory=create_session_factory(engine), clock=SystemClock())
+    context = ServiceContext(
+        session_factory=create_session_factory(engine), clock=SystemClock(), api_keys=api_keys
+    )
     try:
         async with context.unit_of_work() as db:
             credentials = await _seed(db, context, stations)

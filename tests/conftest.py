@@ -115,7 +115,11 @@ async def operator_id(context: ServiceContext) -> int:
 async def api_key(context: ServiceContext, operator_id: int) -> str:
     async with context.unit_of_work() as db:
         issued = await create_api_key(
-            db=db, operator_id=operator_id, name="tests", now=context.clock.now()
+            db=db,
+            operator_id=operator_id,
+            name="tests",
+            now=context.clock.now(),
+            hasher=context.api_keys,
         )
         await db.commit()
     return issued.key
@@ -143,7 +147,11 @@ async def other_client(
     async with context.unit_of_work() as db:
         other = await OperatorRepository(db).create(name="Other operator", now=context.clock.now())
         issued = await create_api_key(
-            db=db, operator_id=other.id, name="other", now=context.clock.now()
+            db=db,
+            operator_id=other.id,
+            name="other",
+            now=context.clock.now(),
+            hasher=context.api_keys,
         )
         await db.commit()
     root = FastAPI()

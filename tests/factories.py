@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import func, select
+
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.secrets import hash_secret
 from evbilling.models import ChargingSession, Driver, Evse, Location, Station, Token
@@ -137,21 +139,30 @@ async def create_sessions(
     count: int,
     status: str = "completed",
 ) -> list[int]:
-    """`count` sessions at a station, one minute apart (no evidence, not priced)."""
+    """`count` sessions at a station, one minute apart (no evidence, not priced), on
+    connectors 1, 2, ... when active (one active session per connector)."""
     now = context.clock.now()
     async with context.unit_of_work() as db:
+        given = await db.scalar(
+            select(func.max(ChargingSession.transaction_id)).where(
+                ChargingSession.station_id == station_id
+            )
+        )
         rows = [
             ChargingSession(
                 operator_id=operator_id,
                 station_id=station_id,
-                connector_id=1,
+                transaction_id=(given or 0) + index + 1,
+                connector_id=index + 1 if status == "active" else 1,
                 start_key=uuid.uuid4().hex,
                 id_tag="04A1B2C3D4",
                 authorization_status="Accepted",
                 status=status,
                 billable=False,
+                pricing_status="pending" if status == "active" else "not_billable",
                 started_at=now + timedelta(minutes=index),
                 meter_start_wh=0,
+                last_seen_at=now,
                 created_at=now,
                 updated_at=now,
             )

@@ -84,6 +84,8 @@ def _started(name: str, command: list[str], env: dict[str, str]) -> Server:
 def start_evbilling(url: str, *, profile_to: str | None = None) -> Server:
     """`evbilling serve` on `url`; with `profile_to`, under cProfile (stats written at exit)."""
     env = dict(os.environ, EVBILLING_DATABASE_URL=url, EVBILLING_LOG_LEVEL="WARNING")
+    # Every simulated station connects from 127.0.0.1: lift the per-address connection cap.
+    env["EVBILLING_MAX_CONNECTIONS_PER_ADDRESS"] = str(1_000_000)
     profiler = ["-m", "cProfile", "-o", profile_to] if profile_to else []
     command = [sys.executable, *profiler, "-m", "evbilling", "serve", "--host", "127.0.0.1"]
     return _started("evbilling", command, env)

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
 
-from evbilling.infra.db.repository import RepositoryBase
+from evbilling.infra.db.repository import OffsetPage, RepositoryBase
 from evbilling.models import ApiKey, Operator
+
+
+@dataclass(frozen=True, slots=True)
+class StoredApiKey:
+    """What authentication needs of a key's row, read in a short transaction: a plain value,
+    so it stays valid after that transaction has ended."""
+
+    id: int
+    operator_id: int
+    secret_hash: str
+    revoked: bool
+    last_used_at: datetime | None
 
 
 class OperatorRepository(RepositoryBase[Operator]):
@@ -15,6 +29,7 @@ class OperatorRepository(RepositoryBase[Operator]):
 
     model = Operator
     owner_column = None
+    kind = "operator"
 
     async def create(self, *, name: str, now: datetime) -> Operator:
         operator = self.add(Operator(name=name, created_at=now))
@@ -24,6 +39,19 @@ class OperatorRepository(RepositoryBase[Operator]):
     async def first(self) -> Operator | None:
         result = await self.db.execute(select(Operator).order_by(Operator.id).limit(1))
         return result.scalar_one_or_none()
+
+    async def list(self, *, limit: int, offset: int) -> OffsetPage[Operator]:
+        return await self.page(select(Operator), limit=limit, offset=offset)
+
+    async def active_key_counts(self, operator_ids: Sequence[int]) -> dict[int, int]:
+        if not operator_ids:
+            return {}
+        result = await self.db.execute(
+            select(ApiKey.operator_id, func.count())
+            .where(ApiKey.operator_id.in_(operator_ids), ApiKey.revoked_at.is_(None))
+            .group_by(ApiKey.operator_id)
+        )
+        return {row[0]: row[1] for row in result}
 
 
 class ApiKeyRepository(RepositoryBase[ApiKey]):
@@ -42,15 +70,52 @@ class ApiKeyRepository(RepositoryBase[ApiKey]):
                 created_at=now,
             )
         )
-        await self.db.flush()
+        await self.flush()
         return key
 
-    async def by_prefix(self, prefix: str) -> ApiKey | None:
-        result = await self.db.execute(select(ApiKey).where(ApiKey.prefix == prefix))
-        return result.scalar_one_or_none()
-
-    async def list_for(self, operator_id: int) -> list[ApiKey]:
-        result = await self.db.execute(
-            select(ApiKey).where(ApiKey.operator_id == operator_id).order_by(ApiKey.id)
+    async def by_prefix(self, prefix: str) -> StoredApiKey | None:
+        row = (
+            await self.db.execute(
+                select(
+                    ApiKey.id,
+                    ApiKey.operator_id,
+                    ApiKey.secret_hash,
+                    ApiKey.revoked_at,
+                    ApiKey.last_used_at,
+                ).where(ApiKey.prefix == prefix)
+            )
+        ).first()
+        if row is None:
+            return None
+        return StoredApiKey(
+            id=row.id,
+            operator_id=row.operator_id,
+            secret_hash=row.secret_hash,
+            revoked=row.revoked_at is not None,
+            last_used_at=row.last_used_at,
         )
-        return list(result.scalars())
+
+    async def list(self, *, operator_id: int, limit: int, offset: int) -> OffsetPage[ApiKey]:
+        return await self.page(self.select_owned(owner_id=operator_id), limit=limit, offset=offset)
+
+    async def record_use(
+        self, *, key_id: int, now: datetime, stale_before: datetime, secret_hash: str | None
+    ) -> None:
+        """Note the key's use if the last note is older than `stale_before`; with
+        `secret_hash`, also replace its digest (an argon2 hash that was just verified) unless
+        the key was revoked meanwhile."""
+        if secret_hash is not None:
+            await self.db.execute(
+                update(ApiKey)
+                .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+                .values(secret_hash=secret_hash, last_used_at=now)
+            )
+            return
+        await self.db.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.id == key_id,
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < stale_before),
+            )
+            .values(last_used_at=now)
+        )

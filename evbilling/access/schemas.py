@@ -1,14 +1,57 @@
-"""What the access edges show: a newly issued API key (its secret appears only here, once)."""
+"""What the access edges show: API keys (the key itself only once, when it is issued; never
+its digest) and operators."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from datetime import datetime
+
+from pydantic import Field
+
+from evbilling.infra.http.schemas import Input, Output, PageRead
+from evbilling.infra.validation import MAX_NAME_LENGTH
 
 
-class ApiKeyIssuedRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ApiKeyCreate(Input):
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, description="What it is for.")
 
+
+class ApiKeyRead(Output):
+    id: int
+    name: str
+    prefix: str = Field(description="Public: the key reads evb_<prefix>_<secret>.")
+    created_at: datetime
+    last_used_at: datetime | None = Field(
+        description="Last successful use, to within a few minutes."
+    )
+    revoked_at: datetime | None
+
+
+class ApiKeyIssuedRead(Output):
     id: int
     name: str
     operator_id: int
-    key: str
+    prefix: str
+    created_at: datetime
+    key: str = Field(description="Shown once; only its HMAC-SHA256 digest is stored.")
+
+
+class ApiKeyList(PageRead[ApiKeyRead]):
+    pass
+
+
+class OperatorRead(Output):
+    id: int
+    name: str
+    created_at: datetime
+    active_api_keys: int
+
+
+class OperatorList(PageRead[OperatorRead]):
+    pass
+
+
+class OperatorCreatedRead(Output):
+    id: int
+    name: str
+    created_at: datetime
+    api_key: ApiKeyIssuedRead

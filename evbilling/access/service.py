@@ -1,23 +1,42 @@
-"""Operators and API keys: who is calling the operator API."""
+"""Operators and API keys: create operators, issue, list and revoke keys, and the database
+steps of authenticating a key (`caller` runs them around the digest check).
+
+Keys are stored as HMAC-SHA256 digests under the server's secret (`infra.secrets`). Nothing
+remembers an accepted key between requests: every request reads the key's row, so a revoked
+key is refused at once by every server on the database.
+"""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.access.repository import ApiKeyRepository, OperatorRepository
-from evbilling.infra.secrets import VerifiedSecretCache, hash_secret_async, verify_secret_async
-from evbilling.kit import EVBillingError
+from evbilling.access.domain import LAST_USED_RESOLUTION, InvalidApiKey, new_api_key
+from evbilling.access.repository import ApiKeyRepository, OperatorRepository, StoredApiKey
+from evbilling.infra.db.repository import OffsetPage, PageRequest
+from evbilling.infra.secrets import ApiKeyHasher
+from evbilling.infra.validation import MAX_NAME_LENGTH, check_page, required_text
 from evbilling.kit.errors import NotFound
+from evbilling.models import ApiKey, Operator
 
-API_KEY_PREFIX = "evb"
-
-
-class InvalidApiKey(EVBillingError):
-    """The API key is missing, malformed, unknown or revoked."""
+__all__ = [
+    "Caller",
+    "CreatedOperator",
+    "InvalidApiKey",
+    "IssuedApiKey",
+    "OperatorSummary",
+    "check_operator",
+    "create_api_key",
+    "create_operator",
+    "ensure_operator",
+    "find_api_key",
+    "list_api_keys",
+    "list_operators",
+    "record_api_key_use",
+    "revoke_api_key",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +50,30 @@ class IssuedApiKey:
     id: int
     name: str
     operator_id: int
-    key: str  # shown once; only its argon2 hash is stored
+    prefix: str
+    created_at: datetime
+    key: str  # shown once; only its digest is stored
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedOperator:
+    id: int
+    name: str
+    created_at: datetime
+    api_key: IssuedApiKey
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorSummary:
+    id: int
+    name: str
+    created_at: datetime
+    active_api_keys: int
 
 
 async def ensure_operator(*, db: AsyncSession, name: str, now: datetime) -> int:
-    """The operator a single-tenant installation works for; created on first use."""
+    """The operator a single-tenant installation works for (the first one); created on first
+    use."""
     operators = OperatorRepository(db)
     existing = await operators.first()
     if existing is not None:
@@ -43,42 +81,102 @@ async def ensure_operator(*, db: AsyncSession, name: str, now: datetime) -> int:
     return (await operators.create(name=name, now=now)).id
 
 
-async def create_api_key(
-    *, db: AsyncSession, operator_id: int, name: str, now: datetime
-) -> IssuedApiKey:
+async def check_operator(*, db: AsyncSession, operator_id: int) -> int:
     if await OperatorRepository(db).get(id=operator_id) is None:
         raise NotFound(kind="operator", key=operator_id)
-    prefix = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(24)
-    key = f"{API_KEY_PREFIX}_{prefix}_{secret}"
+    return operator_id
+
+
+async def create_operator(
+    *, db: AsyncSession, name: str, now: datetime, hasher: ApiKeyHasher
+) -> CreatedOperator:
+    """A new operator of a multi-operator installation, with its first API key. It sees
+    only what it creates: every read and write is scoped to its id."""
+    name = required_text(name, field="name", max_length=MAX_NAME_LENGTH)
+    row = await OperatorRepository(db).create(name=name, now=now)
+    key = await create_api_key(db=db, operator_id=row.id, name="first", now=now, hasher=hasher)
+    return CreatedOperator(id=row.id, name=row.name, created_at=row.created_at, api_key=key)
+
+
+async def list_operators(
+    *, db: AsyncSession, page: PageRequest = PageRequest()
+) -> OffsetPage[OperatorSummary]:
+    check_page(page)
+    operators = OperatorRepository(db)
+    found: OffsetPage[Operator] = await operators.list(limit=page.limit, offset=page.offset)
+    counts = await operators.active_key_counts([row.id for row in found.rows])
+    return OffsetPage(
+        rows=[
+            OperatorSummary(
+                id=row.id,
+                name=row.name,
+                created_at=row.created_at,
+                active_api_keys=counts.get(row.id, 0),
+            )
+            for row in found.rows
+        ],
+        total=found.total,
+        limit=found.limit,
+        offset=found.offset,
+    )
+
+
+async def create_api_key(
+    *, db: AsyncSession, operator_id: int, name: str, now: datetime, hasher: ApiKeyHasher
+) -> IssuedApiKey:
+    name = required_text(name, field="name", max_length=MAX_NAME_LENGTH)
+    await check_operator(db=db, operator_id=operator_id)
+    issued = new_api_key()
     row = await ApiKeyRepository(db).create(
         operator_id=operator_id,
         name=name,
-        prefix=prefix,
-        secret_hash=await hash_secret_async(key),
+        prefix=issued.prefix,
+        secret_hash=hasher.digest(issued.key),
         now=now,
     )
-    return IssuedApiKey(id=row.id, name=name, operator_id=operator_id, key=key)
+    return IssuedApiKey(
+        id=row.id,
+        name=name,
+        operator_id=operator_id,
+        prefix=issued.prefix,
+        created_at=now,
+        key=issued.key,
+    )
+
+
+async def list_api_keys(
+    *, db: AsyncSession, operator_id: int, page: PageRequest = PageRequest()
+) -> OffsetPage[ApiKey]:
+    check_page(page)
+    return await ApiKeyRepository(db).list(
+        operator_id=operator_id, limit=page.limit, offset=page.offset
+    )
 
 
 async def revoke_api_key(
-    *, db: AsyncSession, operator_id: int, key_id: int, now: datetime, cache: VerifiedSecretCache
+    *, db: AsyncSession, operator_id: int, key_id: int, now: datetime
+) -> ApiKey:
+    """Revoke the operator's key (its own current one too); revoking twice keeps the first
+    time. Another operator's key is not found."""
+    row = await ApiKeyRepository(db).get_owned_for_update(id=key_id, owner_id=operator_id)
+    if row.revoked_at is None:
+        row.revoked_at = now
+        await db.flush()
+    return row
+
+
+async def find_api_key(*, db: AsyncSession, prefix: str) -> StoredApiKey | None:
+    return await ApiKeyRepository(db).by_prefix(prefix)
+
+
+async def record_api_key_use(
+    *, db: AsyncSession, key_id: int, now: datetime, upgraded_digest: str | None = None
 ) -> None:
-    row = await ApiKeyRepository(db).get_owned(id=key_id, owner_id=operator_id)
-    row.revoked_at = now
-    await db.flush()
-    cache.forget_owner(row.id)
-
-
-async def authenticate_api_key(*, db: AsyncSession, key: str, cache: VerifiedSecretCache) -> Caller:
-    parts = key.split("_", 2)
-    if len(parts) != 3 or parts[0] != API_KEY_PREFIX or not parts[1] or not parts[2]:
-        raise InvalidApiKey("malformed API key")
-    row = await ApiKeyRepository(db).by_prefix(parts[1])
-    if row is None or row.revoked_at is not None:
-        raise InvalidApiKey("unknown or revoked API key")
-    if cache.get(key) != row.id:
-        if not await verify_secret_async(secret=key, secret_hash=row.secret_hash):
-            raise InvalidApiKey("unknown or revoked API key")
-        cache.put(key, row.id)
-    return Caller(operator_id=row.operator_id, api_key_id=row.id)
+    """Note a verified key's use (at most every LAST_USED_RESOLUTION); `upgraded_digest`
+    replaces an argon2 hash from before HMAC digests."""
+    await ApiKeyRepository(db).record_use(
+        key_id=key_id,
+        now=now,
+        stale_before=now - LAST_USED_RESOLUTION,
+        secret_hash=upgraded_digest,
+    )

@@ -1,20 +1,22 @@
-"""`evbilling session list|show` and `evbilling rerate` (past sessions under a proposed
-tariff)."""
+"""`evbilling session list|show|close|close-abandoned|reprice-failed` and `evbilling rerate`
+(past sessions under a proposed tariff)."""
 
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 import typer
 
+from evbilling.charging import ending
 from evbilling.charging import sessions as session_service
+from evbilling.charging.domain import MAX_END_REASON_LENGTH, PricingStatus, SessionStatus
 from evbilling.charging.read_repository import SessionFilter
 from evbilling.charging.rerate import RerateReport, rerate
 from evbilling.charging.schemas import SessionDetailRead, SessionPage
-from evbilling.infra.cli import JsonOption, emit, run_in_unit_of_work, table
+from evbilling.infra.cli import JsonOption, emit, run_command, run_in_unit_of_work, table
 from evbilling.tariffs.domain import dumps_ocpi, loads_ocpi
 
 session_app = typer.Typer(help="Charging sessions.", no_args_is_help=True)
@@ -38,12 +40,14 @@ def _aware(moment: datetime | None) -> datetime | None:
 _LIST_COLUMNS = [
     "id",
     "station_identity",
+    "transaction_id",
     "connector_id",
     "status",
     "started_at",
     "energy_wh",
     "cost_incl_vat",
     "currency",
+    "pricing_status",
 ]
 
 
@@ -51,7 +55,11 @@ _LIST_COLUMNS = [
 def session_list(
     station: Annotated[int | None, typer.Option(help="Station id.")] = None,
     driver: Annotated[int | None, typer.Option(help="Driver id.")] = None,
-    status: Annotated[str | None, typer.Option(help="active, completed or rejected.")] = None,
+    status: Annotated[SessionStatus | None, typer.Option(help="Session status.")] = None,
+    pricing_status: Annotated[
+        PricingStatus | None,
+        typer.Option("--pricing-status", help="failed: the sessions whose pricing failed."),
+    ] = None,
     started_from: Annotated[datetime | None, typer.Option("--from")] = None,
     started_before: Annotated[datetime | None, typer.Option("--to")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
@@ -70,7 +78,8 @@ def session_list(
                 operator_id=operator_id,
                 station_id=station,
                 driver_id=driver,
-                status=status,
+                status=status.value if status is not None else None,
+                pricing_status=pricing_status.value if pricing_status is not None else None,
                 started_from=_aware(started_from),
                 started_before=_aware(started_before),
             ),
@@ -85,6 +94,9 @@ def session_list(
 
 def _page_text(page: SessionPage) -> str:
     text = table([item.model_dump() for item in page.items], columns=_LIST_COLUMNS)
+    for item in page.items:
+        if item.pricing_error is not None:
+            text += f"\nsession {item.id} not priced: {item.pricing_error}"
     if page.total is not None:
         text += f"\n{page.total} session(s)"
     if page.next_after is not None:
@@ -109,11 +121,14 @@ def _detail_text(s: SessionDetailRead) -> str:
         f"session {s.id} at {s.station_identity} connector {s.connector_id}: {s.status}",
         f"  started {s.started_at.isoformat()}  stopped "
         f"{s.stopped_at.isoformat() if s.stopped_at else '-'}  ({s.duration_s or 0} s)",
-        f"  energy {s.energy_wh if s.energy_wh is not None else '-'} Wh",
+        f"  transaction {s.transaction_id}  energy "
+        f"{s.energy_wh if s.energy_wh is not None else '-'} Wh  pricing {s.pricing_status}",
     ]
+    if s.end_reason is not None:
+        lines.append(f"  ended: {s.end_reason}")
+    if s.pricing_error is not None:
+        lines.append(f"  not priced: {s.pricing_error}")
     breakdown = s.cost_breakdown or {}
-    if "error" in breakdown:
-        lines.append(f"  not priced: {breakdown['error']}")
     for line in breakdown.get("lines", []):
         lines.append(
             f"  {line['description']}: {line['quantity']} {line['unit']} x "
@@ -125,6 +140,79 @@ def _detail_text(s: SessionDetailRead) -> str:
     lines.append(f"  {len(s.meter_samples)} meter samples, {len(s.anomalies)} anomalies")
     lines += [f"  anomaly {a.kind}: {a.detail}" for a in s.anomalies]
     return "\n".join(lines)
+
+
+@session_app.command("close")
+def session_close(
+    session_id: int,
+    reason: Annotated[
+        str,
+        typer.Option(help=f"Why (one line, at most {MAX_END_REASON_LENGTH} characters)."),
+    ],
+    as_json: bool = JsonOption,
+) -> None:
+    """Close an active session the station no longer knows; it is priced up to its last
+    meter reading."""
+
+    async def work(db: Any, context: Any, operator_id: int) -> SessionDetailRead:
+        return await ending.close_session(
+            db=db,
+            operator_id=operator_id,
+            session_id=session_id,
+            reason=reason,
+            now=context.clock.now(),
+        )
+
+    emit(run_command(work), as_json=as_json, text=_detail_text)
+
+
+@runtime_checkable
+class _AbandonSettings(Protocol):
+    """What the root command's settings give these commands."""
+
+    session_abandon_after_s: float
+
+
+def _abandon_after(ctx: typer.Context) -> timedelta:
+    settings = ctx.find_root().obj
+    if not isinstance(settings, _AbandonSettings):
+        raise typer.BadParameter("no settings: pass --silent-for-s", param_hint="--silent-for-s")
+    return timedelta(seconds=settings.session_abandon_after_s)
+
+
+@session_app.command("close-abandoned")
+def session_close_abandoned(
+    ctx: typer.Context,
+    silent_for_s: Annotated[
+        float | None,
+        typer.Option(
+            min=1, help="Seconds of silence (default: EVBILLING_SESSION_ABANDON_AFTER_S)."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = ending.ABANDON_BATCH,
+) -> None:
+    """Close, as abandoned, the active sessions of every operator nothing was heard about
+    for the abandon time (the job does this on a running server)."""
+    silent_for = timedelta(seconds=silent_for_s) if silent_for_s else _abandon_after(ctx)
+
+    async def work(db: Any, context: Any, operator_id: int) -> int:
+        return await ending.close_abandoned_sessions(
+            db=db, now=context.clock.now(), silent_for=silent_for, limit=limit
+        )
+
+    typer.echo(f"{run_in_unit_of_work(work)} abandoned session(s) closed")
+
+
+@session_app.command("reprice-failed")
+def session_reprice_failed(
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+) -> None:
+    """Price again the ended sessions (of every operator) whose pricing failed."""
+
+    async def work(db: Any, context: Any, operator_id: int) -> int:
+        return await ending.retry_failed_pricing(db=db, now=context.clock.now(), limit=limit)
+
+    typer.echo(f"{run_in_unit_of_work(work)} session(s) priced")
 
 
 def _read_tariff(path: Path) -> Any:

@@ -1,15 +1,20 @@
 """Pure charging rules: who may charge, how a replayed start is recognised, which meter
-readings are plausible. No I/O; `now` is always passed in."""
+readings are plausible and what a session is billed up to (docs/metering.md). No I/O; `now`
+is always passed in."""
 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from enum import StrEnum
 
 from evbilling.drivers.domain import IdTag, TokenStatus
+from evbilling.kit.errors import InvalidRequest
+from evbilling.kit.values import InvalidValue
 
 
 class AuthorizationStatus(StrEnum):
@@ -23,10 +28,51 @@ class AuthorizationStatus(StrEnum):
 
 
 class SessionStatus(StrEnum):
+    """Where a session is in its life (docs/sessions.md). Only `active` sessions change; every
+    other status is final."""
+
     ACTIVE = "active"
+    # The station stopped it (StopTransaction).
     COMPLETED = "completed"
+    # A new StartTransaction on its connector ended it: priced to its last register reading.
+    SUPERSEDED = "superseded"
+    # Nothing was heard about it for the abandon time: closed by the server, priced likewise.
+    ABANDONED = "abandoned"
+    # An operator closed it, with a reason (the station no longer knows it).
+    CLOSED = "closed"
     # StartTransaction with a token that was not accepted: recorded, never billed.
     REJECTED = "rejected"
+
+
+# The ways an active session ends; each is priced once.
+ENDED_STATUSES = frozenset(
+    {
+        SessionStatus.COMPLETED,
+        SessionStatus.SUPERSEDED,
+        SessionStatus.ABANDONED,
+        SessionStatus.CLOSED,
+    }
+)
+
+
+class PricingStatus(StrEnum):
+    """Whether a session's price can be billed (docs/sessions.md)."""
+
+    # Still active: priced when it ends.
+    PENDING = "pending"
+    PRICED = "priced"
+    # Pricing raised an error (kept in pricing_error); retried by `retry_failed_pricing`.
+    FAILED = "failed"
+    # Priced, but from evidence with an anomaly that changed what was billed: check first.
+    REVIEW = "review"
+    # Rejected at the start (the token was not accepted): never billed.
+    NOT_BILLABLE = "not_billable"
+
+
+MAX_PRICING_ERROR_LENGTH = 500
+MAX_END_REASON_LENGTH = 500
+# OCPP 1.6 transactionId is a JSON integer the stations keep in 32 bits: 1..2^31-1 per station.
+MAX_TRANSACTION_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +163,38 @@ class AnomalyKind(StrEnum):
     UNKNOWN_UNIT = "unknown_unit"
     UNREADABLE_VALUE = "unreadable_value"
     STOP_BEFORE_START = "meter_stop_below_start"
+    # A StartTransaction / StopTransaction timestamp the server replaced (see station_time).
+    CLOCK_SKEW = "clock_skew"
+    # Ended by the server, not the station: billed up to the last register reading only.
+    SESSION_SUPERSEDED = "session_superseded"
+    SESSION_ABANDONED = "session_abandoned"
+    # A register outside 0..MAX_REGISTER_WH: no meter holds it (1e300, meterStop 2^63-1).
+    BEYOND_METER_CAPACITY = "beyond_meter_capacity"
+    # Timestamped far ahead of both the server's clock and the session's start
+    # (plausibility.MAX_CLOCK_AHEAD).
+    READING_IN_FUTURE = "reading_in_future"
+    # A reading of a session that has ended disagrees with the register it was billed up to.
+    CONTRADICTS_STOP = "reading_contradicts_stop"
+    # A second StopTransaction with another meterStop or timestamp (both are kept).
+    CONFLICTING_STOP = "conflicting_stop"
+
+
+# Anomalies that changed, or put in doubt, what a session is billed: its pricing status is
+# `review`, not `priced`. An unreadable value, an unknown unit or a reading from the future is
+# simply not used; the session's total still rests on readings that passed every check.
+REVIEW_ANOMALY_KINDS: frozenset[AnomalyKind] = frozenset(
+    {
+        AnomalyKind.REGISTER_DECREASED,
+        AnomalyKind.IMPLAUSIBLE_JUMP,
+        AnomalyKind.STOP_BEFORE_START,
+        AnomalyKind.CLOCK_SKEW,
+        AnomalyKind.SESSION_SUPERSEDED,
+        AnomalyKind.SESSION_ABANDONED,
+        AnomalyKind.BEYOND_METER_CAPACITY,
+        AnomalyKind.CONTRADICTS_STOP,
+        AnomalyKind.CONFLICTING_STOP,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,27 +213,58 @@ class RegisterReading:
     resolution_wh: int = 1
 
 
+# What an energy register can hold: 10^12 Wh (a billion kWh). A charging station's meter
+# counts a few million kWh in its life; anything above, or below zero, is not a reading.
+MAX_REGISTER_WH = 10**12
+
+
+def check_register_bounds(*, wh: int, what: str, timestamp: datetime | None) -> Anomaly | None:
+    """A whole-Wh register (meterStart, meterStop) a meter can hold, or the anomaly."""
+    if 0 <= wh <= MAX_REGISTER_WH:
+        return None
+    return _beyond_capacity(what=what, value=str(wh), timestamp=timestamp)
+
+
+def _beyond_capacity(*, what: str, value: str, timestamp: datetime | None) -> Anomaly:
+    return Anomaly(
+        kind=AnomalyKind.BEYOND_METER_CAPACITY,
+        detail=f"{what} {_clip(value)} Wh is outside what a meter holds (0 to 10^12 Wh)",
+        timestamp=timestamp,
+        value=_clip(value),
+    )
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
 def register_wh(*, value: str, unit: str | None) -> int | Anomaly:
-    """An energy register reading in whole Wh, or the anomaly that makes it unusable."""
+    """An energy register reading in whole Wh, or the anomaly that makes it unusable: an
+    unknown unit, not a finite number, or beyond what a meter holds. The bound is checked
+    before any conversion, so "1e300" costs no more than "12"."""
     unit = unit or "Wh"
     multiplier = _ENERGY_UNITS.get(unit)
     if multiplier is None:
         return Anomaly(
             kind=AnomalyKind.UNKNOWN_UNIT,
-            detail=f"energy register reported in unit {unit!r}",
+            detail=f"energy register reported in unit {_clip(unit)!r}",
             timestamp=None,
             value=value[:100],
         )
     try:
-        wh = Decimal(value) * multiplier
+        number = Decimal(value)
     except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite():
         return Anomaly(
             kind=AnomalyKind.UNREADABLE_VALUE,
-            detail="energy register is not a number",
+            detail="energy register is not a finite number",
             timestamp=None,
             value=value[:100],
         )
-    return int(wh.to_integral_value())
+    if not 0 <= number <= MAX_REGISTER_WH / multiplier:
+        return _beyond_capacity(what="energy register", value=value, timestamp=None)
+    return int((number * multiplier).to_integral_value())
 
 
 # A register's resolution counts only up to one kWh: a value written with a positive exponent
@@ -173,13 +282,20 @@ def register_resolution_wh(*, value: str, unit: str | None) -> int:
         return 1
     if multiplier is None or not isinstance(exponent, int):
         return 1
-    step = Decimal(1).scaleb(exponent) * multiplier
+    if exponent > 3:
+        return MAX_RESOLUTION_WH
+    step = Decimal(1).scaleb(max(exponent, -6)) * multiplier
     return min(max(1, int(step.to_integral_value(rounding=ROUND_CEILING))), MAX_RESOLUTION_WH)
 
 
 # Meters round and clocks drift: allow this much above max power x elapsed time.
 JUMP_TOLERANCE = Decimal("1.10")
 JUMP_ALLOWANCE_WH = 50
+
+
+def precision_wh(*readings: RegisterReading) -> int:
+    """The step two readings can be compared to: the coarser of their resolutions."""
+    return max(reading.resolution_wh for reading in readings)
 
 
 def check_register_step(
@@ -190,7 +306,7 @@ def check_register_step(
         return None
     delta = current.wh - previous.wh
     # Compared in the meters' own precision: 12.34 kWh after meterStart 12345 Wh is no decrease.
-    if delta < 0 and -delta < max(current.resolution_wh, previous.resolution_wh):
+    if delta < 0 and -delta < precision_wh(current, previous):
         return None
     if delta < 0:
         return Anomaly(
@@ -212,3 +328,64 @@ def check_register_step(
             value=str(current.wh),
         )
     return None
+
+
+def priced_status(*, anomaly_kinds: Collection[str]) -> PricingStatus:
+    """The status of a session that was priced: `review` when an anomaly changed its bill."""
+    review = {kind.value for kind in REVIEW_ANOMALY_KINDS}
+    return PricingStatus.REVIEW if review.intersection(anomaly_kinds) else PricingStatus.PRICED
+
+
+# Clock skew: a station's clock before this is unset (1970 after a power loss, 2000 defaults).
+EARLIEST_STATION_TIME = datetime(2010, 1, 1, tzinfo=UTC)
+# Clocks drift and messages travel: this much ahead of the server is still believed.
+MAX_STATION_CLOCK_AHEAD = timedelta(minutes=5)
+
+
+def station_time(
+    *, reported: datetime, received_at: datetime, what: str, not_before: datetime | None = None
+) -> tuple[datetime, Anomaly | None]:
+    """The one clock-skew rule (docs/sessions.md): a station's timestamp before 2010, more
+    than five minutes ahead of the server's receive time, or before `not_before` (a stop before
+    its start) is replaced by the receive time (never earlier than `not_before`), with a
+    `clock_skew` anomaly saying so. Timestamps in the past are believed otherwise: stations
+    that were offline send their transactions late."""
+    if reported < EARLIEST_STATION_TIME:
+        why = f"is before {EARLIEST_STATION_TIME.date().isoformat()} (the clock is not set)"
+    elif reported > received_at + MAX_STATION_CLOCK_AHEAD:
+        why = f"is more than {MAX_STATION_CLOCK_AHEAD} ahead of the server"
+    elif not_before is not None and reported < not_before:
+        why = f"is before the session's start {not_before.isoformat()}"
+    else:
+        return reported, None
+    used = received_at if not_before is None else max(received_at, not_before)
+    return used, Anomaly(
+        kind=AnomalyKind.CLOCK_SKEW,
+        detail=f"{what} timestamp {reported.isoformat()} {why}; {used.isoformat()} is used",
+        timestamp=reported,
+        value=reported.isoformat()[:100],
+    )
+
+
+def end_reason(value: object) -> str:
+    """An operator's reason for closing a session: one line of text, 1..500 characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest("a reason is required", field="reason")
+    text = value.strip()
+    if len(text) > MAX_END_REASON_LENGTH:
+        raise InvalidRequest(f"must be at most {MAX_END_REASON_LENGTH} characters", field="reason")
+    # Control characters (U+0000 among them) and lone surrogates: no database stores both.
+    if any(unicodedata.category(character) in ("Cc", "Cs") for character in text):
+        raise InvalidRequest("must be one line without control characters", field="reason")
+    return text
+
+
+def printable_id_tag(id_tag: str | None) -> str | None:
+    """The idTag in its normal form, or None when it breaks the idTag rule (control
+    characters, U+0000, too long): such a value is never looked up nor stored."""
+    if id_tag is None:
+        return None
+    try:
+        return IdTag.parse(id_tag)
+    except InvalidValue:
+        return None

@@ -1,18 +1,27 @@
-"""Charging sessions API: list and read sessions, their running or final cost, their CDR."""
+"""Charging sessions API: list and read sessions, their running or final cost, their CDR;
+close a session the station no longer knows."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from evbilling.access.caller import CurrentCaller
-from evbilling.charging import costs
+from evbilling.charging import costs, ending
 from evbilling.charging import sessions as session_service
+from evbilling.charging.domain import PricingStatus, SessionStatus
 from evbilling.charging.read_repository import SessionFilter
-from evbilling.charging.schemas import CostRead, MeterReadingPage, SessionDetailRead, SessionPage
+from evbilling.charging.schemas import (
+    CostRead,
+    MeterReadingPage,
+    SessionClose,
+    SessionDetailRead,
+    SessionPage,
+)
 from evbilling.infra.http.deps import Context, Db
+from evbilling.infra.validation import MAX_RECORD_ID
 from evbilling.kit.errors import NotFound
 
 router = APIRouter()
@@ -29,7 +38,11 @@ async def list_sessions(
     db: Db,
     station_id: int | None = None,
     driver_id: int | None = None,
-    status: Literal["active", "completed", "rejected"] | None = None,
+    status: SessionStatus | None = None,
+    pricing_status: Annotated[
+        PricingStatus | None,
+        Query(description="`failed` lists the sessions whose pricing failed, with the reason"),
+    ] = None,
     started_from: Annotated[datetime | None, Query(description="inclusive, RFC 3339")] = None,
     started_before: Annotated[datetime | None, Query(description="exclusive, RFC 3339")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -44,7 +57,8 @@ async def list_sessions(
             operator_id=caller.operator_id,
             station_id=station_id,
             driver_id=driver_id,
-            status=status,
+            status=status.value if status is not None else None,
+            pricing_status=pricing_status.value if pricing_status is not None else None,
             started_from=started_from,
             started_before=started_before,
         ),
@@ -68,6 +82,30 @@ async def get_session(
 ) -> SessionDetailRead:
     return await session_service.get_session(
         db=db, operator_id=caller.operator_id, session_id=session_id, with_samples=samples
+    )
+
+
+@router.post(
+    "/sessions/{session_id}/close",
+    response_model=SessionDetailRead,
+    tags=["sessions"],
+    summary="Close an active session the station no longer knows, with a reason",
+    description="The session ends as `closed`, priced up to its last meter reading; 409 when "
+    "it is not active. Meter samples are left out of the answer.",
+)
+async def close_session(
+    session_id: Annotated[int, Path(ge=1, le=MAX_RECORD_ID)],
+    body: SessionClose,
+    caller: CurrentCaller,
+    db: Db,
+    context: Context,
+) -> SessionDetailRead:
+    return await ending.close_session(
+        db=db,
+        operator_id=caller.operator_id,
+        session_id=session_id,
+        reason=body.reason,
+        now=context.clock.now(),
     )
 
 

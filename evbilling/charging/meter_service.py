@@ -1,4 +1,5 @@
-"""MeterValues: every sampled value stored as sent, the session's energy register checked.
+"""MeterValues: every sampled value stored as sent, the session's energy register checked
+(docs/metering.md).
 
 The hot path of a busy server: a few Core statements per message (built once in the
 repository), no ORM loads.
@@ -15,17 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.charging.domain import (
     ENERGY_REGISTER,
+    REVIEW_ANOMALY_KINDS,
     Anomaly,
-    AnomalyKind,
     RegisterReading,
-    check_register_step,
     reading_key,
     register_resolution_wh,
     register_wh,
 )
+from evbilling.charging.plausibility import advance_register, check_after_end, check_reading_time
 from evbilling.charging.repository import ChargingRepository, OpenSession
-from evbilling.charging.station_events import StationRef
+from evbilling.charging.station_events import MAX_CONNECTOR_ID, StationRef, UnknownConnector
 from evbilling.infra.logging import get_logger
+from evbilling.kit.values import storable_text
 
 log = get_logger(__name__)
 
@@ -78,12 +80,17 @@ async def record_meter_values(
 ) -> None:
     """Store every sampled value as sent; check the energy register of the session's meter.
 
-    A transactionId of another station (or unknown) attaches nothing to any session.
+    A transactionId of another station (or unknown) attaches nothing to any session. Readings
+    of a session that has ended are checked against the register it was billed up to.
     """
+    if not 0 <= connector_id <= MAX_CONNECTOR_ID:
+        raise UnknownConnector(f"connectorId must be 0..{MAX_CONNECTOR_ID}, got {connector_id}")
     repo = ChargingRepository(db)
     session: OpenSession | None = None
     if transaction_id is not None:
-        session = await repo.open_session(station_id=station.id, session_id=transaction_id)
+        session = await repo.seen_session(
+            station_id=station.id, transaction_id=transaction_id, now=now
+        )
     await store_samples(
         repo,
         station=station,
@@ -91,6 +98,29 @@ async def record_meter_values(
         session=session,
         meter_values=meter_values,
         now=now,
+    )
+
+
+def trusted_register(session: OpenSession) -> RegisterReading:
+    """The session's trusted register: its last plausible reading (meterStart at first); once
+    the session has ended, the register it was billed up to."""
+    if session.last_register_at is None or session.last_register_wh is None:
+        return RegisterReading(timestamp=session.started_at, wh=session.meter_start_wh)
+    return RegisterReading(
+        timestamp=session.last_register_at,
+        wh=session.last_register_wh,
+        resolution_wh=session.last_register_resolution_wh or 1,
+    )
+
+
+def _register_of(sampled: SampledValueIn, *, at: datetime) -> RegisterReading | Anomaly:
+    wh = register_wh(value=sampled.value, unit=sampled.unit)
+    if not isinstance(wh, int):
+        return wh
+    return RegisterReading(
+        timestamp=at,
+        wh=wh,
+        resolution_wh=register_resolution_wh(value=sampled.value, unit=sampled.unit),
     )
 
 
@@ -103,8 +133,9 @@ async def store_samples(
     meter_values: Sequence[MeterValueIn],
     now: datetime,
 ) -> RegisterReading | None:
-    """Store the readings; for a session, advance its register and record anomalies.
-    Returns the session's latest trusted register reading."""
+    """Store the readings as sent; for a session, check every energy register reading
+    (plausibility module) and advance its trusted register past the plausible ones. Returns
+    the session's trusted register."""
     session_id = session.id if session is not None else None
     rows: list[dict[str, Any]] = []
     registers: list[tuple[RegisterReading | Anomaly, datetime]] = []
@@ -129,52 +160,39 @@ async def store_samples(
         )
         if session is None:
             continue
-        for sampled in meter_value.sampled_values:
-            if _is_energy_register(sampled):
-                wh = register_wh(value=sampled.value, unit=sampled.unit)
-                reading = (
-                    RegisterReading(
-                        timestamp=meter_value.timestamp,
-                        wh=wh,
-                        resolution_wh=register_resolution_wh(
-                            value=sampled.value, unit=sampled.unit
-                        ),
-                    )
-                    if isinstance(wh, int)
-                    else wh
-                )
-                registers.append((reading, meter_value.timestamp))
+        registers += [
+            (_register_of(sampled, at=meter_value.timestamp), meter_value.timestamp)
+            for sampled in meter_value.sampled_values
+            if _is_energy_register(sampled)
+        ]
     # Replays insert nothing (natural keys); a replayed register reading is no newer than the
     # session's latest, and a replayed anomaly has the same key, so neither counts twice.
     await repo.add_meter_values(rows)
     if session is None:
         return None
-    latest = (
-        RegisterReading(timestamp=session.last_register_at, wh=session.last_register_wh)
-        if session.last_register_at is not None and session.last_register_wh is not None
-        else None
-    )
+    trusted = trusted_register(session)
     anomalies: list[tuple[Anomaly, datetime]] = []
-    advanced = False
+    latest = trusted
     for reading, at in sorted(registers, key=lambda item: item[1]):
         if isinstance(reading, Anomaly):
             anomalies.append((reading, at))
             continue
-        if latest is not None and reading.timestamp <= latest.timestamp:
-            continue  # late sample; the newer reading already stands
-        anomaly = check_register_step(
-            previous=latest, current=reading, max_power_w=session.max_power_w
-        )
+        anomaly = check_reading_time(timestamp=at, started_at=session.started_at, now=now)
+        if anomaly is None and session.stopped_at is not None:
+            anomaly = check_after_end(end=trusted, reading=reading)
+        elif anomaly is None:
+            latest, anomaly = advance_register(
+                trusted=latest, reading=reading, max_power_w=session.max_power_w
+            )
         if anomaly is not None:
             anomalies.append((anomaly, at))
-            if anomaly.kind is AnomalyKind.REGISTER_DECREASED:
-                continue  # keep the highest trusted reading
-        elif latest is not None and reading.wh < latest.wh:
-            continue  # lower only within the meter's precision: keep the higher reading
-        latest = reading
-        advanced = True
-    if advanced and latest is not None:
-        await repo.set_last_register(session_id=session.id, wh=latest.wh, at=latest.timestamp)
+    if latest != trusted:
+        await repo.set_last_register(
+            session_id=session.id,
+            wh=latest.wh,
+            at=latest.timestamp,
+            resolution_wh=latest.resolution_wh,
+        )
     await record_anomalies(
         repo, station=station, session_id=session.id, anomalies=anomalies, now=now
     )
@@ -192,12 +210,13 @@ async def record_anomalies(
     """Store the anomalies for review (once each: natural keys) and log them."""
     rows = []
     for anomaly, at in anomalies:
+        value = storable_text(anomaly.value, limit=100) if anomaly.value is not None else None
         key = reading_key(
             station_id=station.id,
             connector_id=0,
             session_id=session_id,
             timestamp=at,
-            content=f"{anomaly.kind.value}|{anomaly.value}",
+            content=f"{anomaly.kind.value}|{value}",
         )
         rows.append(
             {
@@ -205,9 +224,9 @@ async def record_anomalies(
                 "session_id": session_id,
                 "anomaly_key": key,
                 "kind": anomaly.kind.value,
-                "detail": anomaly.detail[:500],
+                "detail": storable_text(anomaly.detail, limit=500),
                 "sample_timestamp": at,
-                "value": anomaly.value,
+                "value": value,
                 "detected_at": now,
             }
         )
@@ -219,13 +238,5 @@ async def record_anomalies(
             detail=anomaly.detail,
         )
     await repo.add_anomalies(rows)
-
-
-async def meter_now(*, db: AsyncSession, session_id: int) -> int:
-    """The session's latest trusted energy register reading (Wh)."""
-    row = await ChargingRepository(db).session(session_id)
-    if row is None:
-        return 0
-    if row.meter_stop_wh is not None:
-        return row.meter_stop_wh
-    return row.last_register_wh if row.last_register_wh is not None else row.meter_start_wh
+    if any(anomaly.kind in REVIEW_ANOMALY_KINDS for anomaly, _ in anomalies):
+        await repo.review_if_priced(session_id=session_id)

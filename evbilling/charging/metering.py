@@ -5,10 +5,17 @@ A session's evidence is its meterStart and meterStop, the MeterValues readings s
 engine's inputs:
 
 - the energy register series: meterStart at the start, every plausible register reading in
-  between (a reading below the highest one so far is a metering anomaly and is not billed),
-  meterStop at the end; never decreasing;
-- power (kW) and current (A: the line phases L1-L3 summed, or the value without a phase when
-  no phase is reported) samples, for power and current restrictions;
+  between, the billed end at the stop; never decreasing. A reading is plausible when it is
+  readable and held by a meter, not below the last plausible reading, not above the billed
+  end, and (when the EVSE's power is known) not grown faster than that power allows since
+  the last plausible reading: the rule of `plausibility.advance_register`, so a reading
+  recorded as an anomaly is never billed;
+- power (kW) and current (A) samples, for power and current restrictions: a reading's value
+  is the sum of its line phases (L1, L2, L3; for power also L1-N, L2-N, L3-N, the same lines),
+  or, when it reports no line phase, its value without a phase (the overall value); the two
+  are never added, and neither the neutral conductor nor line-to-line values count. Only what
+  flows to the car counts (location Outlet, the default, Cable or EV; not the station's
+  Inlet or Body);
 - idle intervals: time in SuspendedEV, SuspendedEVSE or Finishing, when the car occupies the
   connector without charging, which the tariff may bill as parking time.
 """
@@ -20,7 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from evbilling.charging.domain import ENERGY_REGISTER, register_wh
+from evbilling.charging.domain import ENERGY_REGISTER, RegisterReading, register_wh
+from evbilling.charging.plausibility import advance_register
 from evbilling.rating.engine import (
     ChargingPeriodInput,
     CurrentSample,
@@ -34,7 +42,10 @@ from evbilling.rating.engine import (
 IDLE_STATUSES = frozenset({"SuspendedEV", "SuspendedEVSE", "Finishing"})
 _POWER = "Power.Active.Import"
 _CURRENT = "Current.Import"
-_LINE_PHASES = frozenset({"L1", "L2", "L3"})
+# The line a phase value belongs to (current: L1-L3; power: also line-to-neutral L1-N...).
+_CURRENT_LINES = {"L1": 1, "L2": 2, "L3": 3}
+_POWER_LINES = {**_CURRENT_LINES, "L1-N": 1, "L2-N": 2, "L3-N": 3}
+_TO_THE_CAR = frozenset({"Outlet", "Cable", "EV"})
 _KILO = Decimal(1000)
 
 
@@ -56,10 +67,14 @@ class StatusChange:
 class SessionEvidence:
     started_at: datetime
     ended_at: datetime
+    # The register the session is billed up to: a plausible meterStop, or the last
+    # plausible reading (stop_evidence.settle_stop decides).
     meter_start_wh: int
     meter_end_wh: int
     readings: Sequence[Reading] = ()
     statuses: Sequence[StatusChange] = ()
+    # The EVSE's power limit, for the jump check; None when unknown (no check).
+    max_power_w: int | None = None
 
 
 def _number(text: str) -> Decimal | None:
@@ -80,13 +95,40 @@ def _is_total_register(sampled: Mapping[str, str]) -> bool:
 
 
 def _power_kw(sampled: Mapping[str, str]) -> Decimal | None:
-    if sampled.get("measurand") != _POWER or "phase" in sampled:
-        return None
     value = _number(sampled["value"])
     if value is None:
         return None
     unit = sampled.get("unit", "W")
     return value / _KILO if unit == "W" else value if unit == "kW" else None
+
+
+def _amperes(sampled: Mapping[str, str]) -> Decimal | None:
+    return _number(sampled["value"]) if sampled.get("unit", "A") == "A" else None
+
+
+class _PhaseValues:
+    """One reading's values of a measurand: per line, and the overall one (no phase)."""
+
+    __slots__ = ("lines", "overall")
+
+    def __init__(self) -> None:
+        self.lines: dict[int, Decimal] = {}
+        self.overall: Decimal | None = None
+
+    def add(self, sampled: Mapping[str, str], value: Decimal | None, lines: dict[str, int]) -> None:
+        if value is None or sampled.get("location", "Outlet") not in _TO_THE_CAR:
+            return
+        phase = sampled.get("phase")
+        if phase is None:
+            self.overall = value
+        elif phase in lines:
+            self.lines[lines[phase]] = value  # L1 and L1-N are one line: never both
+
+    def total(self) -> Decimal | None:
+        """The line phases summed; the overall value only when no line phase was reported."""
+        if self.lines:
+            return sum(self.lines.values(), Decimal(0))
+        return self.overall
 
 
 def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
@@ -95,44 +137,33 @@ def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
     registers = [MeterSample(at=start, energy_wh=evidence.meter_start_wh)]
     powers: list[PowerSample] = []
     currents: list[CurrentSample] = []
-    highest = evidence.meter_start_wh
+    trusted = RegisterReading(timestamp=start, wh=evidence.meter_start_wh)
     for reading in sorted(evidence.readings, key=lambda r: r.timestamp):
         at = reading.timestamp
         if not start < at < end:
             continue  # outside the session, or at its edges where start/stop values rule
-        phase_amperes: list[Decimal] = []
-        overall_amperes: Decimal | None = None
+        amperes, kilowatts = _PhaseValues(), _PhaseValues()
         for sampled in reading.sampled_values:
             measurand = sampled.get("measurand", ENERGY_REGISTER)
             if measurand == ENERGY_REGISTER:
                 if not _is_total_register(sampled):
                     continue
-                wh = register_wh(value=sampled["value"], unit=sampled.get("unit"))
-                if isinstance(wh, int) and highest <= wh <= evidence.meter_end_wh:
-                    highest = wh
+                plausible = _plausible(sampled, at=at, trusted=trusted, evidence=evidence)
+                if plausible is not None:
+                    trusted = plausible
                     if registers[-1].at == at:
-                        registers[-1] = MeterSample(at=at, energy_wh=wh)
+                        registers[-1] = MeterSample(at=at, energy_wh=plausible.wh)
                     else:
-                        registers.append(MeterSample(at=at, energy_wh=wh))
+                        registers.append(MeterSample(at=at, energy_wh=plausible.wh))
             elif measurand == _POWER:
-                if (kw := _power_kw(sampled)) is not None:
-                    powers.append(PowerSample(at=at, kw=kw))
-            elif measurand == _CURRENT and sampled.get("unit", "A") == "A":
-                value = _number(sampled["value"])
-                phase = sampled.get("phase")
-                if value is None:
-                    continue
-                if phase in _LINE_PHASES:
-                    phase_amperes.append(value)
-                elif phase is None:
-                    overall_amperes = value
-        # The line phases add up; a value without a phase already is the whole (never added
-        # to them), and the neutral conductor's current is not drawn by the car.
-        if phase_amperes:
-            currents.append(CurrentSample(at=at, amperes=sum(phase_amperes, Decimal(0))))
-        elif overall_amperes is not None:
-            currents.append(CurrentSample(at=at, amperes=overall_amperes))
-    final = max(evidence.meter_end_wh, highest)
+                kilowatts.add(sampled, _power_kw(sampled), _POWER_LINES)
+            elif measurand == _CURRENT:
+                amperes.add(sampled, _amperes(sampled), _CURRENT_LINES)
+        if (kw := kilowatts.total()) is not None:
+            powers.append(PowerSample(at=at, kw=kw))
+        if (ampere_total := amperes.total()) is not None:
+            currents.append(CurrentSample(at=at, amperes=ampere_total))
+    final = max(evidence.meter_end_wh, trusted.wh)
     if end > registers[-1].at:
         registers.append(MeterSample(at=end, energy_wh=final))
     return build_periods(
@@ -142,6 +173,26 @@ def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
         current_samples=currents,
         idle_intervals=idle_intervals(statuses=evidence.statuses, start=start, end=end),
     )
+
+
+def _plausible(
+    sampled: Mapping[str, str],
+    *,
+    at: datetime,
+    trusted: RegisterReading,
+    evidence: SessionEvidence,
+) -> RegisterReading | None:
+    """The register reading if it may be billed (see the module docstring), else None."""
+    wh = register_wh(value=sampled["value"], unit=sampled.get("unit"))
+    if not isinstance(wh, int) or not trusted.wh <= wh <= evidence.meter_end_wh:
+        return None
+    reading = RegisterReading(timestamp=at, wh=wh)
+    if evidence.max_power_w is None:
+        return reading
+    advanced, _ = advance_register(
+        trusted=trusted, reading=reading, max_power_w=evidence.max_power_w
+    )
+    return reading if advanced is reading else None
 
 
 def idle_intervals(

@@ -37,13 +37,15 @@ class SessionCost:
     """What a session costs so far (running) or in the end (final)."""
 
     session_id: int
+    # The station's OCPP transactionId of the session (what its display messages name).
+    transaction_id: int
     # False while the session runs: the cost so far.
     final: bool
     currency: str
     at: datetime
     energy_wh: int
     total_excl_vat: Decimal
-    total_incl_vat: Decimal | None
+    total_incl_vat: Decimal  # = total_excl_vat where the tariff gives no VAT
     breakdown: dict[str, Any]
     rated: RatedCdr
     periods: list[ChargingPeriodInput]
@@ -52,6 +54,8 @@ class SessionCost:
 async def session_evidence(
     repo: ChargingRepository, *, session: ChargingSession, ended_at: datetime, meter_end_wh: int
 ) -> SessionEvidence:
+    """Everything a session is priced from, up to `ended_at` and the register `meter_end_wh`
+    (the billed end: readings above it, or implausible for the EVSE's power, are skipped)."""
     readings = await repo.readings_of(session_id=session.id)
     statuses = await repo.status_changes(
         station_id=session.station_id,
@@ -66,6 +70,7 @@ async def session_evidence(
         meter_end_wh=meter_end_wh,
         readings=[Reading(timestamp=at, sampled_values=values) for at, values in readings],
         statuses=[StatusChange(timestamp=at, status=status) for at, status in statuses],
+        max_power_w=await repo.evse_max_power_w(session.evse_id),
     )
 
 
@@ -93,12 +98,13 @@ async def cost_of(
     )
     return SessionCost(
         session_id=session.id,
+        transaction_id=session.transaction_id,
         final=session.stopped_at is not None,
         currency=rated.currency,
         at=ended_at,
         energy_wh=max(meter_end_wh - session.meter_start_wh, 0),
         total_excl_vat=rated.total_cost.excl_vat,
-        total_incl_vat=rated.total_cost.incl_vat,
+        total_incl_vat=rated.total_incl_vat,
         breakdown=breakdown_of(rated),
         rated=rated,
         periods=periods,
@@ -110,9 +116,7 @@ def record_final_cost(session: ChargingSession, cost: SessionCost) -> None:
     session.currency = cost.currency
     session.cost_excl_vat = cost.total_excl_vat
     session.cost_incl_vat = cost.total_incl_vat
-    session.cost_vat = (
-        cost.total_incl_vat - cost.total_excl_vat if cost.total_incl_vat is not None else None
-    )
+    session.cost_vat = cost.total_incl_vat - cost.total_excl_vat
     session.cost_breakdown = cost.breakdown
     session.rating_periods = encode_periods(cost.periods)
     document = rated_cdr_to_ocpi(cost.rated)

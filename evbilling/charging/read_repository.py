@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Bundle
 
+from evbilling.charging.domain import ENDED_STATUSES
 from evbilling.infra.db.repository import KeysetPage, OffsetPage, RepositoryBase, paginate_keyset
 from evbilling.models import (
     ChargingSession,
@@ -36,6 +37,7 @@ class SessionFilter:
     station_id: int | None = None
     driver_id: int | None = None
     status: str | None = None
+    pricing_status: str | None = None
     started_from: datetime | None = None
     started_before: datetime | None = None
 
@@ -57,6 +59,8 @@ class SessionRepository(RepositoryBase[ChargingSession]):
             query = query.where(ChargingSession.driver_id == where.driver_id)
         if where.status is not None:
             query = query.where(ChargingSession.status == where.status)
+        if where.pricing_status is not None:
+            query = query.where(ChargingSession.pricing_status == where.pricing_status)
         if where.started_from is not None:
             query = query.where(ChargingSession.started_at >= where.started_from)
         if where.started_before is not None:
@@ -149,7 +153,7 @@ class RerateRepository(RepositoryBase[ChargingSession]):
             .join(Station, Station.id == ChargingSession.station_id)
             .where(
                 ChargingSession.operator_id == operator_id,
-                ChargingSession.status == "completed",
+                ChargingSession.status.in_(sorted(ENDED_STATUSES)),
                 ChargingSession.billable.is_(True),
                 ChargingSession.started_at >= started_from,
                 ChargingSession.started_at < started_before,

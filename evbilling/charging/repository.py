@@ -30,6 +30,7 @@ class StationLogin:
     operator_id: int
     identity: str
     password_hash: str | None
+    pending_password_hash: str | None
     pricing_display: bool
 
 
@@ -40,14 +41,18 @@ class OpenSession:
     connector_id: int
     status: str
     billable: bool
+    started_at: datetime
+    stopped_at: datetime | None
     meter_start_wh: int
     last_register_wh: int | None
     last_register_at: datetime | None
+    last_register_resolution_wh: int | None
     max_power_w: int
 
 
 class ChargingRepository(RepositoryBase[ChargingSession]):
     model = ChargingSession
+    kind = "session"
 
     @property
     def _dialect(self) -> str:
@@ -61,6 +66,7 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
                     Station.operator_id,
                     Station.identity,
                     Station.password_hash,
+                    Station.pending_password_hash,
                     Station.pricing_display,
                 ).where(Station.identity == identity)
             )
@@ -72,6 +78,7 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
             operator_id=row.operator_id,
             identity=row.identity,
             password_hash=row.password_hash,
+            pending_password_hash=row.pending_password_hash,
             pricing_display=row.pricing_display,
         )
 
@@ -120,6 +127,60 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
         )
         return bool(count)
 
+    async def next_transaction_id(self, *, station_id: int) -> int | None:
+        """The station's next OCPP transactionId, counted in its row: the UPDATE locks the row
+        on PostgreSQL (and SQLite has one writer), so no two starts get the same id. None when
+        the station no longer exists."""
+        counted = await self.db.scalar(
+            update(Station)
+            .where(Station.id == station_id)
+            .values(last_transaction_id=Station.last_transaction_id + 1)
+            .returning(Station.last_transaction_id)
+        )
+        return None if counted is None else int(counted)
+
+    async def active_on_connector(
+        self, *, station_id: int, connector_id: int
+    ) -> ChargingSession | None:
+        """The connector's active session (at most one: a partial unique index), locked."""
+        result = await self.db.execute(
+            select(ChargingSession)
+            .where(
+                ChargingSession.station_id == station_id,
+                ChargingSession.connector_id == connector_id,
+                ChargingSession.status == "active",
+            )
+            .with_for_update()
+        )
+        return result.scalar_one_or_none()
+
+    async def silent_sessions(self, *, seen_before: datetime, limit: int) -> list[ChargingSession]:
+        """Active sessions nothing was heard about since `seen_before`, oldest first; rows
+        another transaction holds are skipped (PostgreSQL), it is ending them already."""
+        result = await self.db.execute(
+            select(ChargingSession)
+            .where(ChargingSession.status == "active", ChargingSession.last_seen_at < seen_before)
+            .order_by(ChargingSession.last_seen_at, ChargingSession.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(result.scalars())
+
+    async def failed_pricing(self, *, limit: int) -> list[ChargingSession]:
+        """Ended sessions whose pricing failed, the longest untried first (each attempt sets
+        updated_at), locked; rows another transaction holds are skipped (PostgreSQL)."""
+        result = await self.db.execute(
+            select(ChargingSession)
+            .where(
+                ChargingSession.pricing_status == "failed",
+                ChargingSession.stopped_at.is_not(None),
+            )
+            .order_by(ChargingSession.updated_at, ChargingSession.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(result.scalars())
+
     async def session_by_start_key(self, start_key: str) -> ChargingSession | None:
         result = await self.db.execute(
             select(ChargingSession).where(ChargingSession.start_key == start_key)
@@ -131,14 +192,16 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
         await self.db.flush()
         return charging_session
 
-    async def session_of_station(
-        self, *, station_id: int, session_id: int
+    async def session_of_transaction(
+        self, *, station_id: int, transaction_id: int, lock: bool = False
     ) -> ChargingSession | None:
-        result = await self.db.execute(
-            select(ChargingSession).where(
-                ChargingSession.id == session_id, ChargingSession.station_id == station_id
-            )
+        """The session a station's OCPP transactionId names; with `lock`, locked until the
+        transaction ends (a stop and an abandonment of the same session never both end it)."""
+        statement = select(ChargingSession).where(
+            ChargingSession.station_id == station_id,
+            ChargingSession.transaction_id == transaction_id,
         )
+        result = await self.db.execute(statement.with_for_update() if lock else statement)
         return result.scalar_one_or_none()
 
     async def session(self, session_id: int) -> ChargingSession | None:
@@ -183,37 +246,67 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
         )
         return [(row.timestamp, row.status) for row in [*before, *during]]
 
-    async def open_session(self, *, station_id: int, session_id: int) -> OpenSession | None:
-        """The few columns MeterValues needs, with the EVSE's power limit, in one query."""
+    async def seen_session(
+        self, *, station_id: int, transaction_id: int, now: datetime
+    ) -> OpenSession | None:
+        """The session a station's message names, marked as heard of `now` (last_seen_at), with
+        the few columns MeterValues needs and the EVSE's power limit: one statement."""
         connection = await self.db.connection()
         row = (
             await connection.execute(
-                _OPEN_SESSION, {"session_id": session_id, "station_id": station_id}
+                _SEEN_SESSION,
+                {"seen_station": station_id, "seen_transaction": transaction_id, "seen_at": now},
             )
         ).first()
         if row is None:
             return None
-        last_wh, last_at = row.last_register_wh, row.last_register_at
+        last = (row.last_register_wh, row.last_register_at, row.last_register_resolution_wh)
         # A register advanced earlier in this transaction and not written yet (deferred).
         for update_ in deferred_rows(self.db, _SET_LAST_REGISTER):
-            if update_["session_id"] == session_id:
-                last_wh, last_at = update_["wh"], update_["at"]
+            if update_["session_id"] == row.id:
+                last = (update_["wh"], update_["at"], update_["resolution"])
         return OpenSession(
             id=row.id,
             station_id=row.station_id,
             connector_id=row.connector_id,
             status=row.status,
             billable=row.billable,
+            started_at=row.started_at,
+            stopped_at=row.stopped_at,
             meter_start_wh=row.meter_start_wh,
-            last_register_wh=last_wh,
-            last_register_at=last_at,
+            last_register_wh=last[0],
+            last_register_at=last[1],
+            last_register_resolution_wh=last[2],
             max_power_w=row.max_power_w or 0,
         )
 
-    async def set_last_register(self, *, session_id: int, wh: int, at: datetime) -> None:
+    async def set_last_register(
+        self, *, session_id: int, wh: int, at: datetime, resolution_wh: int
+    ) -> None:
         # Deferred to the end of the transaction: one executemany for a whole group commit.
-        await defer_rows(
-            self.db, _SET_LAST_REGISTER, [{"session_id": session_id, "wh": wh, "at": at}]
+        row = {"session_id": session_id, "wh": wh, "at": at, "resolution": resolution_wh}
+        await defer_rows(self.db, _SET_LAST_REGISTER, [row])
+
+    async def evse_max_power_w(self, evse_id: int | None) -> int | None:
+        if evse_id is None:
+            return None
+        return await self.db.scalar(select(Evse.max_power_w).where(Evse.id == evse_id))
+
+    async def anomaly_kinds(self, *, session_id: int) -> set[str]:
+        """The kinds of anomaly recorded for a session (each once)."""
+        rows = await self.db.execute(
+            select(MeteringAnomaly.kind).where(MeteringAnomaly.session_id == session_id).distinct()
+        )
+        return set(rows.scalars())
+
+    async def review_if_priced(self, *, session_id: int) -> None:
+        """A priced session whose evidence is put in doubt afterwards (a reading after its
+        stop, a conflicting second stop) goes to review; pending or failed ones stay as they
+        are (their pricing decides then)."""
+        await self.db.execute(
+            update(ChargingSession)
+            .where(ChargingSession.id == session_id, ChargingSession.pricing_status == "priced")
+            .values(pricing_status="review")
         )
 
     async def add_meter_values(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -234,22 +327,30 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
 # Statements of the hot path, built once (SQLAlchemy then reuses their compiled form).
 _SESSIONS = ChargingSession.__table__
 _EVSES = Evse.__table__
-_OPEN_SESSION = (
-    select(
+_SEEN_SESSION = (
+    update(ChargingSession)
+    .where(
+        _SESSIONS.c.station_id == bindparam("seen_station"),
+        _SESSIONS.c.transaction_id == bindparam("seen_transaction"),
+    )
+    # Bind names must differ from column names in an UPDATE.
+    .values(last_seen_at=bindparam("seen_at"))
+    .returning(
         _SESSIONS.c.id,
         _SESSIONS.c.station_id,
         _SESSIONS.c.connector_id,
         _SESSIONS.c.status,
         _SESSIONS.c.billable,
+        _SESSIONS.c.started_at,
+        _SESSIONS.c.stopped_at,
         _SESSIONS.c.meter_start_wh,
         _SESSIONS.c.last_register_wh,
         _SESSIONS.c.last_register_at,
-        _EVSES.c.max_power_w,
-    )
-    .select_from(_SESSIONS.outerjoin(_EVSES, _EVSES.c.id == _SESSIONS.c.evse_id))
-    .where(
-        _SESSIONS.c.id == bindparam("session_id"),
-        _SESSIONS.c.station_id == bindparam("station_id"),
+        _SESSIONS.c.last_register_resolution_wh,
+        select(_EVSES.c.max_power_w)
+        .where(_EVSES.c.id == _SESSIONS.c.evse_id)
+        .scalar_subquery()
+        .label("max_power_w"),
     )
 )
 _TOUCH_HEARTBEAT = (
@@ -260,7 +361,11 @@ _TOUCH_HEARTBEAT = (
 _SET_LAST_REGISTER = (
     update(ChargingSession)
     .where(ChargingSession.id == bindparam("session_id"))
-    .values(last_register_wh=bindparam("wh"), last_register_at=bindparam("at"))
+    .values(
+        last_register_wh=bindparam("wh"),
+        last_register_at=bindparam("at"),
+        last_register_resolution_wh=bindparam("resolution"),
+    )
 )
 _INSERT_IGNORING: dict[tuple[bool, str], Any] = {
     (is_postgres, model.__tablename__): (

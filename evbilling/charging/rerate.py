@@ -131,7 +131,8 @@ async def rerate(
                     started_at=row.started_at,
                     ended_at=row.stopped_at,
                     meter_start_wh=row.meter_start_wh,
-                    meter_end_wh=row.meter_stop_wh,
+                    # What it was billed up to: meterStop only when that was plausible.
+                    meter_end_wh=row.meter_start_wh + (row.energy_wh or 0),
                     readings=[
                         Reading(timestamp=at, sampled_values=values)
                         for at, values in readings[row.id]

@@ -9,7 +9,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, computed_field, field_validator
 
-from evbilling.charging.domain import ENERGY_REGISTER
+from evbilling.charging.domain import (
+    ENERGY_REGISTER,
+    MAX_END_REASON_LENGTH,
+    PricingStatus,
+    SessionStatus,
+)
+from evbilling.infra.http.schemas import Input
 from evbilling.money import currency_exponent
 from evbilling.rating.schemas import Amount
 
@@ -19,7 +25,10 @@ _READ = ConfigDict(from_attributes=True, json_schema_serialization_defaults_requ
 class SessionRead(BaseModel):
     model_config = _READ
 
-    id: int
+    id: int = Field(description="The session's id: what the API and the CLI address it by.")
+    transaction_id: int = Field(
+        description="The OCPP transactionId the station knows it by (unique per station)."
+    )
     station_id: int
     station_identity: str
     connector_id: int
@@ -27,15 +36,22 @@ class SessionRead(BaseModel):
     driver_id: int | None
     token_id: int | None
     id_tag: str
-    status: str
+    status: SessionStatus
     authorization_status: str
     billable: bool
+    pricing_status: PricingStatus
+    pricing_error: str | None = Field(description="Why pricing failed, when it did.")
     started_at: datetime
     stopped_at: datetime | None
     meter_start_wh: int
     meter_stop_wh: int | None
     energy_wh: int | None
-    stop_reason: str | None
+    stop_reason: str | None = Field(description="The reason the station gave (OCPP).")
+    end_reason: str | None = Field(
+        description="Why the server or an operator ended the session (superseded, abandoned, "
+        "closed)."
+    )
+    last_seen_at: datetime = Field(description="Server time of the last message about the session.")
     tariff_id: int | None
     tariff_version: int | None
     time_zone: str | None
@@ -52,12 +68,6 @@ class SessionRead(BaseModel):
         if amount is None or currency is None:
             return amount
         return amount.quantize(Decimal(1).scaleb(-currency_exponent(currency)))
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def transaction_id(self) -> int:
-        """The OCPP transactionId: the session's id."""
-        return self.id
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -132,14 +142,26 @@ class SessionPage(BaseModel):
     )
 
 
+class SessionClose(Input):
+    reason: str = Field(
+        min_length=1,
+        max_length=MAX_END_REASON_LENGTH,
+        description="Why the session is closed (the station no longer knows it, say); one line.",
+        examples=["station replaced after a fault; driver confirmed the end"],
+    )
+
+
 class CostRead(BaseModel):
     model_config = _READ
 
     session_id: int
+    transaction_id: int
     final: bool = Field(description="false while the session runs: the cost so far")
     at: datetime
     energy_wh: int
     currency: str
     total_excl_vat: Amount
-    total_incl_vat: Amount | None
+    total_incl_vat: Amount = Field(
+        description="Including VAT; equal to total_excl_vat where the tariff gives no VAT"
+    )
     breakdown: dict[str, Any]

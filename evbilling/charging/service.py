@@ -16,28 +16,29 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.charging.domain import (
-    Anomaly,
-    AnomalyKind,
+    MAX_TRANSACTION_ID,
     AuthorizationStatus,
-    RegisterReading,
+    PricingStatus,
     SessionStatus,
     TokenFacts,
     authorize_token,
-    check_register_step,
     normalize_id_tag,
+    printable_id_tag,
     start_key,
+    station_time,
 )
+from evbilling.charging.ending import SessionEnd, end_session, supersede
 from evbilling.charging.meter_service import (
     MeterValueIn,
     record_anomalies,
-    store_samples,
 )
-from evbilling.charging.pricing import cost_of, record_final_cost
 from evbilling.charging.repository import ChargingRepository
 from evbilling.charging.station_events import (
     StationRef,
+    UnknownConnector,
     evse_for,
 )
+from evbilling.charging.stop_evidence import record_second_stop, settle_stop
 from evbilling.drivers.domain import TokenStatus
 from evbilling.infra.logging import get_logger
 from evbilling.kit import EVBillingError
@@ -89,6 +90,10 @@ async def authorize(
     )
 
 
+class TransactionIdsExhausted(EVBillingError):
+    """A station has used every OCPP transactionId (2^31 - 1 of them)."""
+
+
 async def start_transaction(
     *,
     db: AsyncSession,
@@ -102,8 +107,12 @@ async def start_transaction(
 ) -> StartResult:
     """Open a session; a replay of the same StartTransaction returns the same transaction.
 
-    A token that is not accepted still gets a transactionId (OCPP requires one) but its session
-    is recorded as rejected and never billed; the station is told the token's status.
+    A session still active on the connector is ended first (superseded: the station started
+    another). A token that is not accepted, or that charges at another connector, still gets a
+    transactionId (OCPP requires one) but its session is recorded as rejected and never
+    billed; the station is told the token's status. The partial unique indexes (one active
+    session per connector and per token) decide races between connections: the start that
+    loses decides again, and sees the winner.
     """
     repo = ChargingRepository(db)
     key = start_key(
@@ -117,9 +126,94 @@ async def start_transaction(
     if existing is not None:
         return _replayed_start(existing)
     evse_id = await evse_for(repo, station=station, connector_id=connector_id, now=now)
-    uid = normalize_id_tag(id_tag)
+    started_at, skew = station_time(reported=timestamp, received_at=now, what="StartTransaction")
+    transaction_id = await repo.next_transaction_id(station_id=station.id)
+    if transaction_id is None:
+        raise UnknownConnector(f"station {station.identity} no longer exists")
+    if transaction_id > MAX_TRANSACTION_ID:
+        raise TransactionIdsExhausted(f"station {station.identity} has no transactionId left")
+    opening = _Opening(
+        station=station,
+        connector_id=connector_id,
+        evse_id=evse_id,
+        id_tag=id_tag,
+        start_key=key,
+        transaction_id=transaction_id,
+        meter_start_wh=meter_start_wh,
+        started_at=started_at,
+        reservation_id=reservation_id,
+    )
+    opened = await _open_deciding_races(db, opening=opening, now=now)
+    if isinstance(opened, StartResult):
+        return opened  # the same start, committed by another connection first
+    charging_session, info = opened
+    if skew is not None:
+        await record_anomalies(
+            repo,
+            station=station,
+            session_id=charging_session.id,
+            anomalies=[(skew, timestamp)],
+            now=now,
+        )
+    log.info(
+        "session.started",
+        station=station.identity,
+        session_id=charging_session.id,
+        transaction_id=transaction_id,
+        id_tag=id_tag,
+        status=info.status.value,
+    )
+    return StartResult(transaction_id=transaction_id, id_tag_info=info, replayed=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Opening:
+    """What a StartTransaction opens; decided again when a concurrent start wins a race."""
+
+    station: StationRef
+    connector_id: int
+    evse_id: int
+    id_tag: str
+    start_key: str
+    transaction_id: int
+    meter_start_wh: int
+    started_at: datetime
+    reservation_id: int | None
+
+
+async def _open_deciding_races(
+    db: AsyncSession, *, opening: _Opening, now: datetime
+) -> tuple[ChargingSession, IdTagInfo] | StartResult:
+    """Open the session in a savepoint. If a unique index refuses it, another connection
+    committed first: the same start (a replay: its answer), or a start that took the
+    connector or the card (decide once more, seeing it)."""
+    repo = ChargingRepository(db)
+    for attempt in (1, 2):
+        try:
+            async with db.begin_nested():
+                return await _open(db, opening=opening, now=now)
+        except IntegrityError:
+            existing = await repo.session_by_start_key(opening.start_key)
+            if existing is not None:
+                return _replayed_start(existing)
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _open(
+    db: AsyncSession, *, opening: _Opening, now: datetime
+) -> tuple[ChargingSession, IdTagInfo]:
+    repo = ChargingRepository(db)
+    station = opening.station
+    busy = await repo.active_on_connector(station_id=station.id, connector_id=opening.connector_id)
+    if busy is not None:
+        await supersede(
+            db, session=busy, station=station, by_transaction_id=opening.transaction_id, now=now
+        )
+    uid = normalize_id_tag(opening.id_tag)
     token = await repo.token(operator_id=station.operator_id, uid=uid)
-    info = await authorize(db=db, station=station, id_tag=id_tag, now=now, starting=True)
+    info = await authorize(db=db, station=station, id_tag=opening.id_tag, now=now, starting=True)
     accepted = info.status is AuthorizationStatus.ACCEPTED
     snapshot: TariffSnapshot | None = None
     time_zone: str | None = None
@@ -130,9 +224,9 @@ async def start_transaction(
             db=db,
             operator_id=station.operator_id,
             station_id=station.id,
-            evse_id=evse_id,
+            evse_id=opening.evse_id,
             driver_id=token.driver_id if token is not None else None,
-            at=timestamp,
+            at=opening.started_at,
         )
         time_zone = await station_time_zone(
             db=db, operator_id=station.operator_id, station_id=station.id
@@ -140,20 +234,23 @@ async def start_transaction(
     charging_session = ChargingSession(
         operator_id=station.operator_id,
         station_id=station.id,
-        evse_id=evse_id,
-        connector_id=connector_id,
-        start_key=key,
+        transaction_id=opening.transaction_id,
+        evse_id=opening.evse_id,
+        connector_id=opening.connector_id,
+        start_key=opening.start_key,
         id_tag=uid,
         token_id=token.id if token is not None else None,
         driver_id=token.driver_id if token is not None else None,
         authorization_status=info.status.value,
         status=(SessionStatus.ACTIVE if accepted else SessionStatus.REJECTED).value,
         billable=accepted,
-        reservation_id=reservation_id,
-        started_at=timestamp,
-        meter_start_wh=meter_start_wh,
-        last_register_wh=meter_start_wh,
-        last_register_at=timestamp,
+        pricing_status=(PricingStatus.PENDING if accepted else PricingStatus.NOT_BILLABLE).value,
+        reservation_id=opening.reservation_id,
+        started_at=opening.started_at,
+        meter_start_wh=opening.meter_start_wh,
+        last_register_wh=opening.meter_start_wh,
+        last_register_at=opening.started_at,
+        last_seen_at=now,
         tariff_id=snapshot.tariff_id if snapshot is not None else None,
         tariff_version=snapshot.version if snapshot is not None else None,
         tariff_ocpi=snapshot.ocpi_json if snapshot is not None else None,
@@ -162,47 +259,16 @@ async def start_transaction(
         created_at=now,
         updated_at=now,
     )
-    try:
-        async with db.begin_nested():
-            await repo.add_session(charging_session)
-    except IntegrityError:
-        # The same start raced in on another connection: answer with the stored one.
-        existing = await repo.session_by_start_key(key)
-        if existing is None:
-            raise
-        return _replayed_start(existing)
-    log.info(
-        "session.started",
-        station=station.identity,
-        transaction_id=charging_session.id,
-        id_tag=id_tag,
-        status=info.status.value,
-    )
-    return StartResult(transaction_id=charging_session.id, id_tag_info=info, replayed=False)
+    await repo.add_session(charging_session)
+    return charging_session, info
 
 
 def _replayed_start(existing: ChargingSession) -> StartResult:
     return StartResult(
-        transaction_id=existing.id,
+        transaction_id=existing.transaction_id,
         id_tag_info=IdTagInfo(status=AuthorizationStatus(existing.authorization_status)),
         replayed=True,
     )
-
-
-async def _price_final(
-    db: AsyncSession, *, charging_session: ChargingSession, ended_at: datetime, meter_end_wh: int
-) -> None:
-    """Price the session; a pricing failure is recorded for review but never loses the stop."""
-    try:
-        cost = await cost_of(
-            db, session=charging_session, ended_at=ended_at, meter_end_wh=meter_end_wh
-        )
-    except EVBillingError as exc:
-        log.error("session.pricing_failed", transaction_id=charging_session.id, error=str(exc))
-        charging_session.cost_breakdown = {"error": f"{type(exc).__name__}: {exc}"[:500]}
-        return
-    if cost is not None:
-        record_final_cost(charging_session, cost)
 
 
 async def stop_transaction(
@@ -217,83 +283,79 @@ async def stop_transaction(
     transaction_data: Sequence[MeterValueIn],
     now: datetime,
 ) -> IdTagInfo | None:
-    """Close and price a session. A replay, or a transaction of another station, changes nothing."""
+    """Close and price a session (`ending`) from what the stop proves (`stop_evidence`). An
+    identical replay, or a transaction of another station, changes nothing; another account
+    of a session that has ended already is recorded as an anomaly, never billed."""
     repo = ChargingRepository(db)
-    # The token's running session is the one being stopped: never a ConcurrentTx here.
-    info = await authorize(db=db, station=station, id_tag=id_tag, now=now) if id_tag else None
-    charging_session = await repo.session_of_station(
-        station_id=station.id, session_id=transaction_id
+    # The token's running session is the one being stopped: never a ConcurrentTx here. An
+    # idTag no token can have (U+0000, control characters) is not looked up, nor stored.
+    tag = printable_id_tag(id_tag)
+    info = await authorize(db=db, station=station, id_tag=tag, now=now) if tag else None
+    if id_tag and tag is None:
+        info = IdTagInfo(status=AuthorizationStatus.INVALID)
+    charging_session = await repo.session_of_transaction(
+        station_id=station.id, transaction_id=transaction_id, lock=True
     )
     if charging_session is None:
         log.warning("session.stop_unknown", station=station.identity, transaction_id=transaction_id)
         return info
     if charging_session.stopped_at is not None:
-        return info  # replayed StopTransaction
-    open_session = await repo.open_session(station_id=station.id, session_id=transaction_id)
-    assert open_session is not None
-    await store_samples(
+        # A replay, or the station's own account of a session the server ended already.
+        await record_second_stop(
+            repo,
+            station=station,
+            session=charging_session,
+            meter_stop_wh=meter_stop_wh,
+            timestamp=timestamp,
+            transaction_data=transaction_data,
+            now=now,
+        )
+        return info
+    # Replays are recognised by the timestamp as sent; the session ends at the one believed.
+    reported = timestamp
+    timestamp, skew = station_time(
+        reported=reported,
+        received_at=now,
+        what="StopTransaction",
+        not_before=charging_session.started_at,
+    )
+    if skew is not None:
+        await record_anomalies(
+            repo,
+            station=station,
+            session_id=charging_session.id,
+            anomalies=[(skew, reported)],
+            now=now,
+        )
+    evidence = await settle_stop(
         repo,
         station=station,
-        connector_id=charging_session.connector_id,
-        session=open_session,
-        meter_values=transaction_data,
+        session=charging_session,
+        meter_stop_wh=meter_stop_wh,
+        timestamp=timestamp,
+        reported_timestamp=reported,
+        transaction_data=transaction_data,
         now=now,
     )
-    await db.refresh(charging_session)
-    stop_reading = RegisterReading(timestamp=timestamp, wh=meter_stop_wh)
-    anomalies: list[tuple[Anomaly, datetime]] = []
-    last = (
-        RegisterReading(
-            timestamp=charging_session.last_register_at, wh=charging_session.last_register_wh
-        )
-        if charging_session.last_register_at is not None
-        and charging_session.last_register_wh is not None
-        and charging_session.last_register_at < timestamp
-        else None
-    )
-    step = check_register_step(
-        previous=last, current=stop_reading, max_power_w=open_session.max_power_w
-    )
-    if step is not None:
-        anomalies.append((step, timestamp))
-    energy = meter_stop_wh - charging_session.meter_start_wh
-    if energy < 0:
-        anomalies.append(
-            (
-                Anomaly(
-                    kind=AnomalyKind.STOP_BEFORE_START,
-                    detail=f"meterStop {meter_stop_wh} Wh is below meterStart "
-                    f"{charging_session.meter_start_wh} Wh",
-                    timestamp=timestamp,
-                    value=str(meter_stop_wh),
-                ),
-                timestamp,
-            )
-        )
-        energy = 0  # never bill a negative quantity; the anomaly is there for review
-    await record_anomalies(
-        repo, station=station, session_id=charging_session.id, anomalies=anomalies, now=now
-    )
-    charging_session.stopped_at = timestamp
-    charging_session.meter_stop_wh = meter_stop_wh
-    charging_session.energy_wh = energy
-    charging_session.stop_reason = reason or "Local"
-    charging_session.stop_id_tag = normalize_id_tag(id_tag) if id_tag else None
-    charging_session.updated_at = now
-    if charging_session.status == SessionStatus.ACTIVE.value:
-        charging_session.status = SessionStatus.COMPLETED.value
-    if charging_session.billable:
-        await _price_final(
-            db,
-            charging_session=charging_session,
+    energy = evidence.energy_wh
+    await end_session(
+        db,
+        session=charging_session,
+        end=SessionEnd(
+            status=SessionStatus.COMPLETED,
             ended_at=timestamp,
-            meter_end_wh=charging_session.meter_start_wh + energy,
-        )
-    await db.flush()
+            meter_end_wh=evidence.billed_end_wh,
+            meter_stop_wh=meter_stop_wh,
+            stop_reason=reason or "Local",
+            stop_id_tag=tag,
+        ),
+        now=now,
+    )
     log.info(
         "session.stopped",
         station=station.identity,
-        transaction_id=charging_session.id,
+        session_id=charging_session.id,
+        transaction_id=transaction_id,
         energy_wh=energy,
         cost=str(charging_session.cost_incl_vat),
     )

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evbilling.charging.repository import ChargingRepository
 from evbilling.infra.logging import get_logger
 from evbilling.kit import EVBillingError
+from evbilling.stations.repository import StationRepository
 
 log = get_logger(__name__)
 
@@ -48,8 +49,18 @@ class StationInfo:
     meter_serial_number: str | None = None
 
 
-async def station_login(*, db: AsyncSession, identity: str) -> tuple[StationRef, str] | None:
-    """The station and its password hash, for authentication at the WebSocket upgrade."""
+@dataclass(frozen=True, slots=True)
+class StationCredentials:
+    """What a station may log in with: its current password and, after a rotation it
+    accepted, the new one it has not logged in with yet (argon2 hashes)."""
+
+    station: StationRef
+    password_hash: str
+    pending_password_hash: str | None
+
+
+async def station_login(*, db: AsyncSession, identity: str) -> StationCredentials | None:
+    """The station and its password hashes, for authentication at the WebSocket upgrade."""
     login = await ChargingRepository(db).station_login(identity)
     if login is None or login.password_hash is None:
         return None  # unknown, or no password set yet: it cannot connect
@@ -59,7 +70,25 @@ async def station_login(*, db: AsyncSession, identity: str) -> tuple[StationRef,
         identity=login.identity,
         pricing_display=login.pricing_display,
     )
-    return station, login.password_hash
+    return StationCredentials(
+        station=station,
+        password_hash=login.password_hash,
+        pending_password_hash=login.pending_password_hash,
+    )
+
+
+async def promote_pending_password(
+    *, db: AsyncSession, station: StationRef, pending_hash: str, now: datetime
+) -> bool:
+    """The station logged in with its pending password: from now on that is its password and
+    the previous one no longer works (one unit of work). False when a newer rotation has
+    replaced that pending password meanwhile: the login is then refused."""
+    promoted = await StationRepository(db).promote_pending_password(
+        station_id=station.id, pending_hash=pending_hash, now=now
+    )
+    if promoted:
+        log.info("station.password_promoted", station=station.identity)
+    return promoted
 
 
 async def record_boot(

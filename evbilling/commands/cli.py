@@ -26,6 +26,7 @@ def register(*, station_app: typer.Typer, session_app: typer.Typer) -> None:
     station_app.command("set-config")(set_config)
     station_app.command("trigger")(trigger)
     station_app.command("clear-cache")(clear_cache)
+    station_app.command("rotate-password")(rotate_password)
     session_app.command("stop")(session_stop)
 
 
@@ -175,4 +176,28 @@ def session_stop(
         data,
         as_json=as_json,
         text=lambda d: f"{d['station_identity']} answered: {json.dumps(d['response'])}",
+    )
+
+
+def rotate_password(
+    station_id: int,
+    password: Annotated[
+        str | None, typer.Option(help="16..20 printable ASCII characters; generated if left out.")
+    ] = None,
+    timeout: float = TimeoutOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Send a connected station a new password (ChangeConfiguration AuthorizationKey); prints
+    it once. Its current password keeps working until it logs in with the new one."""
+    body = {"password": password} if password is not None else None
+    data = call_api(
+        method="POST", path=f"/stations/{station_id}/password", body=body, timeout=timeout
+    )
+    emit(
+        data,
+        as_json=as_json,
+        text=lambda d: (
+            f"station {d['identity']} answered {d['station_status']}; new password (shown "
+            f"once; the current one works until the station logs in with it): {d['password']}"
+        ),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from evbilling.charging.domain import normalize_id_tag
@@ -78,6 +79,35 @@ class ChangeConfiguration:
 
     def payload(self) -> dict[str, Any]:
         return {"key": self.key, "value": self.value}
+
+
+AUTHORIZATION_KEY = "AuthorizationKey"
+
+
+class ConfigurationStatus(StrEnum):
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+    REBOOT_REQUIRED = "RebootRequired"
+    NOT_SUPPORTED = "NotSupported"
+
+
+# The station stored the new value: at once, or to use after its next reboot.
+CONFIGURATION_TAKEN = frozenset({ConfigurationStatus.ACCEPTED, ConfigurationStatus.REBOOT_REQUIRED})
+
+
+def change_authorization_key(password: str) -> ChangeConfiguration:
+    """The security profile 1 password a station logs in with from its next connection on.
+    OCPP 1.6's security whitepaper sends it hexadecimal (at most 40 digits); the station
+    decodes it and presents the decoded text as its Basic-auth password."""
+    return ChangeConfiguration(key=AUTHORIZATION_KEY, value=password.encode("ascii").hex().upper())
+
+
+def configuration_status(answer: dict[str, Any]) -> ConfigurationStatus | None:
+    """A ChangeConfiguration answer's status; None for anything else."""
+    try:
+        return ConfigurationStatus(str(answer.get("status")))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,16 +6,18 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from evbilling.access.caller import CurrentCaller
 from evbilling.commands import domain as commands
-from evbilling.commands import service
+from evbilling.commands import rotation, service
 from evbilling.commands.schemas import (
     ChangeAvailabilityCreate,
     ChangeConfigurationCreate,
     CommandResponse,
     GetConfigurationCreate,
+    PasswordRotationCreate,
+    PasswordRotationRead,
     RemoteStartCreate,
     RemoteStopCreate,
     ResetCreate,
@@ -24,6 +26,7 @@ from evbilling.commands.schemas import (
 )
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.http.deps import Context
+from evbilling.infra.http.schemas import no_store, problems
 from evbilling.infra.station_link import CommandResult
 
 router = APIRouter()
@@ -281,3 +284,34 @@ async def clear_cache(
         command=commands.ClearCache(),
         timeout_s=timeout_s,
     )
+
+
+@router.post(
+    "/stations/{station_id}/password",
+    response_model=PasswordRotationRead,
+    tags=["stations"],
+    summary="Rotate a connected station's password (ChangeConfiguration AuthorizationKey)",
+    description="Sends the new password (given or generated) to the station; only when it "
+    "accepts is the new password kept, beside the current one, until the station logs in "
+    "with it. Refused (409), not connected (409), a CALLERROR (502): nothing changes. Not "
+    "confirmed in time (504): the new password is kept as pending as well, in case the "
+    "station applied it. The current password keeps working in every case.",
+    responses=problems(404, 409),
+)
+async def rotate_station_password(
+    station_id: int,
+    caller: CurrentCaller,
+    context: Context,
+    response: Response,
+    body: PasswordRotationCreate | None = None,
+    timeout_s: Timeout = 30,
+) -> PasswordRotationRead:
+    rotated = await rotation.rotate_station_password(
+        context=context,
+        operator_id=caller.operator_id,
+        station_id=station_id,
+        password=body.password if body is not None else None,
+        timeout_s=timeout_s,
+    )
+    no_store(response)
+    return PasswordRotationRead.model_validate(rotated)

@@ -8,14 +8,16 @@ answer, and no database connection is held while it does.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.charging.read_repository import SessionRepository
 from evbilling.charging.sessions import station_identity
-from evbilling.commands.domain import RemoteStop, StationCommand
+from evbilling.commands.domain import RemoteStop, StationCommand, change_authorization_key
 from evbilling.kit.errors import Conflict
+from evbilling.stations import service as stations
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,5 +49,36 @@ async def prepare_session_stop(
         db=db,
         operator_id=operator_id,
         station_id=found.station_id,
-        command=RemoteStop(transaction_id=found.id),
+        command=RemoteStop(transaction_id=found.transaction_id),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordChange:
+    """A new password addressed to a station, with the command that gives it the password."""
+
+    station_id: int
+    password: str  # shown once to the operator; never logged
+    command: OutgoingCommand
+
+
+async def prepare_password_change(
+    *, db: AsyncSession, operator_id: int, station_id: int, password: str | None
+) -> PasswordChange:
+    """The new password (given and checked, or generated) and its ChangeConfiguration."""
+    plain = stations.new_station_password(password)
+    outgoing = await prepare_command(
+        db=db,
+        operator_id=operator_id,
+        station_id=station_id,
+        command=change_authorization_key(plain),
+    )
+    return PasswordChange(station_id=station_id, password=plain, command=outgoing)
+
+
+async def keep_pending_password(
+    *, db: AsyncSession, operator_id: int, station_id: int, password_hash: str, now: datetime
+) -> None:
+    await stations.set_pending_password(
+        db=db, operator_id=operator_id, station_id=station_id, password_hash=password_hash, now=now
     )

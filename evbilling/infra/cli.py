@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
+from evbilling.infra.secrets import ApiKeyHasher
 from evbilling.infra.validation import MAX_PAGE_LIMIT
 from evbilling.kit import EVBillingError, SystemClock
 from evbilling.kit.errors import InvalidRequest
@@ -46,16 +47,29 @@ class CliSettings:
     api_url: str
     api_key: str | None
     operator_of: OperatorOf
+    # Digests of the API keys commands issue (the server's secret, read on first use).
+    api_keys: ApiKeyHasher
 
 
 _settings: CliSettings | None = None
 
 
-def use(*, database_url: str, api_url: str, api_key: str | None, operator_of: OperatorOf) -> None:
+def use(
+    *,
+    database_url: str,
+    api_url: str,
+    api_key: str | None,
+    operator_of: OperatorOf,
+    api_keys: ApiKeyHasher,
+) -> None:
     """What the commands of this run work with (called once, by the root command)."""
     global _settings
     _settings = CliSettings(
-        database_url=database_url, api_url=api_url, api_key=api_key, operator_of=operator_of
+        database_url=database_url,
+        api_url=api_url,
+        api_key=api_key,
+        operator_of=operator_of,
+        api_keys=api_keys,
     )
 
 
@@ -71,16 +85,27 @@ def run_in_unit_of_work(work: Callable[[AsyncSession, ServiceContext, int], Awai
     A named evbilling error ends the command with its message and exit code 1.
     """
 
+    async def scoped(db: AsyncSession, context: ServiceContext) -> T:
+        operator_id = await settings().operator_of(db=db, now=context.clock.now())
+        return await work(db, context, operator_id)
+
+    return run_unscoped(scoped)
+
+
+def run_unscoped(work: Callable[[AsyncSession, ServiceContext], Awaitable[T]]) -> T:
+    """run_in_unit_of_work without an operator: for commands about operators themselves."""
+
     async def run() -> T:
         config = settings()
         engine = create_engine(url=config.database_url)
         context = ServiceContext(
-            session_factory=create_session_factory(engine), clock=SystemClock()
+            session_factory=create_session_factory(engine),
+            clock=SystemClock(),
+            api_keys=config.api_keys,
         )
         try:
             async with context.unit_of_work() as db:
-                operator_id = await config.operator_of(db=db, now=context.clock.now())
-                result = await work(db, context, operator_id)
+                result = await work(db, context)
                 await db.commit()
                 return result
         finally:
@@ -176,14 +201,27 @@ def run_command(work: Callable[[AsyncSession, ServiceContext, int], Awaitable[T]
     problem document to carry it."""
 
     async def named(db: AsyncSession, context: ServiceContext, operator_id: int) -> T:
-        try:
-            return await work(db, context, operator_id)
-        except InvalidRequest as exc:
-            if exc.field is None or exc.errors:  # several fields: the message names them
-                raise
-            raise InvalidRequest(f"{exc.field}: {exc}", field=exc.field) from exc
+        return await _field_named(work(db, context, operator_id))
 
     return run_in_unit_of_work(named)
+
+
+def run_unscoped_command(work: Callable[[AsyncSession, ServiceContext], Awaitable[T]]) -> T:
+    """run_unscoped, with the rejected field named in the message (as run_command)."""
+
+    async def named(db: AsyncSession, context: ServiceContext) -> T:
+        return await _field_named(work(db, context))
+
+    return run_unscoped(named)
+
+
+async def _field_named(work: Awaitable[T]) -> T:
+    try:
+        return await work
+    except InvalidRequest as exc:
+        if exc.field is None or exc.errors:  # several fields: the message names them
+            raise
+        raise InvalidRequest(f"{exc.field}: {exc}", field=exc.field) from exc
 
 
 def fields_of(read: BaseModel) -> dict[str, Any]:

@@ -25,7 +25,17 @@ V = TypeVar("V", bound=ValidatedText)
 MAX_PAGE_LIMIT: Final = 500
 MAX_NAME_LENGTH: Final = 200
 MAX_PRICE: Final = Decimal(10) ** 12
-MAX_RECORD_ID: Final = 2**63 - 1
+# What both databases store: BIGINT (and SQLite's INTEGER) integers; INTEGER columns (versions,
+# connector ids) hold 32 bits on PostgreSQL; PostgreSQL text cannot hold U+0000.
+MIN_INT64: Final = -(2**63)
+MAX_INT64: Final = 2**63 - 1
+MAX_INT32: Final = 2**31 - 1
+MAX_RECORD_ID: Final = MAX_INT64
+NUL: Final = "\x00"
+INT64_MESSAGE: Final = f"must be an integer from {MIN_INT64} to {MAX_INT64}"
+NUL_MESSAGE: Final = "must not contain the character U+0000"
+# Enough to point at the culprits, bounded whatever the request holds.
+MAX_REPORTED: Final = 20
 
 
 def check_page(page: PageRequest) -> PageRequest:
@@ -42,6 +52,8 @@ def required_text(value: object, *, field: str, max_length: int) -> str:
     text = value.strip()
     if not text:
         raise InvalidRequest("must not be empty", field=field)
+    if NUL in text:
+        raise InvalidRequest(NUL_MESSAGE, field=field)
     if len(text) > max_length:
         raise InvalidRequest(f"must be at most {max_length} characters", field=field)
     return text
@@ -129,3 +141,36 @@ def price(value: object, *, field: str, maximum: Decimal = MAX_PRICE) -> Decimal
         bound = f"at most {maximum}" if maximum < MAX_PRICE else f"less than {MAX_PRICE}"
         raise InvalidRequest(f"must be {bound}", field=field)
     return amount
+
+
+def unstorable_values(data: object) -> list[tuple[str, str]]:
+    """Every integer beyond 64 bits and every text holding U+0000 in JSON data (a request
+    body), as (dotted path, message) in document order; at most MAX_REPORTED of them.
+    Neither database could store them, so they are refused before anything else happens."""
+    found: list[tuple[str, str]] = []
+    pending: list[tuple[str, object]] = [("", data)]
+    while pending and len(found) < MAX_REPORTED:  # iterative: nesting depth is the client's
+        path, value = pending.pop()
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int):
+            if not MIN_INT64 <= value <= MAX_INT64:
+                found.append((path or "body", INT64_MESSAGE))
+        elif isinstance(value, str):
+            if NUL in value:
+                found.append((path or "body", NUL_MESSAGE))
+        elif isinstance(value, dict):
+            children: list[tuple[str, object]] = []
+            for key, item in value.items():
+                name = str(key)
+                if NUL in name:
+                    found.append((path or "body", f"member names {NUL_MESSAGE}"))
+                    continue
+                children.append((f"{path}.{name}" if path else name, item))
+            pending.extend(reversed(children))
+        elif isinstance(value, list | tuple):
+            pending.extend(
+                (f"{path}.{index}" if path else str(index), item)
+                for index, item in reversed(list(enumerate(value)))
+            )
+    return found[:MAX_REPORTED]

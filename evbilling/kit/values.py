@@ -39,3 +39,10 @@ class ValidatedText(str):
         if "\x00" in text or len(text) > cls.MAX_LENGTH or not cls.PATTERN.fullmatch(text):
             raise InvalidValue(f"must be {cls.RULE}", field=name)
         return cls(text)
+
+
+def storable_text(text: str, *, limit: int) -> str:
+    """Free text from outside (an error message, a value quoted in an anomaly) as a text
+    column can hold it: PostgreSQL refuses U+0000 in text, so it becomes U+FFFD; at most
+    `limit` characters."""
+    return text.replace("\x00", "\ufffd")[:limit]

@@ -1,16 +1,20 @@
 """Every SQLAlchemy model, one module per aggregate, on one metadata (`Base.metadata`):
 operator -> location -> station -> EVSE/connector; drivers, groups, tokens; versioned OCPI
-tariffs; charging sessions with meter readings and anomalies; connector status history."""
+tariffs; charging sessions with meter readings and anomalies; connector status history; OCPP
+messages that failed on their own (dead letters)."""
 
 from evbilling.models.base import NAMING, Base, BigId
 from evbilling.models.charging import ChargingSession, MeteringAnomaly, MeterValueRecord
 from evbilling.models.drivers import Driver, DriverGroup, Token
+from evbilling.models.jobs import Job
 from evbilling.models.locations import Location
+from evbilling.models.ocpp import MAX_DEAD_LETTER_FRAME, OcppDeadLetter
 from evbilling.models.operators import ApiKey, Operator
 from evbilling.models.stations import ConnectorStatusEvent, Evse, Station
 from evbilling.models.tariffs import Tariff, TariffVersion
 
 __all__ = [
+    "MAX_DEAD_LETTER_FRAME",
     "NAMING",
     "ApiKey",
     "Base",
@@ -20,9 +24,11 @@ __all__ = [
     "Driver",
     "DriverGroup",
     "Evse",
+    "Job",
     "Location",
     "MeterValueRecord",
     "MeteringAnomaly",
+    "OcppDeadLetter",
     "Operator",
     "Station",
     "Tariff",

@@ -1,4 +1,4 @@
-"""Operators and their API keys (only a hash of each key is stored)."""
+"""Operators and their API keys (only a keyed digest of each key is stored)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,12 @@ class ApiKey(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    # The public prefix finds the row; only an argon2 hash of the whole key is stored.
+    # The public prefix finds the row; only a digest of the whole key is stored:
+    # "hmac-sha256$<hex>" under the server's API-key secret, or, for a key issued before
+    # HMAC digests, its argon2 hash (replaced by the HMAC digest at its first use).
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    # Updated at most every few minutes (access.domain.LAST_USED_RESOLUTION).
+    last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

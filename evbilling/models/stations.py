@@ -27,6 +27,9 @@ class Station(Base):
     # The charge point identity: the last path segment of the OCPP WebSocket URL.
     identity: Mapped[str] = mapped_column(String(48), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # A new password the station accepted (ChangeConfiguration AuthorizationKey) but has not
+    # logged in with yet: both work until it does, then this one replaces password_hash.
+    pending_password_hash: Mapped[str | None] = mapped_column(String(200))
     password_changed_at: Mapped[datetime | None]
     tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id", ondelete="SET NULL"))
     # Shows prices and running costs on the station's display (OCA "California pricing"
@@ -43,6 +46,8 @@ class Station(Base):
     registration_status: Mapped[str | None] = mapped_column(String(20))
     last_boot_at: Mapped[datetime | None]
     last_heartbeat_at: Mapped[datetime | None]
+    # The last OCPP transactionId given to this station (ids count 1, 2, ... per station).
+    last_transaction_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -1,11 +1,13 @@
 """The OCPP edge: the only package that speaks OCPP (the `ocpp` and `websockets` libraries).
 
 `OcppGateway` is the WebSocket endpoint (authentication at the upgrade, the registry of live
-connections operator commands travel through), `LoginThrottle` slows password guessing,
-`connection` carries one station's frames, and `v16` is the OCPP 1.6J protocol.
+connections operator commands travel through), `LoginThrottle` slows password guessing
+within `LoginLimits`, `connection` carries one station's frames, `dead_letters` keeps a CALL
+that failed on its own (listed by `evbilling ocpp dead-letters`), and `v16` is the OCPP 1.6J
+protocol.
 """
 
 from evbilling.ocpp.gateway import OcppGateway
-from evbilling.ocpp.throttle import LoginThrottle
+from evbilling.ocpp.throttle import LoginLimits, LoginThrottle
 
-__all__ = ["LoginThrottle", "OcppGateway"]
+__all__ = ["LoginLimits", "LoginThrottle", "OcppGateway"]

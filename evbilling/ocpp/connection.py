@@ -2,11 +2,16 @@
 OCPP 1.6 handler (whose use case is committed, group commit, before the answer), answers, and
 matches the station's answers to our own CALLs.
 
-Built on the `ocpp` library's ChargePoint for outbound calls (unique ids, response matching,
-timeouts) and its error types; inbound frames go through evbilling's compiled validators
-instead of the library's per-message jsonschema path. Every log line goes through the
-connection's logger, bound once to the station and its client address; frames are never
-logged (they carry idTags).
+Built on the `ocpp` library's ChargePoint for its unique ids, call lock and error types;
+inbound frames go through evbilling's compiled validators instead of the library's
+per-message jsonschema path, and answers to our CALLs are matched here, not in the library's
+unbounded response queue. Every log line goes through the connection's logger, bound once to
+the station and its client address; frames are never logged (they carry idTags).
+
+Bounds (docs/ocpp-edge.md): at most one CALL of ours is outstanding per station (OCPP-J),
+and only a CALLRESULT / CALLERROR with its unique id is kept; any other answer is dropped
+and logged by message id and size. When the station disconnects, the outstanding CALL and
+every command queued behind it fail at once with StationNotConnected.
 """
 
 from __future__ import annotations
@@ -14,11 +19,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 import orjson
-from ocpp.messages import Call, CallError, CallResult
 from ocpp.v16 import ChargePoint
 from sqlalchemy.ext.asyncio import AsyncSession
 from structlog.stdlib import BoundLogger
@@ -26,8 +31,9 @@ from structlog.stdlib import BoundLogger
 from evbilling.charging.station_events import StationRef
 from evbilling.infra.db.group_commit import GroupCommit
 from evbilling.infra.logging import get_logger
-from evbilling.infra.station_link import CommandRejected, StationTimeout
+from evbilling.infra.station_link import CommandRejected, StationNotConnected, StationTimeout
 from evbilling.kit import EVBillingError
+from evbilling.ocpp.dead_letters import answer_after_failure, keep_dead_letter
 from evbilling.ocpp.inbox import Inbox
 from evbilling.ocpp.v16.decoder import FrameDecoder
 from evbilling.ocpp.v16.frames import (
@@ -52,10 +58,32 @@ _RAW_FRAMES = logging.getLogger("evbilling.ocpp.frames")
 _RAW_FRAMES.setLevel(logging.WARNING)
 
 
-class Connection(Protocol):
-    async def recv(self) -> str: ...
+# Dropped answers logged one by one per connection; past that, one line every DROP_LOG_EVERY.
+DROP_LOG_FIRST = 10
+DROP_LOG_EVERY = 1000
 
-    async def send(self, message: str) -> None: ...
+
+class ConnectionLost(Exception):
+    """The transport is closed: nothing more can be sent on it."""
+
+
+class Connection(Protocol):
+    async def recv(self) -> str | bytes:
+        """The next message (bytes for a binary frame); raises when the socket closes."""
+        ...
+
+    async def send(self, message: str) -> None:
+        """Send a text frame; raises ConnectionLost when the socket is closed."""
+        ...
+
+
+@dataclass(slots=True)
+class _AwaitedAnswer:
+    """Our one outstanding CALL: its unique id, its action and who waits for the answer."""
+
+    message_id: str
+    action: str
+    answer: asyncio.Future[CallResultFrame | CallErrorFrame]
 
 
 class StationConnection(ChargePoint):  # type: ignore[misc]
@@ -74,19 +102,43 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         super().__init__(
             station.identity, connection, response_timeout=response_timeout_s, logger=_RAW_FRAMES
         )
-        # The library's asyncio.Queue holds ~3 KiB for the connection's whole life; the Inbox
-        # (same calls) allocates only while a response is waited for.
-        self._response_queue: Inbox[CallResult | CallError] = Inbox()
+        # Answers go to `_awaited`; the library's asyncio.Queue for them would hold ~3 KiB for
+        # the connection's whole life. An Inbox (same calls) holds nothing until used.
+        self._response_queue: Inbox[object] = Inbox()
         self.station = station
         # `address` is a personal field: the logging processor pseudonymizes it on every line.
         self.log: BoundLogger = log.bind(station=station.identity, address=address)
         self._writer = writer
         self._background: set[asyncio.Task[None]] = set()
         self._handlers = StationHandlers(link=self, heartbeat_interval_s=heartbeat_interval_s)
+        self._awaited: _AwaitedAnswer | None = None
+        self._closed = False
+        self.dropped_answers = 0
+
+    @property
+    def held_answers(self) -> int:
+        """Answers from the station kept for a CALL of ours: never more than one."""
+        awaited = self._awaited
+        return int(awaited is not None and awaited.answer.done())
 
     # -- inbound ---------------------------------------------------------------------------
 
-    async def route_message(self, raw_msg: str) -> None:
+    async def start(self) -> None:
+        """Read frames until the socket closes; one message at a time, as OCPP-J requires."""
+        try:
+            while True:
+                await self.route_message(await self._connection.recv())
+        finally:
+            self._closed = True
+            awaited = self._awaited
+            if awaited is not None and not awaited.answer.done():
+                awaited.answer.set_exception(
+                    StationNotConnected(
+                        f"station {self.id} disconnected while waiting for {awaited.action}"
+                    )
+                )
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
         try:
             frame = DECODER.decode(raw_msg)
         except FrameRejected as rejected:
@@ -98,15 +150,39 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
             )
             if rejected.answer:
                 await self._send(call_error_json(rejected))
+            else:
+                self._answer_rejected(rejected)
             return
         if isinstance(frame, CallFrame):
             await self._answer(frame)
-        elif isinstance(frame, CallResultFrame):
-            self._response_queue.put_nowait(CallResult(frame.message_id, frame.payload))
-        elif isinstance(frame, CallErrorFrame):
-            self._response_queue.put_nowait(
-                CallError(frame.message_id, frame.code, frame.description, frame.details)
+        else:
+            self._take_answer(frame, size=len(raw_msg))
+
+    def _take_answer(self, frame: CallResultFrame | CallErrorFrame, *, size: int) -> None:
+        """Keep the answer to our outstanding CALL; drop (and log) any other."""
+        awaited = self._awaited
+        if awaited is not None and awaited.message_id == frame.message_id:
+            if not awaited.answer.done():
+                awaited.answer.set_result(frame)
+            return
+        self.dropped_answers += 1
+        dropped = self.dropped_answers
+        if dropped <= DROP_LOG_FIRST or dropped % DROP_LOG_EVERY == 0:
+            self.log.warning(
+                "ocpp.unsolicited_answer_dropped",
+                message_id=frame.message_id,
+                size=size,
+                dropped=dropped,
             )
+
+    def _answer_rejected(self, rejected: FrameRejected) -> None:
+        """A malformed answer to our outstanding CALL fails that call now."""
+        awaited = self._awaited
+        if awaited is not None and awaited.message_id == rejected.message_id:
+            if not awaited.answer.done():
+                awaited.answer.set_exception(
+                    CommandRejected(code=rejected.code.value, description=rejected.description)
+                )
 
     async def _answer(self, frame: CallFrame) -> None:
         try:
@@ -119,11 +195,13 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
             # committed, and the station learns which value was wrong.
             await self._send(self._error(frame, ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, str(exc)))
             return
-        except Exception:
+        except Exception as error:
+            # Failed on its own (group commit isolated it): kept with its frame, and answered.
             self.log.exception("ocpp.internal_error", action=frame.action)
-            await self._send(
-                orjson.dumps([4, frame.message_id, "InternalError", "internal error", {}]).decode()
+            kept = await keep_dead_letter(
+                self._writer, station=self.station, frame=frame, error=error
             )
+            await self._send(answer_after_failure(frame, dead_letter_id=kept))
             return
         await self._send(orjson.dumps([3, frame.message_id, response]).decode())
 
@@ -140,19 +218,33 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
     async def send_call(self, *, action: str, payload: Payload, timeout_s: float) -> Payload:
         """Send a CALL to the station and return its CALLRESULT payload (validated)."""
         validate_request(action=action, payload=payload)
-        call = Call(unique_id=str(self._unique_id_generator()), action=action, payload=payload)
+        message_id = str(self._unique_id_generator())
         async with self._call_lock:
-            await self._send(orjson.dumps([2, call.unique_id, action, payload]).decode())
+            if self._closed:
+                raise StationNotConnected(
+                    f"station {self.id} disconnected before {action} could be sent"
+                )
+            awaited = _AwaitedAnswer(
+                message_id=message_id,
+                action=action,
+                answer=asyncio.get_running_loop().create_future(),
+            )
+            self._awaited = awaited
             try:
-                response = await self._get_specific_response(call.unique_id, timeout_s)
+                await self._send(orjson.dumps([2, message_id, action, payload]).decode())
+                response = await asyncio.wait_for(awaited.answer, timeout_s)
+            except ConnectionLost as exc:
+                raise StationNotConnected(
+                    f"station {self.id} disconnected while {action} was sent"
+                ) from exc
             except TimeoutError as exc:
                 raise StationTimeout(
                     f"station {self.id} did not answer {action} within {timeout_s:g} s"
                 ) from exc
-        if isinstance(response, CallError):
-            raise CommandRejected(
-                code=str(response.error_code), description=str(response.error_description)
-            )
+            finally:
+                self._awaited = None
+        if isinstance(response, CallErrorFrame):
+            raise CommandRejected(code=response.code, description=response.description)
         try:
             return validate_response(action=action, payload=response.payload)
         except FrameRejected as rejected:
@@ -171,4 +263,4 @@ async def serve_station(station: StationConnection) -> None:
     await station.start()
 
 
-__all__ = ["Connection", "StationConnection", "serve_station"]
+__all__ = ["Connection", "ConnectionLost", "StationConnection", "serve_station"]

@@ -7,6 +7,11 @@ it replace the old one, which is closed with code 1000 ("superseded"). Chargers 
 after network trouble while the server may still hold a half-open socket, so the newest
 authenticated connection wins; an unauthenticated socket is refused before it can touch the
 live one.
+
+Log-in refusals reveal nothing: an unknown identity, one without a password and a wrong
+password all cost one argon2 verification and get the same 401 with the same body. Failed
+log-ins are throttled per (identity, address) and per address, never per identity alone
+(`LoginThrottle`), so nobody can keep a station out by failing in its name.
 """
 
 from __future__ import annotations
@@ -15,20 +20,23 @@ import asyncio
 import base64
 import binascii
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from structlog.stdlib import BoundLogger
 
-from evbilling.charging.station_events import StationRef, station_login
+from evbilling.charging.station_events import StationRef, promote_pending_password, station_login
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.group_commit import GroupCommit
+from evbilling.infra.http import client_address
 from evbilling.infra.logging import get_logger
-from evbilling.infra.secrets import verify_secret_async
+from evbilling.infra.secrets import hash_secret, verify_secret_async
 from evbilling.infra.station_link import StationNotConnected
+from evbilling.kit import new_secret
 from evbilling.kit.values import InvalidValue
-from evbilling.ocpp.connection import StationConnection
+from evbilling.ocpp.connection import ConnectionLost, StationConnection
 from evbilling.ocpp.throttle import LoginThrottle
 from evbilling.stations.domain import StationIdentity
 
@@ -45,18 +53,28 @@ class _WebSocketConnection:
     def __init__(self, websocket: WebSocket) -> None:
         self._websocket = websocket
 
-    async def recv(self) -> str:
+    async def recv(self) -> str | bytes:
         message = await self._websocket.receive()
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
         text = message.get("text")
         if text is None:
-            data = message.get("bytes") or b""
-            return data.decode("utf-8", errors="replace")
+            # A binary frame goes to the decoder as sent: invalid UTF-8 is a FormationViolation.
+            data: bytes = message.get("bytes") or b""
+            return data
         return str(text)
 
     async def send(self, message: str) -> None:
-        await self._websocket.send_text(message)
+        try:
+            await self._websocket.send_text(message)
+        except (WebSocketDisconnect, RuntimeError) as exc:  # closed, or closing
+            raise ConnectionLost(str(exc)) from exc
+
+
+@cache
+def _dummy_hash() -> str:
+    """The hash of a secret nobody knows, verified when there is no real hash to check."""
+    return hash_secret(new_secret(nbytes=18))
 
 
 @dataclass(slots=True)
@@ -72,6 +90,11 @@ class OcppGateway:
 
     def __post_init__(self) -> None:
         self.writer = GroupCommit(context=self.context)
+        _dummy_hash()  # computed once, at start-up, not during someone's log-in
+
+    def live_connection(self, station_identity: str) -> StationConnection | None:
+        live = self._live.get(station_identity)
+        return live[0] if live is not None else None
 
     # -- StationCommandPort --------------------------------------------------------------
 
@@ -92,7 +115,7 @@ class OcppGateway:
     # -- the endpoint ----------------------------------------------------------------------
 
     async def endpoint(self, websocket: WebSocket) -> None:
-        address = websocket.client.host if websocket.client else "unknown"
+        address = client_address(websocket.scope)
         try:
             # The same rule that registered the station: no other name can ever log in.
             identity = str(StationIdentity.parse(websocket.path_params["station_id"]))
@@ -111,15 +134,15 @@ class OcppGateway:
         if SUBPROTOCOL not in requested:
             await _refuse(websocket, 400, "subprotocol ocpp1.6 required", logger=attempt)
             return
-        if self.throttle.blocked(station_id=identity, address=address):
+        if not self.throttle.admit(identity=identity, address=address):
             await _refuse(websocket, 429, "too many failed logins", logger=attempt)
             return
         station = await self._authenticate(websocket, identity=identity)
         if station is None:
-            self.throttle.record_failure(station_id=identity, address=address)
+            self.throttle.failed(identity=identity, address=address)
             await _refuse(websocket, 401, "unknown station or wrong credentials", logger=attempt)
             return
-        self.throttle.record_success(station_id=identity)
+        self.throttle.succeeded(identity=identity, address=address)
         await websocket.accept(subprotocol=SUBPROTOCOL)
         connection = StationConnection(
             station=station,
@@ -139,7 +162,7 @@ class OcppGateway:
         connection.log.info("station.connected")
         try:
             await connection.start()
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, ConnectionLost):
             pass
         finally:
             if self._live.get(identity, (None,))[0] is connection:
@@ -157,12 +180,23 @@ class OcppGateway:
         # connection and every station shares it.
         async with self.context.unit_of_work() as db:
             login = await station_login(db=db, identity=identity)
-        if login is None:
+        if login is None:  # unknown, or no password: the same check, the same refusal
+            await verify_secret_async(secret=password, secret_hash=_dummy_hash())
             return None
-        station, password_hash = login
-        if not await verify_secret_async(secret=password, secret_hash=password_hash):
+        if await verify_secret_async(secret=password, secret_hash=login.password_hash):
+            return login.station
+        # After a rotation the station accepted, its new password works too; the first login
+        # with it makes it the only one.
+        pending = login.pending_password_hash
+        if pending is None or not await verify_secret_async(secret=password, secret_hash=pending):
             return None
-        return station
+        station = login.station
+        promoted = await self.writer.run(
+            lambda db, now: promote_pending_password(
+                db=db, station=station, pending_hash=pending, now=now
+            )
+        )
+        return station if promoted else None
 
     async def close_all(self) -> None:
         for connection, websocket in list(self._live.values()):

@@ -1,5 +1,6 @@
-"""The WebSocket protocol uvicorn runs for every connection: its `websockets-sansio`
-implementation, holding less while a station sits connected.
+"""The WebSocket protocol uvicorn runs for every connection: the edge's (uvicorn's
+`websockets-sansio` implementation with the per-address connection slot,
+infra/http/connections.py), holding less while a station sits connected.
 
 A station stays connected for days and is idle almost all that time, so what each connection
 keeps decides how many stations one process can hold. Compared with the implementation it
@@ -16,12 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from uvicorn._types import ASGISendEvent
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from evbilling.infra.http.connections import EdgeWebSocketProtocol
 from evbilling.ocpp.inbox import Flag, Inbox
 
 
-class OcppWebSocketProtocol(WebSocketsSansIOProtocol):
+class OcppWebSocketProtocol(EdgeWebSocketProtocol):
     """Pass as `uvicorn.Config(ws=OcppWebSocketProtocol)`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -18,7 +18,7 @@ def breakdown_of(rated: RatedCdr) -> dict[str, Any]:
         "tariff_id": rated.tariff_id,
         "lines": [_line(line) for line in rated.lines],
         "total_excl_vat": str(rated.total_cost.excl_vat),
-        "total_incl_vat": _text(rated.total_cost.incl_vat),
+        "total_incl_vat": str(rated.total_incl_vat),
         "total_energy_kwh": str(rated.total_energy),
         "total_time_h": str(rated.total_time),
         "total_parking_time_h": str(rated.total_parking_time),
@@ -38,7 +38,7 @@ def _line(line: CostLine) -> dict[str, Any]:
         "unit_price": str(line.unit_price),
         "vat_percent": _text(line.vat),
         "amount_excl_vat": str(line.amount_excl_vat),
-        "amount_incl_vat": _text(line.amount_incl_vat),
+        "amount_incl_vat": str(line.amount_incl_vat),
         "tariff_element": line.element_index,
         "step_size": line.step_size,
     }

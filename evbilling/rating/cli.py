@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from evbilling.kit import EVBillingError
-from evbilling.rating.engine import rate_ocpi_cdr
-from evbilling.tariffs.domain import dumps_ocpi, loads_ocpi
+from evbilling.rating.engine import InvalidCdr, rate_ocpi_cdr
+from evbilling.tariffs.domain import InvalidTariff, dumps_ocpi, loads_ocpi
 
 
 def register(app: typer.Typer) -> None:
@@ -37,14 +37,17 @@ def rate_command(
     ] = None,
 ) -> None:
     """Price an OCPI CDR with an OCPI tariff and print the result as JSON (exact decimals);
-    `audit` compares it with the CDR's own total_cost."""
+    `audit` compares it with the CDR's own total_cost. Exit 2: the tariff or CDR is invalid
+    (every field named on stderr)."""
     cdr_json = _read_json(cdr, "CDR")
     tariff_json = _read_json(tariff, "tariff") if tariff is not None else _carried_tariff(cdr_json)
     try:
         priced = rate_ocpi_cdr(tariff_json=tariff_json, cdr_json=cdr_json, time_zone=tz)
     except EVBillingError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=1) from exc
+        # A malformed or out-of-bounds document is a usage error; a session the tariff
+        # cannot price (not valid then, ...) is a failure.
+        raise typer.Exit(code=2 if isinstance(exc, InvalidTariff | InvalidCdr) else 1) from exc
     for warning in priced.get("warnings", []):
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     sys.stdout.write(dumps_ocpi(priced, indent=2) + "\n")

@@ -14,12 +14,12 @@ from evbilling.kit.errors import InvalidRequest, NotFound
 from evbilling.rating.breakdown import breakdown_of
 from evbilling.rating.engine import (
     ChargingPeriodInput,
-    LineKind,
     PeriodKind,
     RatedCdr,
     rate_session,
 )
 from evbilling.rating.resolution import resolve_tariff, station_time_zone
+from evbilling.rating.texts import bill_lines
 from evbilling.stations import evse_service as evses
 from evbilling.tariffs.domain import parse_tariff_json
 
@@ -38,40 +38,14 @@ class Quote:
     duration_minutes: Decimal
     energy_kwh: Decimal
     total_excl_vat: Decimal
-    total_incl_vat: Decimal | None
+    total_incl_vat: Decimal
     breakdown: dict[str, Any]
     display_text: str
 
 
-_LABELS = {
-    LineKind.FLAT: "Start fee",
-    LineKind.ENERGY: "Energy",
-    LineKind.TIME: "Charging time",
-    LineKind.PARKING_TIME: "Parking time",
-    LineKind.RESERVATION_FLAT: "Reservation fee",
-    LineKind.RESERVATION_TIME: "Reservation time",
-    LineKind.MIN_PRICE: "Minimum price",
-    LineKind.MAX_PRICE: "Maximum price",
-}
-
-
 def display_text(*, rated: RatedCdr, alt_text: str | None) -> str:
-    """The few lines a driver (or a charger's display) reads before starting."""
-    lines = [alt_text] if alt_text else []
-    currency = rated.currency
-    for line in rated.lines:
-        label = _LABELS.get(line.kind, line.kind.value)
-        if line.kind in (LineKind.MIN_PRICE, LineKind.MAX_PRICE, LineKind.FLAT):
-            lines.append(f"{label}: {line.amount_excl_vat} {currency}")
-        else:
-            lines.append(
-                f"{label}: {line.quantity} {line.unit.value} x {line.unit_price} {currency}"
-                f" = {line.amount_excl_vat} {currency}"
-            )
-    incl = rated.total_cost.incl_vat
-    total = f"Total {rated.total_cost.excl_vat} {rated.currency} excl. VAT"
-    lines.append(total + (f", {incl} {rated.currency} incl. VAT" if incl is not None else ""))
-    return "\n".join(lines)
+    """The few lines a driver (or a charger's display) reads before starting, incl. VAT."""
+    return "\n".join([alt_text, *bill_lines(rated)] if alt_text else bill_lines(rated))
 
 
 async def quote(
@@ -130,7 +104,7 @@ async def quote(
         duration_minutes=duration_minutes,
         energy_kwh=energy_kwh,
         total_excl_vat=rated.total_cost.excl_vat,
-        total_incl_vat=rated.total_cost.incl_vat,
+        total_incl_vat=rated.total_incl_vat,
         breakdown=breakdown_of(rated),
         display_text=display_text(rated=rated, alt_text=alt),
     )

@@ -18,7 +18,7 @@ from evbilling.drivers.repository import DriverRepository
 from evbilling.infra.validation import aware_datetime
 from evbilling.kit.clock import InvalidTimestamp
 from evbilling.kit.errors import NotFound
-from evbilling.models import Tariff
+from evbilling.models import Tariff, TariffVersion
 from evbilling.stations.repository import EvseRepository, StationRepository
 from evbilling.tariffs.domain import loads_ocpi, parse_ocpi_datetime
 from evbilling.tariffs.repository import TariffRepository
@@ -87,9 +87,9 @@ async def tariff_assignments(
     )
 
 
-def _in_force(row: Tariff, at: datetime) -> bool:
-    """Whether `at` lies in the tariff's OCPI validity window [start_date_time, end_date_time)."""
-    document: dict[str, Any] = loads_ocpi(row.ocpi_json)
+def _in_force(version: TariffVersion, at: datetime) -> bool:
+    """Whether `at` lies in the version's OCPI validity window [start_date_time, end_date_time)."""
+    document: dict[str, Any] = loads_ocpi(version.ocpi_json)
     try:
         start = document.get("start_date_time")
         if start is not None and at < parse_ocpi_datetime(start):
@@ -100,13 +100,13 @@ def _in_force(row: Tariff, at: datetime) -> bool:
         return False
 
 
-def _snapshot(row: Tariff) -> TariffSnapshot:
+def _snapshot(row: Tariff, version: TariffVersion) -> TariffSnapshot:
     return TariffSnapshot(
         tariff_id=row.id,
-        version=row.version,
+        version=version.version,
         name=row.name,
         currency=row.currency,
-        ocpi_json=row.ocpi_json,
+        ocpi_json=version.ocpi_json,
     )
 
 
@@ -123,8 +123,12 @@ async def resolve_tariff(
     priced with, or None when none applies.
 
     Precedence: driver override > driver's group > EVSE > station > location > operator
-    default. A tariff whose OCPI validity window (start_date_time inclusive, end_date_time
-    exclusive) does not contain `at` is passed over for the next level."""
+    default (as assigned now: assignments keep no history). Of each tariff, the version in
+    force at `at` counts -- the latest published at or before it, so a start reported late
+    (a station that was offline) gets the price of its start, not a newer one; a tariff
+    published only after `at` counts with its first version. A version whose OCPI validity
+    window (start_date_time inclusive, end_date_time exclusive) does not contain `at` is
+    passed over for the next level."""
     moment = aware_datetime(at, field="at")
     assert moment is not None
     assignments = await tariff_assignments(
@@ -139,13 +143,15 @@ async def resolve_tariff(
     candidates = assignments.in_precedence
     tariffs = TariffRepository(db)
     rows = await tariffs.get_many(operator_id=operator_id, tariff_ids=candidates)
-    for candidate in candidates:
-        row = rows.get(candidate)
-        if row is not None and _in_force(row, moment):
-            return _snapshot(row)
     default = await tariffs.default_for(operator_id=operator_id)
-    if default is not None and _in_force(default, moment):
-        return _snapshot(default)
+    if default is not None:
+        rows.setdefault(default.id, default)
+        candidates = [*candidates, default.id]
+    versions = await tariffs.versions_at(tariff_ids=list(rows), at=moment)
+    for candidate in candidates:
+        row, version = rows.get(candidate), versions.get(candidate)
+        if row is not None and version is not None and _in_force(version, moment):
+            return _snapshot(row, version)
     return None
 
 

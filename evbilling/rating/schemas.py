@@ -24,6 +24,8 @@ class QuoteRead(BaseModel):
     duration_minutes: Amount
     energy_kwh: Amount
     total_excl_vat: Amount
-    total_incl_vat: Amount | None
+    total_incl_vat: Amount = Field(
+        description="Including VAT; equal to total_excl_vat where the tariff gives no VAT"
+    )
     breakdown: dict[str, Any]
     display_text: str = Field(description="What a driver or the charger's display is shown")

@@ -5,7 +5,8 @@ Each simulated station connects over WebSocket (subprotocol ``ocpp1.6``, HTTP Ba
 OCPP security profile 1), boots, reports its connectors and runs charging sessions whose meter
 readings come from a small pure vehicle model: ramp-up, constant power, taper above ~80 % SoC,
 then SuspendedEV once the battery is full. Time is simulated: messages carry simulated
-timestamps that start at wall-clock now and advance ``time_scale`` times faster than the wall.
+timestamps that advance ``time_scale`` times faster than the wall; faster than the wall, they
+start in the past, so that the planned sessions end by wall-clock now (``simulated_origin``).
 
 Rooms: ``settings`` (what to simulate), the pure model ``power`` / ``meter`` / ``clock``,
 ``report`` (what a run reports), ``station`` (one station's client) with ``sessions``,
@@ -20,7 +21,12 @@ from evbilling.simulator.errors import (
     MessageFailed,
     MeterWouldRunBackwards,
 )
-from evbilling.simulator.fleet import rotated, run_simulation, stations_from_options
+from evbilling.simulator.fleet import (
+    rotated,
+    run_simulation,
+    simulated_origin,
+    stations_from_options,
+)
 from evbilling.simulator.meter import (
     EnergyMeter,
     MeterReading,
@@ -89,5 +95,6 @@ __all__ = [
     "rotated",
     "run_simulation",
     "sampled_meter_value",
+    "simulated_origin",
     "stations_from_options",
 ]

@@ -4,12 +4,14 @@ and the concurrent run that returns the simulation's report."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from evbilling.infra.logging import get_logger
 from evbilling.simulator.clock import ScaledClock
 from evbilling.simulator.errors import InvalidSimulationConfig
+from evbilling.simulator.power import RAMP_UP_S, TRICKLE_POWER_W
 from evbilling.simulator.report import SimulationEvent, SimulationReport
 from evbilling.simulator.settings import SimulatedStationConfig, SimulationSettings
 from evbilling.simulator.station import SimulatedStation
@@ -51,6 +53,37 @@ def rotated(items: Sequence[str], *, by: int) -> tuple[str, ...]:
     return (*items[shift:], *items[:shift])
 
 
+# However long the plan, simulated time never starts further back than this.
+MAX_ORIGIN_SHIFT = timedelta(days=365)
+
+
+def simulated_origin(
+    *, wall_now: datetime, stations: Sequence[SimulatedStationConfig], settings: SimulationSettings
+) -> datetime:
+    """Where simulated time starts. At wall speed, now. Faster than the wall, early enough that
+    the planned sessions end by the time the run does: a CSMS never gets a timestamp ahead of
+    its clock (evbilling replaces those with its receive time, docs/sessions.md)."""
+    if settings.time_scale <= 1 or not stations:
+        return wall_now
+    span_s = max(_planned_span_s(station, settings) for station in stations)
+    shift = timedelta(seconds=span_s * (1 - 1 / settings.time_scale))
+    return wall_now - min(shift, MAX_ORIGIN_SHIFT)
+
+
+def _planned_span_s(station: SimulatedStationConfig, settings: SimulationSettings) -> float:
+    """An upper bound of one station's planned simulated time: its busiest connector's
+    sessions, each charged at no less than the trickle power, then the linger."""
+    sessions = math.ceil(settings.sessions_per_station / station.connectors)
+    slowest_w = min(TRICKLE_POWER_W, station.max_power_w)
+    per_session_s = (
+        settings.pause_between_sessions_s[1]
+        + RAMP_UP_S
+        + settings.session_energy_wh[1] * 3600 / slowest_w
+        + settings.idle_after_full_s[1]
+    )
+    return sessions * per_session_s + settings.linger_after_sessions_s
+
+
 async def run_simulation(
     *,
     url: str,
@@ -69,7 +102,10 @@ async def run_simulation(
     if len(set(ids)) != len(ids):
         raise InvalidSimulationConfig("station ids must be unique")
     started_at = datetime.now(UTC)
-    clock = ScaledClock(origin=started_at, time_scale=settings.time_scale)
+    clock = ScaledClock(
+        origin=simulated_origin(wall_now=started_at, stations=stations, settings=settings),
+        time_scale=settings.time_scale,
+    )
     runners = [
         SimulatedStation(config=config, settings=settings, clock=clock, on_event=on_event)
         for config in stations

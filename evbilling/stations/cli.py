@@ -238,12 +238,13 @@ def station_set_password(
     ] = None,
     as_json: bool = JsonOption,
 ) -> None:
-    """Replace a station's password; prints the new one once."""
+    """Set a station's password without asking it (new or factory-reset station); prints
+    the new one once. A connected station: `station rotate-password`."""
 
     async def work(
         db: AsyncSession, context: ServiceContext, operator_id: int
     ) -> stations.StationPassword:
-        return await stations.rotate_station_password(
+        return await stations.set_station_password(
             db=db,
             operator_id=operator_id,
             station=station,

@@ -21,7 +21,7 @@ from evbilling.stations.schemas import (
     StationCreated,
     StationList,
     StationPasswordRead,
-    StationPasswordRotate,
+    StationPasswordSet,
     StationRead,
     StationUpdate,
 )
@@ -126,22 +126,25 @@ async def update_station(
     return StationRead.model_validate(station)
 
 
-@router.post(
+@router.put(
     "/stations/{station_id}/password",
     response_model=StationPasswordRead,
     tags=["stations"],
-    summary="Set a new station password (given or generated); returns it once",
+    summary="Set a station's password without asking the station; returns it once",
+    description="For a station being set up or reset to factory settings: the previous "
+    "password stops working at once. A connected station is rotated with POST instead, "
+    "which keeps its old password working until it has logged in with the new one.",
     responses=problems(404),
 )
-async def rotate_station_password(
+async def set_station_password(
     station_id: int,
     caller: CurrentCaller,
     db: Db,
     context: Context,
     response: Response,
-    body: StationPasswordRotate | None = None,
+    body: StationPasswordSet | None = None,
 ) -> StationPasswordRead:
-    rotated = await stations.rotate_station_password(
+    rotated = await stations.set_station_password(
         db=db,
         operator_id=caller.operator_id,
         station=station_id,

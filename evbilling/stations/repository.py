@@ -4,9 +4,10 @@ belongs to the operator that owns its station."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import CursorResult, Select, func, select, update
 
 from evbilling.infra.db.repository import OffsetPage, RepositoryBase, paginate_offset
 from evbilling.models import Evse, Location, Station
@@ -25,6 +26,33 @@ class StationRepository(RepositoryBase[Station]):
             statement = statement.with_for_update()
         row: Station | None = (await self.db.execute(statement)).scalar_one_or_none()
         return row
+
+    async def promote_pending_password(
+        self, *, station_id: int, pending_hash: str, now: datetime
+    ) -> bool:
+        """Make the pending password the current one, if it is still the pending one (a
+        rotation since may have replaced it). True when the station's current password is
+        that one now, whether this call or a concurrent login promoted it."""
+        promoted = cast(
+            CursorResult[Any],
+            await self.db.execute(
+                update(Station)
+                .where(Station.id == station_id, Station.pending_password_hash == pending_hash)
+                .values(
+                    password_hash=pending_hash,
+                    pending_password_hash=None,
+                    password_changed_at=now,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        if promoted.rowcount == 1:
+            return True
+        current = await self.db.scalar(
+            select(Station.password_hash).where(Station.id == station_id)
+        )
+        return current == pending_hash
 
     async def identity_taken(self, *, identity: str) -> bool:
         return (

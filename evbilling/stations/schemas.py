@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import Field
 
 from evbilling.infra.http.schemas import Input, NotNull, Output, PageRead, ParsedAs
+from evbilling.infra.secrets import MAX_STATION_PASSWORD, MIN_STATION_PASSWORD
 from evbilling.stations.domain import (
     DEFAULT_MAX_POWER_W,
     MAX_CONNECTOR_ID,
@@ -66,9 +67,12 @@ class StationUpdate(Input):
     )
 
 
-class StationPasswordRotate(Input):
+class StationPasswordSet(Input):
     password: str | None = Field(
-        default=None, min_length=16, max_length=40, description="Generated when left out."
+        default=None,
+        min_length=MIN_STATION_PASSWORD,
+        max_length=MAX_STATION_PASSWORD,
+        description="Generated when left out.",
     )
 
 
@@ -110,6 +114,10 @@ class StationRead(Output):
     last_boot_at: datetime | None
     last_heartbeat_at: datetime | None
     password_changed_at: datetime | None
+    password_pending: bool = Field(
+        description="The station accepted a new password and has not logged in with it yet; "
+        "until it does, both work."
+    )
     connected: bool = Field(description="Has a live OCPP connection to this server.")
     evses: list[EvseRead]
     created_at: datetime

@@ -1,5 +1,6 @@
 """Station use cases: register a station with its EVSEs, read, move, switch its price display,
-rotate its password. EVSEs have their own module (`evse_service`).
+set its password, or keep the new one a station accepted as pending (the commands slice
+sends it: ChangeConfiguration AuthorizationKey). EVSEs have their own module (`evse_service`).
 
 Every function is keyword-only, takes the caller's `operator_id` and treats a station of
 another operator exactly like a missing one (NotFound). Stations are addressed by id or by
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evbilling.infra.db.repository import DuplicateRow, OffsetPage, PageRequest
 from evbilling.infra.db.updates import UNSET, Rules, Unset, update_fields, validate_fields
 from evbilling.infra.secrets import (
+    MAX_ROTATED_STATION_PASSWORD,
+    MAX_STATION_PASSWORD,
     WeakPassword,
     check_station_password,
     generate_station_password,
@@ -57,6 +60,11 @@ class StationState:
             raise AttributeError(name)
         return getattr(self.row, name)
 
+    @property
+    def password_pending(self) -> bool:
+        """The station accepted a new password and has not logged in with it yet."""
+        return self.row.pending_password_hash is not None
+
 
 @dataclass(frozen=True, slots=True)
 class CreatedStation:
@@ -79,13 +87,21 @@ def _rules(db: AsyncSession, *, operator_id: int) -> Rules:
     }
 
 
-def _password(value: object) -> str:
+def _password(value: object, *, max_length: int = MAX_STATION_PASSWORD) -> str:
     if not isinstance(value, str):
         raise InvalidRequest("must be text", field="password")
     try:
-        return check_station_password(value)
+        return check_station_password(value, max_length=max_length)
     except WeakPassword as exc:
         raise InvalidRequest(str(exc), field="password") from exc
+
+
+def new_station_password(password: str | None) -> str:
+    """A password to send a station (given, or generated): 16..20 printable ASCII characters,
+    so its hexadecimal form fits AuthorizationKey's 40 digits."""
+    if password is None:
+        return generate_station_password()
+    return _password(password, max_length=MAX_ROTATED_STATION_PASSWORD)
 
 
 async def find_station(
@@ -237,7 +253,7 @@ async def update_station(
     return await _state(db, row, commands=commands)
 
 
-async def rotate_station_password(
+async def set_station_password(
     *,
     db: AsyncSession,
     operator_id: int,
@@ -245,12 +261,28 @@ async def rotate_station_password(
     now: datetime,
     password: str | None = None,
 ) -> StationPassword:
-    """Replace the station's Basic-auth password; the new one (given or generated) is returned
-    once. The station must then be given it (ChangeConfiguration AuthorizationKey)."""
+    """Replace the station's Basic-auth password at once, without asking the station (it is
+    being set up, or was reset to factory settings); the new one (given or generated) is
+    returned once, and the previous one and any pending one stop working. A connected station
+    is better rotated (`commands.rotation`): its old password keeps working until it has
+    logged in with the new one."""
     plain = generate_station_password() if password is None else _password(password)
     row = await find_station(db, operator_id=operator_id, station=station, for_update=True)
     row.password_hash = await hash_secret_async(plain)
+    row.pending_password_hash = None
     row.password_changed_at = now
     row.updated_at = now
     await StationRepository(db).flush()
     return StationPassword(station_id=row.id, identity=row.identity, password=plain)
+
+
+async def set_pending_password(
+    *, db: AsyncSession, operator_id: int, station_id: int, password_hash: str, now: datetime
+) -> None:
+    """Keep a password the station accepted (or may have) beside its current one, until it
+    logs in with it (`charging.station_events.promote_pending_password`). A newer one
+    replaces an older pending one."""
+    row = await find_station(db, operator_id=operator_id, station=station_id, for_update=True)
+    row.pending_password_hash = password_hash
+    row.updated_at = now
+    await StationRepository(db).flush()

@@ -8,11 +8,11 @@ installation's operator; `--json` prints machine output.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,10 +29,13 @@ from evbilling.infra.cli import (
 )
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.repository import PageRequest
+from evbilling.kit.errors import InvalidRequest
 from evbilling.models import Tariff
 from evbilling.tariffs import service as tariffs
 from evbilling.tariffs.domain import dumps_ocpi, loads_ocpi
 from evbilling.tariffs.schemas import TariffRead, TariffVersionRead
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="OCPI 2.2.1 tariffs (versioned; the default prices the rest).", no_args_is_help=True
@@ -71,6 +74,21 @@ OcpiFileOption = Annotated[
         help="An OCPI 2.2.1 Tariff JSON file (id, country_code, party_id may be left out).",
     ),
 ]
+
+
+def _run_writing(work: Callable[[AsyncSession, ServiceContext, int], Awaitable[T]]) -> T:
+    """run_command for a command that writes a tariff: a refused document, price or name is
+    a usage error (exit 2) naming every field, and nothing is written."""
+
+    async def checked(db: AsyncSession, context: ServiceContext, operator_id: int) -> T:
+        try:
+            return await work(db, context, operator_id)
+        except InvalidRequest as exc:
+            message = str(exc) if exc.errors or exc.field is None else f"{exc.field}: {exc}"
+            typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(code=2) from exc
+
+    return run_command(checked)
 
 
 def _read_ocpi(path: Path) -> Any:
@@ -171,7 +189,7 @@ def tariff_add(
             now=context.clock.now(),
         )
 
-    _emit_tariff(run_command(work), as_json=as_json)
+    _emit_tariff(_run_writing(work), as_json=as_json)
 
 
 @app.command("import")
@@ -214,7 +232,7 @@ def tariff_import(
             **changes,
         )
 
-    _emit_tariff(run_command(work), as_json=as_json)
+    _emit_tariff(_run_writing(work), as_json=as_json)
 
 
 @app.command("export")
@@ -326,4 +344,4 @@ def tariff_update(
             db=db, operator_id=operator_id, tariff_id=tariff_id, now=context.clock.now(), **changes
         )
 
-    _emit_tariff(run_command(work), as_json=as_json)
+    _emit_tariff(_run_writing(work), as_json=as_json)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
 from evbilling.access.caller import CurrentCaller
 from evbilling.infra.db.repository import PageRequest
 from evbilling.infra.http.deps import Context, Db
 from evbilling.infra.http.schemas import Limit, Offset, problems
+from evbilling.infra.validation import MAX_INT32
 from evbilling.tariffs import service as tariffs
 from evbilling.tariffs.domain import dumps_ocpi, loads_ocpi
 from evbilling.tariffs.schemas import (
@@ -29,6 +30,9 @@ from evbilling.tariffs.schemas import (
 )
 
 router = APIRouter()
+
+# Version numbers are 32-bit columns.
+MAX_VERSION = MAX_INT32
 
 
 def _exact_data(read: BaseModel) -> dict[str, Any]:
@@ -159,7 +163,8 @@ async def export_tariff(
     caller: CurrentCaller,
     db: Db,
     version: Annotated[
-        int | None, Query(ge=1, description="This version instead of the current one.")
+        int | None,
+        Query(ge=1, le=MAX_VERSION, description="This version instead of the current one."),
     ] = None,
 ) -> Response:
     if version is None:
@@ -195,7 +200,10 @@ async def list_tariff_versions(tariff_id: int, caller: CurrentCaller, db: Db) ->
     responses=problems(404),
 )
 async def get_tariff_version(
-    tariff_id: int, version: int, caller: CurrentCaller, db: Db
+    tariff_id: int,
+    version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
+    caller: CurrentCaller,
+    db: Db,
 ) -> Response:
     found = await tariffs.get_tariff_version(
         db=db, operator_id=caller.operator_id, tariff_id=tariff_id, version=version

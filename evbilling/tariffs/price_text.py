@@ -1,8 +1,22 @@
-"""A tariff in a few words, for a driver or a charger's display (pure)."""
+"""A tariff in a few words, for a driver or a charger's display (pure).
+
+One rule for everything a driver reads, here and on a charger's display (rating.texts,
+ocpp.v16.display): amounts include VAT, and the text says so. A component without VAT has
+none (OCPI: "If omitted, no VAT is applicable"), so its price is the same either way.
+"""
 
 from __future__ import annotations
 
-from evbilling.tariffs.domain import Tariff, TariffDimensionType, TariffElement
+from decimal import Decimal
+
+from evbilling.money import currency_exponent
+from evbilling.tariffs.domain import (
+    PriceComponent,
+    Tariff,
+    TariffDimensionType,
+    TariffElement,
+    decimal_places,
+)
 
 _UNITS = {
     TariffDimensionType.ENERGY: "/kWh",
@@ -38,8 +52,25 @@ def _when(element: TariffElement) -> str:
     return f" ({' '.join(parts)})" if parts else ""
 
 
+def with_vat(amount: Decimal, vat: Decimal | None) -> Decimal:
+    """An amount excl. VAT with its VAT added, exactly (no VAT given: none applies)."""
+    return amount if vat is None else (amount * (100 + vat)).scaleb(-2)
+
+
+def amount_text(amount: Decimal, currency: str) -> str:
+    """Money as a driver reads it: exact, without trailing zeros beyond the currency's minor
+    unit (0.3600 -> 0.36, 0.4165 stays 0.4165, 38.50 JPY -> 38.5)."""
+    exponent = currency_exponent(currency)
+    return f"{amount:.{max(exponent, decimal_places(amount))}f}"
+
+
+def component_price_text(component: PriceComponent, currency: str) -> str:
+    return amount_text(with_vat(component.price, component.vat), currency)
+
+
 def price_text(*, tariff: Tariff, language: str = "en") -> str:
-    """The tariff's own alternative text in `language` if it has one, else its prices."""
+    """The tariff's own alternative text in `language` if it has one, else its prices
+    including VAT."""
     for text in tariff.tariff_alt_text:
         if text.language == language:
             return text.text
@@ -49,9 +80,10 @@ def price_text(*, tariff: Tariff, language: str = "en") -> str:
     for element in tariff.elements:
         when = _when(element)
         for component in element.price_components:
-            phrase = f"{component.price} {tariff.currency}{_UNITS[component.type]}{when}"
+            price = component_price_text(component, tariff.currency)
+            phrase = f"{price} {tariff.currency}{_UNITS[component.type]}{when}"
             if phrase not in phrases:
                 phrases.append(phrase)
     vat = {c.vat for e in tariff.elements for c in e.price_components}
-    suffix = f", excl. {vat.pop()}% VAT" if len(vat) == 1 and None not in vat else ", excl. VAT"
+    suffix = f", incl. {vat.pop()}% VAT" if len(vat) == 1 and None not in vat else ", incl. VAT"
     return ("; ".join(phrases) or f"free of charge ({tariff.currency})") + suffix

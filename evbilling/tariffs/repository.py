@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, select, update
 
 from evbilling.infra.db.repository import OffsetPage, RepositoryBase
 from evbilling.models import Operator, Tariff, TariffVersion
@@ -80,3 +80,33 @@ class TariffRepository(RepositoryBase[Tariff]):
             )
         )
         return result.scalar_one_or_none()
+
+    async def versions_at(
+        self, *, tariff_ids: Sequence[int], at: datetime
+    ) -> dict[int, TariffVersion]:
+        """Per tariff, the version in force at `at`: the latest one published at or before
+        it, or the first one for a tariff published after it."""
+        if not tariff_ids:
+            return {}
+        versions = TariffVersion.__table__.c
+        latest = (
+            select(versions.tariff_id, func.max(versions.version).label("version"))
+            .where(versions.tariff_id.in_(tariff_ids), versions.created_at <= at)
+            .group_by(versions.tariff_id)
+            .subquery()
+        )
+        statement = select(TariffVersion).join(
+            latest,
+            and_(
+                TariffVersion.tariff_id == latest.c.tariff_id,
+                TariffVersion.version == latest.c.version,
+            ),
+        )
+        found = {row.tariff_id: row for row in (await self.db.execute(statement)).scalars()}
+        younger = [tariff_id for tariff_id in tariff_ids if tariff_id not in found]
+        if younger:
+            first = select(TariffVersion).where(
+                TariffVersion.tariff_id.in_(younger), TariffVersion.version == 1
+            )
+            found.update((row.tariff_id, row) for row in (await self.db.execute(first)).scalars())
+        return found

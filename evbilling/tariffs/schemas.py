@@ -15,28 +15,60 @@ from pydantic import AliasChoices, BeforeValidator, Field, WithJsonSchema
 
 from evbilling.infra.http.schemas import Input, NotNull, Output, PageRead
 from evbilling.infra.validation import MAX_NAME_LENGTH
-from evbilling.tariffs.domain import loads_ocpi
+from evbilling.tariffs.domain import (
+    MAX_CURRENT,
+    MAX_DECIMAL_PLACES,
+    MAX_DURATION,
+    MAX_KWH,
+    MAX_POWER,
+    MAX_PRICE,
+    MAX_STEP_SIZE,
+    MAX_VAT_PERCENT,
+    loads_ocpi,
+)
 
-_DECIMAL = {"type": "number", "description": "Exact decimal; written back digit for digit."}
+_DECIMAL = {
+    "type": "number",
+    "description": "Exact decimal; written back digit for digit; at most "
+    f"{MAX_DECIMAL_PLACES} decimal places.",
+}
+
+
+def _bounded(maximum: object, **extra: Any) -> dict[str, Any]:
+    return {**_DECIMAL, "minimum": 0, "maximum": maximum, **extra}
+
+
+_MONEY = _bounded(int(MAX_PRICE))
+_DURATION = {"type": "integer", "minimum": 0, "maximum": MAX_DURATION, "description": "Seconds"}
 _DATETIME = {"type": "string", "format": "date-time", "examples": ["2026-03-02T09:00:00Z"]}
 _OCPI_PRICE = {
     "type": "object",
-    "properties": {"excl_vat": _DECIMAL, "incl_vat": _DECIMAL},
+    "properties": {"excl_vat": _MONEY, "incl_vat": _MONEY},
     "required": ["excl_vat"],
     "additionalProperties": False,
 }
+_STEPS = ", ".join(f"{kind.value} {limit}" for kind, limit in MAX_STEP_SIZE.items())
 _DAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
 _OCPI_COMPONENT = {
     "type": "object",
     "properties": {
         "type": {"type": "string", "enum": ["ENERGY", "FLAT", "PARKING_TIME", "TIME"]},
         "price": {
-            **_DECIMAL,
+            **_MONEY,
             "description": "Excl. VAT: per kWh (ENERGY), per hour (TIME, PARKING_TIME) or per "
-            "session (FLAT).",
+            f"session (FLAT); 0 to {MAX_PRICE}, at most {MAX_DECIMAL_PLACES} decimal places.",
         },
-        "vat": {**_DECIMAL, "description": "Percent, 0..100; absent means unknown, not 0."},
-        "step_size": {"type": "integer", "description": "Billing step: Wh (ENERGY) or seconds."},
+        "vat": _bounded(
+            int(MAX_VAT_PERCENT),
+            description="Percent; absent means no VAT applies (amounts incl. VAT = excl.).",
+        ),
+        "step_size": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": max(MAX_STEP_SIZE.values()),
+            "description": "Billing step: Wh (ENERGY) or seconds (TIME, PARKING_TIME); at "
+            f"least 1 (0 allowed for FLAT), at most: {_STEPS}.",
+        },
     },
     "required": ["type", "price", "step_size"],
 }
@@ -48,12 +80,10 @@ _OCPI_RESTRICTIONS = {
         "end_time": {"type": "string", "examples": ["19:00"]},
         "start_date": {"type": "string", "format": "date"},
         "end_date": {"type": "string", "format": "date"},
-        **dict.fromkeys(
-            ("min_kwh", "max_kwh", "min_current", "max_current", "min_power", "max_power"),
-            _DECIMAL,
-        ),
-        "min_duration": {"type": "integer"},
-        "max_duration": {"type": "integer"},
+        **dict.fromkeys(("min_kwh", "max_kwh"), _bounded(int(MAX_KWH))),
+        **dict.fromkeys(("min_current", "max_current"), _bounded(int(MAX_CURRENT))),
+        **dict.fromkeys(("min_power", "max_power"), _bounded(int(MAX_POWER))),
+        **dict.fromkeys(("min_duration", "max_duration"), _DURATION),
         "day_of_week": {"type": "array", "items": {"type": "string", "enum": _DAYS}},
         "reservation": {"type": "string", "enum": ["RESERVATION", "RESERVATION_EXPIRES"]},
     },

@@ -29,7 +29,11 @@ from evbilling.infra.validation import currency as currency_code
 from evbilling.kit.errors import Conflict, InvalidRequest, NotFound
 from evbilling.models import Tariff, TariffVersion
 from evbilling.tariffs.domain import (
+    MAX_DECIMAL_PLACES,
+    MAX_PRICE,
+    MAX_VAT_PERCENT,
     InvalidTariff,
+    decimal_places,
     dumps_ocpi,
     format_ocpi_datetime,
     loads_ocpi,
@@ -74,16 +78,16 @@ def simple_tariff_ocpi(
     (TIME) and of parking (PARKING_TIME), both billed per second (step 1 s); every component
     carries `vat_percent`. Without id, country_code, party_id and last_updated, which
     `create_tariff` fills in. Prices keep their digits (0.30 stays 0.30)."""
-    vat = price(vat_percent, field="vat_percent", maximum=Decimal(100))
+    vat = _amount(vat_percent, field="vat_percent", maximum=MAX_VAT_PERCENT)
     components: list[dict[str, Any]] = [
         {
             "type": "ENERGY",
-            "price": price(energy_price_per_kwh, field="energy_price_per_kwh"),
+            "price": _amount(energy_price_per_kwh, field="energy_price_per_kwh"),
             "vat": vat,
             "step_size": 1,
         }
     ]
-    fee = price(session_fee, field="session_fee")
+    fee = _amount(session_fee, field="session_fee")
     if fee != 0:
         components.append({"type": "FLAT", "price": fee, "vat": vat, "step_size": 1})
     for kind, amount, field in (
@@ -92,12 +96,20 @@ def simple_tariff_ocpi(
     ):
         if amount is not None:
             components.append(
-                {"type": kind, "price": price(amount, field=field), "vat": vat, "step_size": 1}
+                {"type": kind, "price": _amount(amount, field=field), "vat": vat, "step_size": 1}
             )
     return {
         "currency": currency_code(currency),
         "elements": [{"price_components": components}],
     }
+
+
+def _amount(value: object, *, field: str, maximum: Decimal = MAX_PRICE) -> Decimal:
+    """A price option of the simple tariff, within the bounds of any tariff's prices."""
+    amount = price(value, field=field, maximum=maximum)
+    if decimal_places(amount) > MAX_DECIMAL_PLACES:
+        raise InvalidRequest(f"must have at most {MAX_DECIMAL_PLACES} decimal places", field=field)
+    return amount
 
 
 def _ocpi_document(

@@ -14,6 +14,7 @@ from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
 from websockets.asyncio.client import ClientConnection
 
+from evbilling.kit import FixedClock
 from tests.functional.conftest import LiveServer, connect
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -33,14 +34,28 @@ def ts(minutes: float = 0) -> str:
 
 
 class TestCharger(ChargePoint):  # type: ignore[misc]
-    """Answers the CSMS's commands the way a cooperative charger does, and records them."""
+    """Answers the CSMS's commands the way a cooperative charger does, and records them.
+
+    Its clock and the server's agree, as they do in the field: a transaction message stamped
+    `minutes` after T0 is received then (the server's test clock moves forward to it; the
+    server distrusts station timestamps ahead of its own clock, docs/sessions.md)."""
 
     __test__ = False
 
-    def __init__(self, identity: str, connection: ClientConnection) -> None:
+    def __init__(
+        self, identity: str, connection: ClientConnection, *, clock: FixedClock | None = None
+    ) -> None:
         super().__init__(identity, connection, response_timeout=10)
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.data_transfers: list[dict[str, Any]] = []
+        self._clock = clock
+
+    def stamp(self, minutes: float) -> str:
+        """The timestamp `minutes` after T0, with the server's clock moved up to it."""
+        moment = T0 + timedelta(minutes=minutes)
+        if self._clock is not None and self._clock.current < moment:
+            self._clock.current = moment
+        return ts(minutes)
 
     @on(Action.reset)
     def on_reset(self, type: str) -> call_result.Reset:
@@ -99,7 +114,7 @@ class TestCharger(ChargePoint):  # type: ignore[misc]
         return await self.call(
             call.StartTransaction(
                 connector_id=connector_id, id_tag=id_tag, meter_start=meter_start,
-                timestamp=ts(minutes),
+                timestamp=self.stamp(minutes),
             )
         )  # fmt: skip
 
@@ -109,7 +124,7 @@ class TestCharger(ChargePoint):  # type: ignore[misc]
             call.MeterValues(
                 connector_id=connector_id, transaction_id=transaction_id,
                 meter_value=[{
-                    "timestamp": ts(minutes),
+                    "timestamp": self.stamp(minutes),
                     "sampledValue": [
                         {"value": str(wh), "measurand": "Energy.Active.Import.Register",
                          "unit": unit, "context": "Sample.Periodic"},
@@ -125,7 +140,8 @@ class TestCharger(ChargePoint):  # type: ignore[misc]
                    id_tag: str | None = "04A1B2C3D4") -> Any:  # fmt: skip
         return await self.call(
             call.StopTransaction(
-                transaction_id=transaction_id, meter_stop=meter_stop, timestamp=ts(minutes),
+                transaction_id=transaction_id, meter_stop=meter_stop,
+                timestamp=self.stamp(minutes),
                 id_tag=id_tag, reason="Local",
             )
         )  # fmt: skip
@@ -134,7 +150,7 @@ class TestCharger(ChargePoint):  # type: ignore[misc]
 @asynccontextmanager
 async def charger(server: LiveServer, identity: str = "CP-1") -> AsyncIterator[TestCharger]:
     connection = await connect(server, identity)
-    station = TestCharger(identity, connection)
+    station = TestCharger(identity, connection, clock=server.clock)
     task = asyncio.create_task(station.start())
     try:
         yield station

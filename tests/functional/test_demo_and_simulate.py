@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 
 from typer.testing import CliRunner
 
@@ -12,14 +13,17 @@ from evbilling.charging.sessions import list_sessions
 from evbilling.cli import app as cli_app
 from evbilling.demo import seed_demo
 from evbilling.infra.context import ServiceContext
+from evbilling.infra.secrets import ApiKeyHasher
+from evbilling.kit import FixedClock
 from evbilling.models import Operator
 from tests.functional.conftest import LiveServer
 
 
 class TestDemoData:
     async def test_seeds_once_and_rotates_passwords_on_every_start(self, database_url: str) -> None:
-        first = await seed_demo(database_url=database_url, stations=2)
-        again = await seed_demo(database_url=database_url, stations=2)
+        api_keys = ApiKeyHasher.ephemeral()
+        first = await seed_demo(database_url=database_url, stations=2, api_keys=api_keys)
+        again = await seed_demo(database_url=database_url, stations=2, api_keys=api_keys)
 
         assert [s[1] for s in first.stations] == ["DEMO-1", "DEMO-2"]
         assert [s[0] for s in again.stations] == [s[0] for s in first.stations]
@@ -30,9 +34,18 @@ class TestDemoData:
 
 class TestSimulateCommand:
     async def test_simulated_chargers_produce_priced_sessions(
-        self, context: ServiceContext, live_server: LiveServer, database_url: str
+        self,
+        context: ServiceContext,
+        clock: FixedClock,
+        live_server: LiveServer,
+        database_url: str,
     ) -> None:
-        credentials = await seed_demo(database_url=database_url, stations=1)
+        # The simulator stamps wall-clock time (its timeline ends by now); the server believes
+        # station timestamps up to five minutes ahead of its own clock only.
+        clock.current = datetime.now(UTC)
+        credentials = await seed_demo(
+            database_url=database_url, stations=1, api_keys=context.api_keys
+        )
         _, identity, password = credentials.stations[0]
 
         def simulate() -> str:

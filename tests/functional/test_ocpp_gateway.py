@@ -76,13 +76,14 @@ class TestStationAuthentication:
 
         assert status == 400
 
-    async def test_rate_limits_failed_logins_per_station(
+    async def test_rate_limits_failed_logins_per_station_and_address(
         self, context: ServiceContext, operator_id: int, live_server: LiveServer
     ) -> None:
         await create_station(context, operator_id=operator_id, identity="CP-1")
-        for _ in range(3):  # the live server allows 3 failures per window
+        for _ in range(3):  # the live server allows 3 failures per (station, address)
             assert await refused_status(live_server, "CP-1", password="guess-guess-guess-1") == 401
 
+        # From the same address; other addresses are not refused (test_ocpp_login.py).
         blocked_even_with_right_password = await refused_status(live_server, "CP-1")
 
         assert blocked_even_with_right_password == 429

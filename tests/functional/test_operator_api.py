@@ -43,6 +43,7 @@ class TestOwnershipApi:
         writes = [
             await api_client.patch(f"/stations/{station['id']}", json={"tariff_id": None}),
             await api_client.post(f"/stations/{station['id']}/password"),
+            await api_client.put(f"/stations/{station['id']}/password"),
             await api_client.patch(f"/tariffs/{tariff['id']}", json={"name": "Mine"}),
             await api_client.patch(f"/tokens/{token['id']}", json={"status": "blocked"}),
             await api_client.patch(f"/driver-groups/{group['id']}", json={"name": "Mine"}),
@@ -91,7 +92,9 @@ class TestOpenApi:
             "/locations/{location_id}": {"get", "patch"},
             "/stations": {"get", "post"},
             "/stations/{station_id}": {"get", "patch"},
-            "/stations/{station_id}/password": {"post"},
+            "/stations/{station_id}/password": {"post", "put"},
+            "/api-keys": {"get", "post"},
+            "/api-keys/{key_id}": {"delete"},
             "/stations/{station_id}/evses": {"get", "post"},
             "/evses/{evse_id}": {"get", "patch"},
             "/drivers": {"get", "post"},

@@ -186,7 +186,9 @@ class TestPriceBeforeAndDuringCharging:
         assert peak.status_code == 200, peak.text
         assert (peak.json()["total_excl_vat"], peak.json()["total_incl_vat"]) == ("8.00", "9.60")
         assert night.json()["total_excl_vat"] == "5.00"
-        assert "Total 8.00 EUR excl. VAT, 9.60 EUR incl. VAT" in peak.json()["display_text"]
+        assert peak.json()["display_text"] == (
+            "Energy: 20 kWh x 0.48 EUR = 9.60 EUR\nTotal 9.60 EUR incl. VAT (8.00 EUR excl. VAT)"
+        )
 
     async def test_reports_the_running_cost_of_an_active_session(
         self, context: ServiceContext, operator_id: int, live_server: LiveServer, api_key: str
@@ -226,7 +228,7 @@ class TestPriceBeforeAndDuringCharging:
         user_price = json.loads(by_message["SetUserPrice"]["data"])
         assert user_price == {
             "idToken": "04A1B2C3D4",
-            "priceText": "0.30 EUR/kWh; 1.00 EUR per session, excl. 20% VAT",
+            "priceText": "0.36 EUR/kWh; 1.20 EUR per session, incl. 20% VAT",
         }
         running, final = by_message["RunningCost"], by_message["FinalCost"]
         assert running["vendor_id"] == "org.openchargealliance.costmsg"
@@ -235,12 +237,17 @@ class TestPriceBeforeAndDuringCharging:
         assert running_data["transactionId"] == started.transaction_id
         assert running_data["meterValue"] == 5_000
         assert running_data["cost"] == Decimal("3.00")  # 2.50 + 20 % VAT, exact digits
-        assert running_data["chargingPrice"] == {
-            "kWhPrice": Decimal("0.30"),
-            "flatFee": Decimal("1.00"),
+        assert running_data["chargingPrice"] == {  # incl. VAT, like the cost
+            "kWhPrice": Decimal("0.36"),
+            "flatFee": Decimal("1.20"),
         }
         assert final["message_id"] == "FinalCost"
-        assert json.loads(final["data"], parse_float=Decimal)["cost"] == Decimal("4.80")
+        final_data = json.loads(final["data"], parse_float=Decimal)
+        assert final_data["cost"] == Decimal("4.80")
+        assert final_data["priceText"] == (
+            "Start fee: 1.20 EUR; Energy: 10 kWh x 0.36 EUR = 3.60 EUR; "
+            "Total 4.80 EUR incl. VAT (4.00 EUR excl. VAT)"
+        )
 
 
 class TestAuditAndWhatIf:

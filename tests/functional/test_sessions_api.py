@@ -165,7 +165,13 @@ class TestSessionsApi:
 
         async with context.unit_of_work() as db:
             foreign_key = (
-                await create_api_key(db=db, operator_id=other.id, name="x", now=context.clock.now())
+                await create_api_key(
+                    db=db,
+                    operator_id=other.id,
+                    name="x",
+                    now=context.clock.now(),
+                    hasher=context.api_keys,
+                )
             ).key
             await db.commit()
         async with api(live_server, foreign_key) as client:

@@ -116,13 +116,15 @@ class TestStationApi:
         async with context.unit_of_work() as db:
             assert await db.scalar(select(func.count()).select_from(Station)) == 0
 
-    async def test_rotates_the_password(self, api_client: httpx.AsyncClient) -> None:
+    async def test_sets_the_password_without_the_station(
+        self, api_client: httpx.AsyncClient
+    ) -> None:
         # Arrange
         station = await make_station(api_client)
 
         # Act
-        generated = await api_client.post(f"/stations/{station['id']}/password")
-        chosen = await api_client.post(
+        generated = await api_client.put(f"/stations/{station['id']}/password")
+        chosen = await api_client.put(
             f"/stations/{station['id']}/password", json={"password": "a-chosen-password-16"}
         )
 

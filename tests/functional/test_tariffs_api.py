@@ -25,7 +25,7 @@ class TestTariffApi:
         # Arrange
         body = (
             '{"name": "Exact", "ocpi": {"currency": "EUR", "elements": [{"price_components": ['
-            '{"type": "ENERGY", "price": 0.123456789012345678, "vat": 19.00, "step_size": 1}, '
+            '{"type": "ENERGY", "price": 0.12345600, "vat": 19.00, "step_size": 1}, '
             '{"type": "FLAT", "price": 1.10, "vat": 19.00, "step_size": 1}]}]}}'
         )
 
@@ -39,7 +39,7 @@ class TestTariffApi:
         assert response.status_code == 201, response.text
         assert response.headers["location"].endswith(f"/tariffs/{created['id']}")
         components = created["ocpi"]["elements"][0]["price_components"]
-        assert [str(c["price"]) for c in components] == ["0.123456789012345678", "1.10"]
+        assert [str(c["price"]) for c in components] == ["0.12345600", "1.10"]
         assert str(components[0]["vat"]) == "19.00"
         assert created["ocpi"]["id"] == created["ocpi_id"] == str(created["id"])
         assert (created["ocpi"]["country_code"], created["ocpi"]["party_id"]) == ("XX", "EVB")
@@ -52,7 +52,7 @@ class TestTariffApi:
         assert read.text == response.text
         assert exported.headers["content-type"].startswith("application/json")
         assert exported.text == dumps_ocpi(created["ocpi"])
-        assert '"price": 0.123456789012345678' in exported.text
+        assert '"price": 0.12345600' in exported.text
 
     @pytest.mark.parametrize("name", EXAMPLE_FILES)
     async def test_exports_the_ocpi_examples_unchanged(

@@ -123,7 +123,7 @@ class TestTariffCli:
         result = invoke("tariff", "import", str(bad))
 
         # Assert
-        assert result.exit_code == 1
+        assert result.exit_code == 2
         assert "ocpi.elements[0].price_components[0].price" in result.stderr
         assert "ocpi.elements[0].price_components[0].vat" in result.stderr
         assert invoke_json("tariff", "list")["total"] == 0
@@ -136,7 +136,7 @@ class TestTariffCli:
         )  # fmt: skip
 
         # Assert
-        assert result.exit_code == 1
+        assert result.exit_code == 2
         assert "vat_percent" in result.stderr
         assert invoke_json("tariff", "list")["total"] == 0
 

@@ -8,7 +8,8 @@ more than the statement itself.
 
 Deferred rows are written, in the order they were deferred:
 - before the transaction commits (the session's `before_commit`),
-- before any ORM statement of the same session (which may read them),
+- before any ORM statement (a load or refresh too) or ORM flush of the same session, which
+  may read or write the same rows,
 - when a repository that reads the tables with Core calls `flush_deferred` first.
 A rollback of the transaction drops them with everything else. Inside a savepoint nothing
 is deferred: the rows are written at once, so a savepoint's rollback undoes exactly its own.
@@ -75,6 +76,12 @@ def _before_commit(session: Session) -> None:
 def _before_orm_statement(state: ORMExecuteState) -> None:
     if state.session.info.get(_KEY):
         _write(state.session)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_orm_flush(session: Session, *_: Any) -> None:
+    if session.info.get(_KEY):
+        _write(session)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -4,9 +4,12 @@ answered only after that transaction has committed.
 A commit is the most expensive step of a small write (SQLite appends to its WAL, PostgreSQL
 flushes its log), and SQLite has a single writer anyway. So work submitted while a transaction
 is in progress waits and runs in the next one. Isolation is kept: if any unit of work in a batch
-fails, the batch is rolled back and each unit is run again in a transaction of its own, so the
-failing one changes nothing and the others still commit. Units of work must therefore be safe to
-run twice (they are: each is a pure function of its message and the clock).
+fails, the batch is rolled back and bisected: each half runs again in a transaction of its own,
+and a half that fails is split again, until the failing unit fails alone. It changes nothing,
+its caller gets its error (the OCPP edge then keeps the message as a dead letter), and every
+other unit still commits: one poison message among n costs about 2 log2(n) transactions, not n.
+Units of work must therefore be safe to run more than once (they are: each is a pure function
+of its message and the clock).
 
 SQLite has one writer, so one batch runs at a time. PostgreSQL has many: there, several
 batches run at once, each on its own connection, so that one batch's round trips and commit
@@ -95,9 +98,10 @@ class GroupCommit:
             if len(batch) == 1:
                 batch[0][1].set_exception(error)
                 return
-            log.debug("group_commit.retry_alone", size=len(batch), error=type(error).__name__)
-            for item in batch:
-                await self._run_batch([item])
+            log.debug("group_commit.bisect", size=len(batch), error=type(error).__name__)
+            middle = len(batch) // 2
+            await self._run_batch(batch[:middle])
+            await self._run_batch(batch[middle:])
             return
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():

@@ -29,6 +29,10 @@ _log = get_logger(__name__)
 Extra = Callable[[Exception], dict[str, Any]]
 
 
+def problem_document(*, status: int, title: str, detail: str, kind: str) -> dict[str, Any]:
+    return {"type": _BASE + kind, "title": title, "status": status, "detail": detail}
+
+
 def problem(
     *,
     status: int,
@@ -38,8 +42,7 @@ def problem(
     extra: dict[str, Any] | None = None,
     request_id: str | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": _BASE + kind, "title": title, "status": status}
-    body["detail"] = detail
+    body = problem_document(status=status, title=title, detail=detail, kind=kind)
     body.update(extra or {})
     if request_id is not None:
         body["request_id"] = request_id

@@ -16,20 +16,34 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-from evbilling.infra.validation import MAX_PAGE_LIMIT, is_blank
+from evbilling.infra.validation import MAX_PAGE_LIMIT, is_blank, unstorable_values
+from evbilling.kit.errors import InvalidRequest
 from evbilling.kit.values import InvalidValue, ValidatedText
 
 T = TypeVar("T")
 
 
 class Input(BaseModel):
-    """A request body: unknown fields are refused, not ignored."""
+    """A request body: unknown fields are refused, not ignored; integers beyond 64 bits and
+    text holding U+0000 anywhere in it (nested documents too) are refused before any field
+    is read, with every such field named (neither database could store them)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        found = unstorable_values(data)
+        if found:
+            # Not a pydantic error: this one carries its fields' paths (InvalidRequest, 422).
+            detail = "; ".join(f"{field}: {message}" for field, message in found)
+            raise InvalidRequest(detail, field=found[0][0], errors=found)
+        return data
 
 
 class Output(BaseModel):

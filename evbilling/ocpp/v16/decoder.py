@@ -22,6 +22,8 @@ message id not a string, empty, or longer than 36 chars       FormationViolation
 action not a string; payload not an object                    FormationViolation
 action not in OCPP 1.6                                        NotSupported
 OCPP 1.6 action the decoder does not handle                   NotImplemented
+arrays / objects nested deeper than ``MAX_NESTING_DEPTH``     FormationViolation
+U+0000 in a string or property name (StopTransaction: below)  PropertyConstraintViolation
 ============================================================  ============================
 
 Decisions:
@@ -35,6 +37,13 @@ Decisions:
 * A rejected CALLRESULT or CALLERROR has ``answer=False``: OCPP-J answers only CALLs, so
   the caller logs it instead of sending a CALLERROR back.
 * Payload keys stay camelCase as sent; the caller converts.
+* A StopTransaction is exempt from the U+0000 rule: a refused stop is resent for ever and its
+  session never closes, so the charging side takes it as it is (an idTag with U+0000 is
+  answered Invalid and stored nowhere, a sampled value with it is unreadable evidence).
+* Depth and U+0000 are checked on the parsed frame before anything else looks at it, but
+  only when the raw text could hold them (more opening brackets than the depth limit, or a
+  ``\\u0000`` escape: JSON cannot carry a raw NUL inside a string), so ordinary frames pay
+  two C-speed scans of their text and no walk.
 """
 
 from __future__ import annotations
@@ -51,6 +60,7 @@ from evbilling.ocpp.v16.frames import (
     FRAME_LENGTH,
     MAX_DESCRIPTION,
     MAX_MESSAGE_ID_LENGTH,
+    MAX_NESTING_DEPTH,
     MESSAGE_TYPE_CALL,
     MESSAGE_TYPE_CALL_ERROR,
     MESSAGE_TYPE_CALL_RESULT,
@@ -63,6 +73,7 @@ from evbilling.ocpp.v16.frames import (
     FrameRejected,
     UnknownAction,
     clip,
+    clip_text,
     join_path,
     json_type,
     rejection,
@@ -137,7 +148,7 @@ def _element_path(frame: list[Any], path: str) -> str:
     index_text, _, rest = path.removeprefix("[").partition("]")
     index = int(index_text)
     type_id = _type_id_of(frame)
-    if type_id == MESSAGE_TYPE_CALL and index == 3 and rest:
+    if type_id == MESSAGE_TYPE_CALL and index == 3 and rest.startswith("."):
         return rest.removeprefix(".")
     names = ELEMENT_NAMES.get(type_id or 0, ())
     return (names[index] if index < len(names) else f"frame[{index}]") + rest
@@ -178,6 +189,73 @@ def _unparseable(raw: str | bytes, error: orjson.JSONDecodeError) -> FrameReject
     )
 
 
+_MAX_FIELD_PATH: Final = 120
+
+
+def _could_be_malformed(raw: str | bytes) -> tuple[bool, bool]:
+    """(could be too deep, could hold U+0000), from the raw text alone."""
+    if isinstance(raw, bytes):
+        return raw.count(b"[") + raw.count(b"{") > MAX_NESTING_DEPTH, b"\\u0000" in raw
+    return raw.count("[") + raw.count("{") > MAX_NESTING_DEPTH, "\\u0000" in raw
+
+
+def _visible(text: str) -> str:
+    return clip_text(text.replace("\x00", "\\u0000"))
+
+
+def _structure_problem(frame: list[Any], *, nul: bool) -> tuple[str, ErrorCode, str] | None:
+    """The first element nested too deep, or (when `nul`) the first string holding U+0000."""
+    stack: list[tuple[Any, str, int]] = [(frame, "", 1)]
+    while stack:
+        node, path, depth = stack.pop()
+        kind = type(node)
+        if kind is dict or kind is list:
+            if depth > MAX_NESTING_DEPTH:
+                reason = f"nested deeper than {MAX_NESTING_DEPTH} levels"
+                return path, ErrorCode.FORMATION_VIOLATION, reason
+            if kind is list:
+                for index, child in enumerate(node):
+                    stack.append((child, f"{path}[{index}]", depth + 1))
+                continue
+            for key, child in node.items():
+                if nul and "\x00" in key:
+                    reason = "property names must not contain U+0000"
+                    return (
+                        join_path(path, _visible(key)),
+                        ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+                        reason,
+                    )
+                stack.append((child, join_path(path, key), depth + 1))
+        elif nul and kind is str and "\x00" in node:
+            return path, ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, "must not contain U+0000"
+    return None
+
+
+def _check_structure(raw: str | bytes, frame: list[Any]) -> None:
+    deep, nul = _could_be_malformed(raw)
+    nul = nul and not _stops_a_transaction(frame)
+    if not (deep or nul):
+        return
+    problem = _structure_problem(frame, nul=nul)
+    if problem is None:
+        return
+    path, code, reason = problem
+    field = _element_path(frame, path)
+    if len(field) > _MAX_FIELD_PATH:  # station-chosen keys, up to 32 levels of them
+        field = field[: _MAX_FIELD_PATH - 3] + "..."
+    raise rejection(
+        code,
+        field,
+        reason,
+        message_id=_readable_id(frame),
+        answer=_is_answered(frame),
+    )
+
+
+def _stops_a_transaction(frame: list[Any]) -> bool:
+    return len(frame) == 4 and frame[0] == 2 and frame[2] == "StopTransaction"
+
+
 class FrameDecoder:
     """Decodes inbound OCPP-J 1.6 frames for a CSMS that handles ``handled_actions``.
 
@@ -213,6 +291,7 @@ class FrameDecoder:
                 message_id=UNKNOWN_MESSAGE_ID,
                 answer=True,
             )
+        _check_structure(raw, frame)
         type_id = self._message_type_id(frame)
         answer = type_id == MESSAGE_TYPE_CALL
         message_id = self._message_id(frame, answer=answer)

@@ -5,6 +5,10 @@ operator enabled `pricing_display` (stations that report CustomDisplayCostAndPri
 The `data` field is a JSON string written here with exact decimal digits: money never passes
 through a float (or through the ocpp library's Decimal encoder, which keeps one decimal).
 `CostDisplay` sends them, after the message that caused them is answered.
+
+Every amount sent to a display includes VAT -- the costs, the unit prices of RunningCost
+(chargingPrice, idlePrice) and the texts of SetUserPrice and FinalCost, which say so ("incl.
+VAT"); a tariff component without VAT has none (evbilling.tariffs.price_text).
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.charging import costs, meter_service
+from evbilling.charging import costs
 from evbilling.charging.pricing import SessionCost
 from evbilling.ocpp.v16.link import StationLink
-from evbilling.rating.engine import LineKind
+from evbilling.rating.engine import CostLine, LineKind, PeriodKind
+from evbilling.rating.texts import bill_lines
 from evbilling.tariffs.domain import dumps_ocpi
+from evbilling.tariffs.price_text import amount_text, with_vat
 
 VENDOR_ID = "org.openchargealliance.costmsg"
 # Running costs go to a station's display at most this often per transaction.
@@ -29,8 +35,13 @@ COST_PUSH_EVERY_S = 60.0
 DISPLAY_TIMEOUT_S = 30.0
 
 
+def _price_incl_vat(line: CostLine, currency: str) -> Decimal:
+    return Decimal(amount_text(with_vat(line.unit_price, line.vat), currency))
+
+
 def _unit_prices(cost: SessionCost) -> dict[str, Decimal]:
-    """The charging price in force: per kWh, per hour and the flat fee of the latest lines."""
+    """The charging price in force, incl. VAT: per kWh, per hour and the flat fee of the
+    latest lines."""
     prices: dict[str, Decimal] = {}
     for line in cost.rated.lines:
         key = {
@@ -39,30 +50,36 @@ def _unit_prices(cost: SessionCost) -> dict[str, Decimal]:
             LineKind.FLAT: "flatFee",
         }.get(line.kind)
         if key is not None:
-            prices[key] = line.unit_price
+            prices[key] = _price_incl_vat(line, cost.currency)
     return prices
 
 
-def running_cost_payload(*, cost: SessionCost, meter_wh: int, charging: bool) -> dict[str, Any]:
+def running_cost_payload(*, cost: SessionCost, meter_wh: int) -> dict[str, Any]:
+    """RunningCost: the cost so far and the prices in force, incl. VAT; the state is what the
+    cost prices the latest time as."""
     parking = [line for line in cost.rated.lines if line.kind is LineKind.PARKING_TIME]
+    charging = cost.rated.charging_periods[-1].kind is PeriodKind.CHARGING
     data: dict[str, Any] = {
-        "transactionId": cost.session_id,
+        "transactionId": cost.transaction_id,
         "timestamp": cost.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "meterValue": meter_wh,
-        "cost": cost.total_incl_vat if cost.total_incl_vat is not None else cost.total_excl_vat,
+        "cost": cost.rated.total_incl_vat,
         "state": "Charging" if charging else "Idle",
         "chargingPrice": _unit_prices(cost),
     }
     if parking:
-        data["idlePrice"] = {"hourPrice": parking[-1].unit_price}
+        data["idlePrice"] = {"hourPrice": _price_incl_vat(parking[-1], cost.currency)}
     return {"vendorId": VENDOR_ID, "messageId": "RunningCost", "data": dumps_ocpi(data)}
 
 
 def final_cost_payload(*, cost: SessionCost) -> dict[str, Any]:
-    total = cost.total_incl_vat if cost.total_incl_vat is not None else cost.total_excl_vat
-    lines = [f"{line.description}: {line.amount_excl_vat}" for line in cost.rated.lines]
-    text = "; ".join([*lines, f"Total {total} {cost.currency}"])
-    data = {"transactionId": cost.session_id, "cost": total, "priceText": text[:500]}
+    """FinalCost: the total incl. VAT and the bill's lines, each incl. VAT, saying so."""
+    text = "; ".join(bill_lines(cost.rated))
+    data = {
+        "transactionId": cost.transaction_id,
+        "cost": cost.rated.total_incl_vat,
+        "priceText": text[:500],
+    }
     return {"vendorId": VENDOR_ID, "messageId": "FinalCost", "data": dumps_ocpi(data)}
 
 
@@ -116,22 +133,22 @@ class CostDisplay:
             self._link.log.exception("ocpp.price_display_failed")
 
     async def _push_cost(self, transaction_id: int, *, final: bool) -> None:
-        operator_id = self._link.station.operator_id
+        station_id = self._link.station.id
 
-        async def work(db: AsyncSession, now: datetime) -> tuple[SessionCost | None, int]:
-            cost = await costs.running_cost(
-                db=db, operator_id=operator_id, session_id=transaction_id, now=now
+        async def work(db: AsyncSession, now: datetime) -> tuple[SessionCost, int] | None:
+            return await costs.transaction_cost(
+                db=db, station_id=station_id, transaction_id=transaction_id, now=now
             )
-            return cost, await meter_service.meter_now(db=db, session_id=transaction_id)
 
         try:
-            cost, meter_wh = await self._link.run(work)
-            if cost is None:
+            shown = await self._link.run(work)
+            if shown is None:
                 return
+            cost, meter_wh = shown
             payload = (
                 final_cost_payload(cost=cost)
                 if final
-                else running_cost_payload(cost=cost, meter_wh=meter_wh, charging=True)
+                else running_cost_payload(cost=cost, meter_wh=meter_wh)
             )
             await self._link.send_call(
                 action="DataTransfer", payload=payload, timeout_s=DISPLAY_TIMEOUT_S

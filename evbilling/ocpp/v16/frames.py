@@ -16,6 +16,7 @@ JsonObject: TypeAlias = dict[str, Any]
 
 __all__ = [
     "MAX_MESSAGE_ID_LENGTH",
+    "MAX_NESTING_DEPTH",
     "UNKNOWN_MESSAGE_ID",
     "CallErrorFrame",
     "CallFrame",
@@ -34,6 +35,10 @@ UNKNOWN_MESSAGE_ID: Final = "-1"
 MAX_MESSAGE_ID_LENGTH: Final = 36
 _CLIP: Final = 40
 MAX_DESCRIPTION: Final = 255  # errorDescription is a string[0..255] in OCPP 2.0.1
+# Arrays and objects, the frame itself included. OCPP 1.6 needs 6 (a MeterValues sampled
+# value); the rest is room for vendors' CALLERROR details. Deeper frames are refused before
+# any recursive code (repr, error paths) could meet them.
+MAX_NESTING_DEPTH: Final = 32
 
 MESSAGE_TYPE_CALL: Final = 2
 MESSAGE_TYPE_CALL_RESULT: Final = 3

@@ -7,16 +7,22 @@ Payload rules (schema keyword or extra check -> code, following the OCPP-J 1.6 �
 ``format`` date-time (RFC 3339, zone optional = UTC)          TypeConstraintViolation
 ``format`` uri (locations we send; fastjsonschema's check)    TypeConstraintViolation
 ``maxLength`` (CiString20Type etc. are data types)            TypeConstraintViolation
-integer outside signed int64                                  TypeConstraintViolation
+integer outside signed int32 (int64 for the Wh registers)    TypeConstraintViolation
 ``required`` ("payload for Action is incomplete")             ProtocolError
 ``additionalProperties`` (not the PDU structure)              FormationViolation
 ``minItems`` / ``maxItems`` (cardinality)                     OccurenceConstraintViolation
 ``enum``, ``multipleOf``                                      PropertyConstraintViolation
+charging rate beyond ±1e9 (``MAX_CHARGING_NUMBER``)           PropertyConstraintViolation
 negative integer where OCPP 1.6 means a count, an id, a       PropertyConstraintViolation
 register or a duration (``NON_NEGATIVE_INTEGER_FIELDS``)
 Raw sampledValue.value not a finite decimal number            PropertyConstraintViolation
 anything else the schema rejects (the library's default)      FormationViolation
 ============================================================  ============================
+
+OCPP 1.6 defines its integers as 32-bit; ids, connector numbers, counts and seconds are
+held to that (they are 32-bit columns, and chargers keep them in 32 bits), while
+``meterStart`` / ``meterStop`` may use the whole signed 64-bit range, so that an absurd
+register reaches the evidence checks instead of being refused (``WIDE_INTEGER_FIELDS``).
 
 Validators are fastjsonschema functions (draft-04 semantics for every 1.6 schema, also the
 security-extension ones that declare draft-06). Nothing the OCPP 1.6 JSON schemas reject is
@@ -61,7 +67,9 @@ __all__ = [
     "NON_NEGATIVE_INTEGER_FIELDS",
     "OCPP16_ACTIONS",
     "SIGNED_INTEGER_FIELDS",
+    "WIDE_INTEGER_FIELDS",
     "PayloadValidator",
+    "integer_bounds",
     "payload_validator",
     "validate_request",
     "validate_response",
@@ -113,8 +121,12 @@ NON_NEGATIVE_INTEGER_FIELDS: Final[frozenset[str]] = frozenset(
 )
 # GetLocalListVersion.conf uses listVersion -1 for "no local list support".
 SIGNED_INTEGER_FIELDS: Final[frozenset[str]] = frozenset({"listVersion"})
+# Wh registers: 64-bit columns; every other integer is OCPP 1.6's 32-bit integer.
+WIDE_INTEGER_FIELDS: Final[frozenset[str]] = frozenset({"meterStart", "meterStop"})
 
-_INT64_MIN: Final = -(2**63)
+_INT32_MAX: Final = 2**31 - 1
+# The magnitude of a charging rate (limit, minChargingRate): 1 GW or 1 GA, far beyond any EVSE.
+MAX_CHARGING_NUMBER: Final = 1_000_000_000
 _INT64_MAX: Final = 2**63 - 1
 _DRAFT_04: Final = "http://json-schema.org/draft-04/schema#"
 _SCHEMA_DIR: Final = Path(ocpp.__file__).parent / "v16" / "schemas"
@@ -138,6 +150,22 @@ _ENUM_FORMAT: Final = "enum:"  # prefix of the formats standing in for string en
 
 # A step in a path through a payload: a property name, or None for "every array item".
 _Step: TypeAlias = str | None
+
+
+def integer_bounds(name: str | None) -> tuple[int, int]:
+    """The accepted range of the integer property `name` (our tightening of the schemas)."""
+    if name in NON_NEGATIVE_INTEGER_FIELDS:
+        low = 0
+    elif name in SIGNED_INTEGER_FIELDS:
+        low = None
+    else:
+        raise SchemaNotSupported(f"integer field {name!r} is not classified as signed")
+    high = _INT64_MAX if name in WIDE_INTEGER_FIELDS else _INT32_MAX
+    return (-high - 1 if low is None else low), high
+
+
+def _integer_bits(maximum: object) -> int:
+    return 64 if maximum == _INT64_MAX else 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +207,8 @@ def _subschemas(node: Any, *, name: str | None) -> Iterator[tuple[JsonObject, st
 def _tighten(schema: JsonObject) -> dict[str, Callable[[str], bool]]:
     """Rewrite a schema (in place) for speed and strictness; returns the formats it uses.
 
-    Integers get int64 bounds and, where negatives mean nothing, a minimum of 0. String
+    Integers get int32 bounds (int64 for registers) and, where negatives mean nothing, a
+    minimum of 0; charging rates (numbers with a multipleOf) at most MAX_CHARGING_NUMBER. String
     enums become a format backed by a frozenset (fastjsonschema tests an enum with a chain
     of comparisons), and the schemas' no-op ``additionalProperties`` on strings goes.
     """
@@ -187,13 +216,12 @@ def _tighten(schema: JsonObject) -> dict[str, Callable[[str], bool]]:
     for node, name in list(_subschemas(schema, name=None)):
         kind = node.get("type")
         if kind == "integer":
-            if name in NON_NEGATIVE_INTEGER_FIELDS:
-                node["minimum"] = 0
-            elif name in SIGNED_INTEGER_FIELDS:
-                node["minimum"] = _INT64_MIN
-            else:
-                raise SchemaNotSupported(f"integer field {name!r} is not classified as signed")
-            node["maximum"] = _INT64_MAX
+            node["minimum"], node["maximum"] = integer_bounds(name)
+        elif kind == "number" and "multipleOf" in node:
+            # Charging limits (A or W, one decimal): beyond this no EVSE draws, and a
+            # multipleOf check on a value like 1e300 overflows decimal arithmetic.
+            node["minimum"] = max(node.get("minimum", -MAX_CHARGING_NUMBER), -MAX_CHARGING_NUMBER)
+            node["maximum"] = min(node.get("maximum", MAX_CHARGING_NUMBER), MAX_CHARGING_NUMBER)
         elif kind == "string":
             node.pop("additionalProperties", None)
             enum = node.get("enum")
@@ -318,6 +346,10 @@ def schema_rejection(
     if rule == "type":
         code = ErrorCode.TYPE_CONSTRAINT_VIOLATION
         reason = f"must be {definition.get('type')}, got {json_type(value)}"
+        if definition.get("type") == "integer" and type(value) is float and abs(value) >= 2**63:
+            # orjson reads an integer beyond 64 bits as a float: say what was wrong with it.
+            bits = _integer_bits(definition.get("maximum"))
+            reason = f"must be a signed {bits}-bit integer, got {clip(value)}"
     elif rule == "format" and str(definition.get("format")).startswith(_ENUM_FORMAT):
         code = ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
         reason = f"{clip(value)} is not one of the OCPP 1.6 values"
@@ -335,12 +367,16 @@ def schema_rejection(
     elif rule == "multipleOf":
         code = ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
         reason = f"must be a multiple of {definition['multipleOf']}, got {clip(value)}"
+    elif rule in ("minimum", "maximum") and definition.get("type") == "number":
+        code = ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
+        reason = f"must be within ±{MAX_CHARGING_NUMBER:,}, got {clip(value)}"
     elif rule == "minimum" and definition.get("minimum") == 0:
         code = ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
         reason = f"must not be negative, got {clip(value)}"
     elif rule in ("minimum", "maximum"):
         code = ErrorCode.TYPE_CONSTRAINT_VIOLATION
-        reason = f"must be a signed 64-bit integer, got {clip(value)}"
+        bits = _integer_bits(definition.get("maximum"))
+        reason = f"must be a signed {bits}-bit integer, got {clip(value)}"
     elif rule == "required":
         code = ErrorCode.PROTOCOL_ERROR
         missing = sorted(set(definition.get("required", ())) - set(value))

@@ -1,17 +1,23 @@
 """Re-rating an OCPI 2.2.1 CDR against a tariff: the engine behind ``evbilling rate``.
 
-A CDR's charging periods become engine periods: the period's duration comes from the
-timestamps (a period ends where the next starts, the last at ``end_date_time``), and its
-dimensions say what kind it is -- RESERVATION_TIME: reservation; PARKING_TIME without TIME:
-parking; otherwise charging. A period reporting both TIME and PARKING_TIME is split: first
-TIME hours of charging, then parking. ENERGY is the period's kWh (ENERGY_IMPORT when a
-partner reports only that); MIN/MAX_CURRENT and MIN/MAX_POWER are passed through, and the
-averages CURRENT and POWER stand in for a minimum and maximum the period does not report.
-ENERGY_EXPORT and STATE_OF_CHARGE are accepted and price nothing. CURRENT and POWER may be
-negative (energy flowing to the grid); every other volume is >= 0. Every period is rated with
-the given tariff; a period whose ``tariff_id`` names a different tariff is an error. A
-partner's tariff that leaves out who published it (country_code, party_id, id,
-last_updated) is still rated, with a warning for each field filled in.
+The volumes rated are the partner's own. A CDR's charging period lasts until the next one
+starts (the last until ``end_date_time``) and is laid out from its start by its time
+volumes: TIME hours of charging, then PARKING_TIME hours of parking; what they leave
+uncovered is untimed (neither charging nor parking time: priced by no time component), so a
+period reporting neither is untimed throughout. Volumes that fill the period to within their
+rounding (0.001 h, 3.6 s, each: partners round or cut hours to three decimals) fill it
+exactly; volumes that exceed it by more are an error. A RESERVATION_TIME period is a
+reservation until the next period: a reservation ends when the session starts.
+
+ENERGY is the period's kWh (ENERGY_IMPORT when a partner reports only that), priced with its
+charging part (else its first part); FLAT is charged once per session as the tariff says.
+MIN/MAX_CURRENT and MIN/MAX_POWER choose restricted elements, and the averages CURRENT and
+POWER stand in for a minimum and maximum the period does not report. ENERGY_EXPORT and
+STATE_OF_CHARGE are accepted and price nothing. CURRENT and POWER may be negative (energy
+flowing to the grid); every other volume is >= 0. Every period is rated with the given
+tariff; a period whose ``tariff_id`` names a different tariff is an error. A partner's tariff
+that leaves out who published it (country_code, party_id, id, last_updated) is still rated,
+with a warning for each field filled in.
 """
 
 from __future__ import annotations
@@ -146,7 +152,10 @@ def cdr_periods(
     periods: list[ChargingPeriodInput] = []
     for index, (start, dimensions) in enumerate(parsed):
         stop = parsed[index + 1][0] if index + 1 < len(parsed) else end
-        periods.extend(_periods_of(start, stop, dimensions))
+        path = f"charging_periods[{index}].dimensions"
+        periods.extend(_periods_of(start, stop, dimensions, path=path, errors=errors))
+    if errors:
+        raise InvalidCdr(errors)
     return periods, end
 
 
@@ -202,42 +211,67 @@ def _dimensions(
     return out
 
 
+# Partners write hours to 0.001 h (3.6 s), rounded or cut: a volume may be off by that much.
+_ROUNDING_US = US_PER_HOUR // 1000
+
+
+def _us(hours: Decimal) -> int:
+    return int((hours * US_PER_HOUR).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
 def _periods_of(
-    start: datetime, stop: datetime, dimensions: dict[CdrDimensionType, Decimal]
+    start: datetime,
+    stop: datetime,
+    dimensions: dict[CdrDimensionType, Decimal],
+    *,
+    path: str,
+    errors: list[FieldError],
 ) -> list[ChargingPeriodInput]:
     if CdrDimensionType.RESERVATION_TIME in dimensions:
         return [ChargingPeriodInput(start=start, kind=PeriodKind.RESERVATION)]
-
     current = dimensions.get(CdrDimensionType.CURRENT)
     power = dimensions.get(CdrDimensionType.POWER)
-
-    def period(at: datetime, kind: PeriodKind, energy: Decimal) -> ChargingPeriodInput:
-        return ChargingPeriodInput(
-            start=at,
-            kind=kind,
-            energy_kwh=energy,
-            min_current=dimensions.get(CdrDimensionType.MIN_CURRENT, current),
-            max_current=dimensions.get(CdrDimensionType.MAX_CURRENT, current),
-            min_power=dimensions.get(CdrDimensionType.MIN_POWER, power),
-            max_power=dimensions.get(CdrDimensionType.MAX_POWER, power),
-        )
-
     energy = dimensions.get(
         CdrDimensionType.ENERGY, dimensions.get(CdrDimensionType.ENERGY_IMPORT, Decimal(0))
     )
-    charging = dimensions.get(CdrDimensionType.TIME)
-    if CdrDimensionType.PARKING_TIME not in dimensions:
-        return [period(start, PeriodKind.CHARGING, energy)]
-    if not charging:
-        return [period(start, PeriodKind.PARKING, energy)]
-    charging_us = int((charging * US_PER_HOUR).to_integral_value(rounding=ROUND_HALF_EVEN))
-    parking_start = start + timedelta(microseconds=charging_us)
-    if parking_start >= stop:
-        return [period(start, PeriodKind.CHARGING, energy)]
-    return [
-        period(start, PeriodKind.CHARGING, energy),
-        period(parking_start, PeriodKind.PARKING, Decimal(0)),
+    span = (stop - start) // timedelta(microseconds=1)
+    # [kind, µs] in the order they happened: charging, parking, then the time neither covers.
+    parts: list[list[Any]] = [
+        [kind, _us(dimensions[dimension])]
+        for kind, dimension in (
+            (PeriodKind.CHARGING, CdrDimensionType.TIME),
+            (PeriodKind.PARKING, CdrDimensionType.PARKING_TIME),
+        )
+        if dimension in dimensions
     ]
+    rest = span - sum(length for _, length in parts)
+    if parts and abs(rest) <= _ROUNDING_US * len(parts):
+        for part in reversed(parts):  # rounding: the volumes fill the period exactly
+            part[1], rest = max(part[1] + rest, 0), min(part[1] + rest, 0)
+    elif rest < 0:
+        hours = Decimal(span) / US_PER_HOUR
+        errors.append(FieldError(path, f"TIME and PARKING_TIME exceed the period's {hours:.6f} h"))
+        return []
+    if rest > 0:
+        parts.append([PeriodKind.UNTIMED, rest])
+    timed = [part for part in parts if part[1] > 0] or [[PeriodKind.UNTIMED, 0]]
+    charged = next((part for part in timed if part[0] is PeriodKind.CHARGING), timed[0])
+    out: list[ChargingPeriodInput] = []
+    at = start
+    for part in timed:
+        out.append(
+            ChargingPeriodInput(
+                start=at,
+                kind=part[0],
+                energy_kwh=energy if part is charged else Decimal(0),
+                min_current=dimensions.get(CdrDimensionType.MIN_CURRENT, current),
+                max_current=dimensions.get(CdrDimensionType.MAX_CURRENT, current),
+                min_power=dimensions.get(CdrDimensionType.MIN_POWER, power),
+                max_power=dimensions.get(CdrDimensionType.MAX_POWER, power),
+            )
+        )
+        at += timedelta(microseconds=part[1])
+    return out
 
 
 def _audit(declared: Mapping[str, Any], computed: Price) -> dict[str, Any]:

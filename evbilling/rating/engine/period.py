@@ -3,7 +3,10 @@
 A period starts at `start` and ends where the next one starts (the last one at the session
 end), like an OCPI ChargingPeriod. Its `kind` says which time dimension its duration counts
 as: CHARGING -> TIME, PARKING -> PARKING_TIME (connected but not charging), RESERVATION ->
-RESERVATION_TIME (the EVSE was reserved, the session had not started yet).
+RESERVATION_TIME (the EVSE was reserved, the session had not started yet), UNTIMED -> none
+(session time that is neither, e.g. what a partner's CDR period reports no TIME or
+PARKING_TIME volume for; only its energy is priced). The last period may last no time at
+all when the session ended the moment it started: it is still priced (FLAT, min_price).
 
 `build_periods` derives periods from what a station reports: energy-register samples (Wh,
 cumulative), optional power and current samples, and the intervals in which the connector
@@ -71,6 +74,7 @@ class PeriodKind(StrEnum):
     CHARGING = "CHARGING"
     PARKING = "PARKING"
     RESERVATION = "RESERVATION"
+    UNTIMED = "UNTIMED"  # session time that is neither charging nor parking time
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +135,8 @@ def build_periods(
     raw: list[tuple[datetime, datetime, Decimal]] = []
     for before, after in pairwise(samples):
         raw.append((before.at, after.at, _kwh(after.energy_wh - before.energy_wh)))
-    if end > samples[-1].at:
+    if end > samples[-1].at or len(samples) == 1:
+        # Up to the end; a session that ended as it started is one period of no time.
         raw.append((samples[-1].at, end, _ZERO))
     last_increase_end = max((stop for _, stop, kwh in raw if kwh), default=None)
 
@@ -199,8 +204,6 @@ def _checked_samples(meter_samples: Sequence[MeterSample], end: datetime) -> lis
         previous = sample
     if end < samples[-1].at:
         raise InvalidMeterData("end is before the last meter sample")
-    if end <= samples[0].at:
-        raise InvalidMeterData("end must be after the first meter sample")
     return samples
 
 

@@ -26,10 +26,13 @@ How a session is priced (OCPI 2.2.1 Tariffs module, with the choices it leaves o
   Duration restrictions of reservation elements count from the reservation start.
 - step_size is applied once per dimension at the end of the session: the dimension's total
   priced quantity is rounded up to the step of the last component that priced it, and the
-  added quantity is charged at that component's price. TIME, PARKING_TIME and
-  RESERVATION_TIME round separately (the spec's tariff_4 and tariff_13 examples; its
-  tariff_14 "example #1" instead lets parking hide inside the rounded charging time, which
-  contradicts tariff_4 -- see docs/pricing.md).
+  added quantity is charged at that component's price. ENERGY and RESERVATION_TIME are
+  always rounded. Of the two time dimensions, which take turns, OCPI rounds a component
+  only "for the last TariffElement" and, on a switch, for the components "not in the new
+  TariffElement": TIME (PARKING_TIME) is rounded when it priced the session's last priced
+  time, or when a later time part was priced by an element without a TIME (PARKING_TIME)
+  component. Charging followed by parking in the same element rounds the parking only
+  (the spec's tariff_14 examples, and tariff_4's, whose parking is another element).
 - min_price / max_price bound the total excl. VAT and the total incl. VAT independently, by
   an adjustment line. Without an incl_vat bound, the adjustment's VAT-inclusive amount keeps
   the session's VAT ratio (unknown when the session cost nothing).
@@ -102,6 +105,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _ZERO = Decimal(0)
 _CHARGING = PeriodKind.CHARGING
+_PARKING = PeriodKind.PARKING
 _RESERVATION = PeriodKind.RESERVATION
 
 
@@ -193,6 +197,10 @@ class _Rating:
             first_use[RES_TIME],
         )
         last_energy = last_time = last_parking = last_reserved = -1
+        # Which time dimension priced the latest time part, and whether a later time part
+        # was priced by an element without the other dimension (see step_size above).
+        last_timed = -1
+        time_left = parking_left = False
         consumed = _ZERO
         parking_us = reservation_us = 0
         rated: list[RatedPeriod] = []
@@ -211,7 +219,7 @@ class _Rating:
                 base &= self._power_current_mask(period, starts[i], starts[i + 1])
             s, e, s_at = starts[i], starts[i + 1], moments[i]
             remaining = period.energy_kwh
-            while s < e:
+            while True:  # at least one part: a zero-length period is still priced (FLAT)
                 while k < bound_count and bounds[k] <= s:
                     k += 1
                 if k < bound_count and bounds[k] < e:
@@ -267,7 +275,10 @@ class _Rating:
                                 if first_time[time_element] < 0:
                                     first_time[time_element] = number
                                 last_time = time_element
-                        else:
+                                last_timed, time_left = TIME, False
+                                if not parking_candidates >> time_element & 1:
+                                    parking_left = last_parking >= 0
+                        elif kind is _PARKING:
                             found = mask & parking_candidates
                             if found and part_t > part_s:
                                 time_element = (found & -found).bit_length() - 1
@@ -275,6 +286,9 @@ class _Rating:
                                 if first_parking[time_element] < 0:
                                     first_parking[time_element] = number
                                 last_parking = time_element
+                                last_timed, parking_left = PARKING_TIME, False
+                                if not time_candidates >> time_element & 1:
+                                    time_left = last_time >= 0
                             parking_us += part_t - part_s
                     append(
                         RatedPeriod(
@@ -292,6 +306,8 @@ class _Rating:
                     )
                 remaining -= kwh
                 s, s_at = t, t_at
+                if s >= e:
+                    break
 
         quantities: list[list[Decimal | int]] = [
             [1 if element == flat_element[0] else 0 for element in range(size)],
@@ -302,7 +318,12 @@ class _Rating:
             list(reservation_q),
         ]
         last_element = [-1, -1, last_energy, last_time, last_parking, last_reserved]
-        steps = round_steps(self.plan, quantities, last_element)
+        unrounded = {
+            group
+            for group, left in ((TIME, time_left), (PARKING_TIME, parking_left))
+            if last_timed != group and not left
+        }
+        steps = round_steps(self.plan, quantities, last_element, unrounded=unrounded)
         lines = priced_lines(self.plan, quantities, first_use, last_element, steps)
         return rated_result(
             self.plan,
@@ -355,8 +376,8 @@ class _Rating:
             raise InvalidSession("end must be timezone-aware")
         end = end.astimezone(UTC)
         end_us = (end - _EPOCH) // _MICROSECOND
-        if end_us <= starts[-1]:
-            raise InvalidSession("end must be after the start of the last period")
+        if end_us < starts[-1]:
+            raise InvalidSession("end must not be before the start of the last period")
         starts.append(end_us)
         moments.append(end)
         return starts, moments, session_index
@@ -428,8 +449,12 @@ class _Rating:
     def _power_current_mask(self, period: ChargingPeriodInput, start: int, stop: int) -> int:
         low_power, high_power = period.min_power, period.max_power
         if low_power is None and high_power is None:
-            # No power reported: the average power of the period stands in for both.
-            low_power = high_power = period.energy_kwh * US_PER_HOUR / (stop - start)
+            # No power reported: the average power of the period stands in for both (none
+            # for energy in no time; a zero-length period without energy drew nothing).
+            if stop > start:
+                low_power = high_power = period.energy_kwh * US_PER_HOUR / (stop - start)
+            elif not period.energy_kwh:
+                low_power = high_power = _ZERO
         low_current, high_current = period.min_current, period.max_current
         return self.plan.power_current_mask(
             low_current=low_current if low_current is not None else high_current,

@@ -15,9 +15,8 @@ Rounding rule (see docs/pricing.md):
    first on a tie). So the lines add up to the total exactly and each line is within one
    minor unit of its exact amount. Separately for excl. and incl. VAT.
 4. Category totals (total_energy_cost, total_time_cost, ...) are sums of their rounded lines.
-5. A component without `vat` has no known VAT-inclusive amount (OCPI: not providing VAT is
-   not 0 %); if any line lacks one, every incl. VAT amount of the session is None, except
-   that a zero amount is zero including VAT too.
+5. A component without `vat` has no VAT (OCPI: "If omitted, no VAT is applicable"): its
+   amount including VAT is its amount excluding VAT, so every incl. VAT amount is known.
 """
 
 from __future__ import annotations
@@ -104,9 +103,9 @@ class CostLine:
     unit_price: Decimal  # excl. VAT, per unit
     vat: Decimal | None  # percent; None: not given by the tariff (or mixed, for adjustments)
     amount_excl_vat: Decimal  # rounded, see the module docstring
-    amount_incl_vat: Decimal | None
+    amount_incl_vat: Decimal  # = amount_excl_vat when the tariff gives no VAT
     exact_amount_excl_vat: Decimal
-    exact_amount_incl_vat: Decimal | None
+    exact_amount_incl_vat: Decimal
     element_index: int | None  # tariff element whose component priced the line
     step_size: int | None = None
     step_rounding: Decimal = Decimal(0)  # quantity added by step_size rounding, in `unit`
@@ -138,12 +137,10 @@ class RatedPeriod(NamedTuple):
     @property
     def dimensions(self) -> tuple[CdrDimension, ...]:
         """The OCPI CdrDimensions of this period (time volumes in hours, 6 decimals)."""
-        time_dimension = {
-            PeriodKind.CHARGING: CdrDimensionType.TIME,
-            PeriodKind.PARKING: CdrDimensionType.PARKING_TIME,
-            PeriodKind.RESERVATION: CdrDimensionType.RESERVATION_TIME,
-        }[self.kind]
-        out = [CdrDimension(time_dimension, hours(self.duration // _MICROSECOND))]
+        time_dimension = _TIME_DIMENSIONS.get(self.kind)
+        out = []
+        if time_dimension is not None:  # UNTIMED periods have no time volume
+            out.append(CdrDimension(time_dimension, hours(self.duration // _MICROSECOND)))
         if self.kind is not PeriodKind.RESERVATION:
             out.insert(0, CdrDimension(CdrDimensionType.ENERGY, self.energy_kwh))
         for kind, value in (
@@ -158,6 +155,11 @@ class RatedPeriod(NamedTuple):
 
 
 _MICROSECOND = timedelta(microseconds=1)
+_TIME_DIMENSIONS = {
+    PeriodKind.CHARGING: CdrDimensionType.TIME,
+    PeriodKind.PARKING: CdrDimensionType.PARKING_TIME,
+    PeriodKind.RESERVATION: CdrDimensionType.RESERVATION_TIME,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +184,13 @@ class RatedCdr:
     total_parking_time: Decimal  # hours
     total_reservation_time: Decimal  # hours; not an OCPI field
     reservation_expired: bool
+
+    @property
+    def total_incl_vat(self) -> Decimal:
+        """The total including VAT: always known (a component without VAT adds none)."""
+        incl = self.total_cost.incl_vat
+        assert incl is not None
+        return incl
 
 
 def hours(microseconds: int) -> Decimal:

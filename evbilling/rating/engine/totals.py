@@ -4,6 +4,7 @@ min/max price bounds and the rounded totals (see `rate` for the rules; rounding 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 from decimal import Decimal
 from typing import NamedTuple
@@ -63,14 +64,19 @@ class Line(NamedTuple):
 
 
 def round_steps(
-    plan: TariffPlan, quantities: list[list[Decimal | int]], last_element: list[int]
+    plan: TariffPlan,
+    quantities: list[list[Decimal | int]],
+    last_element: list[int],
+    *,
+    unrounded: Collection[int] = (),
 ) -> list[Decimal | int]:
-    """Round each dimension's total up to the last component's step; returns the extras."""
+    """Round each dimension's total up to the last component's step (except the groups in
+    `unrounded`); returns the extras."""
     components = plan.components
     extras: list[Decimal | int] = [0] * 6
     for group in (ENERGY, TIME, PARKING_TIME, RES_TIME):
         element = last_element[group]
-        if element < 0:
+        if element < 0 or group in unrounded:
             continue
         component = components[_GROUP_DIMENSIONS[group]][element]
         assert component is not None
@@ -138,12 +144,7 @@ def rated_result(
     all_excl = exact_excl + [excl for _, excl, _ in adjustments]
     all_incl = exact_incl + [incl for _, _, incl in adjustments]
     total_excl, rounded_excl = apportion(all_excl, currency=currency)
-    total_incl: Decimal | None = None
-    rounded_incl: list[Decimal | None] = [None] * len(all_incl)
-    known_incl = [amount for amount in all_incl if amount is not None]
-    if len(known_incl) == len(all_incl):
-        total_incl, rounded = apportion(known_incl, currency=currency)
-        rounded_incl = list(rounded)
+    total_incl, rounded_incl = apportion(all_incl, currency=currency)
     cost_lines: list[CostLine] = []
     for position, line in enumerate(lines):
         is_time = line.unit is Unit.HOUR
@@ -185,12 +186,9 @@ def rated_result(
 
     def category(*kinds: LineKind) -> Price:
         chosen = [line for line in cost_lines if line.kind in kinds]
-        incl = None
-        if total_incl is not None:
-            incl = _sum_like([line.amount_incl_vat or _ZERO for line in chosen], total_incl)
         return Price(
             excl_vat=_sum_like([line.amount_excl_vat for line in chosen], total_excl),
-            incl_vat=incl,
+            incl_vat=_sum_like([line.amount_incl_vat for line in chosen], total_incl),
         )
 
     return RatedCdr(
@@ -215,20 +213,19 @@ def rated_result(
     )
 
 
-def _with_vat(amount: Decimal, vat: Decimal | None) -> Decimal | None:
-    if vat is None:
-        return _ZERO if not amount else None
+def _with_vat(amount: Decimal, vat: Decimal | None) -> Decimal:
+    if vat is None:  # OCPI: "If omitted, no VAT is applicable"
+        return amount
     return (amount * (100 + vat)).scaleb(-2)
 
 
 def _price_bounds(
-    tariff: Tariff, exact_excl: list[Decimal], exact_incl: list[Decimal | None]
-) -> list[tuple[LineKind, Decimal, Decimal | None]]:
+    tariff: Tariff, exact_excl: list[Decimal], exact_incl: list[Decimal]
+) -> list[tuple[LineKind, Decimal, Decimal]]:
     """Adjustment lines that lift the totals to min_price or cap them at max_price."""
     total_excl = sum(exact_excl, _ZERO)
-    known = all(amount is not None for amount in exact_incl)
-    total_incl = sum((amount for amount in exact_incl if amount is not None), _ZERO)
-    out: list[tuple[LineKind, Decimal, Decimal | None]] = []
+    total_incl = sum(exact_incl, _ZERO)
+    out: list[tuple[LineKind, Decimal, Decimal]] = []
     for kind, bound, direction in (
         (LineKind.MIN_PRICE, tariff.min_price, 1),
         (LineKind.MAX_PRICE, tariff.max_price, -1),
@@ -237,24 +234,16 @@ def _price_bounds(
             continue
         # direction 1 lifts the total up to the bound, -1 cuts it down to the bound.
         excl = max(_ZERO, (bound.excl_vat - total_excl) * direction) * direction
-        incl: Decimal | None
-        if not known:
-            incl = None
-        elif bound.incl_vat is not None:
+        if bound.incl_vat is not None:
             incl = max(_ZERO, (bound.incl_vat - total_incl) * direction) * direction
-        elif not excl:
-            incl = _ZERO
-        elif total_excl:
+        elif excl and total_excl:
             incl = excl * total_incl / total_excl  # keep the session's VAT ratio
         else:
-            incl = None  # lifted from nothing: the VAT in the minimum price is unknown
-        if excl or (incl is not None and incl):
+            incl = excl  # lifted from nothing: a bound without VAT given has none
+        if excl or incl:
             out.append((kind, excl, incl))
         total_excl += excl
-        if incl is None:
-            known = False
-        else:
-            total_incl += incl
+        total_incl += incl
     return out
 
 

@@ -17,13 +17,17 @@ Choices where OCPI leaves room, documented once here:
 - ``last_updated`` is optional: the spec's own PUT example omits it (the receiver stamps it).
 - Prices must not be negative; VAT is a percentage in [0, 100]; ``step_size`` is a positive
   integer, except for ``FLAT`` where it has no unit and 0 is accepted (spec example 5).
+- Magnitudes are bounded (`limits`): prices, VAT, step sizes, kWh, current, power and
+  durations have a largest value and decimals at most 6 places, so no stored tariff can make
+  rating inexact or overflow.
 - A tariff element may hold at most one price component per dimension, and an element with a
   ``reservation`` restriction only ``FLAT`` and ``TIME`` components (OCPI 2.2.1).
 - Ranges in restrictions must be non-empty: ``min_x < max_x``, ``start_date < end_date``.
 
 
-The package: `model` (the values), `codec` (JSON text with exact numbers), `fields` and
-`parse` (validation), `export` (back to OCPI JSON). Import from the package itself.
+The package: `model` (the values), `codec` (JSON text with exact numbers), `fields`,
+`limits` and `parse` (validation), `export` (back to OCPI JSON). Import from the package
+itself.
 """
 
 from evbilling.tariffs.domain.codec import (
@@ -33,6 +37,17 @@ from evbilling.tariffs.domain.codec import (
     parse_ocpi_datetime,
 )
 from evbilling.tariffs.domain.export import price_to_ocpi, tariff_to_ocpi
+from evbilling.tariffs.domain.fields import decimal_places
+from evbilling.tariffs.domain.limits import (
+    MAX_CURRENT,
+    MAX_DECIMAL_PLACES,
+    MAX_DURATION,
+    MAX_KWH,
+    MAX_POWER,
+    MAX_PRICE,
+    MAX_STEP_SIZE,
+    MAX_VAT_PERCENT,
+)
 from evbilling.tariffs.domain.model import (
     DayOfWeek,
     DisplayText,
@@ -50,6 +65,14 @@ from evbilling.tariffs.domain.model import (
 from evbilling.tariffs.domain.parse import parse_tariff, parse_tariff_json
 
 __all__ = [
+    "MAX_CURRENT",
+    "MAX_DECIMAL_PLACES",
+    "MAX_DURATION",
+    "MAX_KWH",
+    "MAX_POWER",
+    "MAX_PRICE",
+    "MAX_STEP_SIZE",
+    "MAX_VAT_PERCENT",
     "DayOfWeek",
     "DisplayText",
     "FieldError",
@@ -62,6 +85,7 @@ __all__ = [
     "TariffElement",
     "TariffRestrictions",
     "TariffType",
+    "decimal_places",
     "dumps_ocpi",
     "format_ocpi_datetime",
     "loads_ocpi",

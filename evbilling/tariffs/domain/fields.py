@@ -127,6 +127,7 @@ def decimal_number(
     *,
     minimum: Decimal | None = None,
     maximum: Decimal | None = None,
+    places: int | None = None,
 ) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         if isinstance(value, float):
@@ -144,18 +145,40 @@ def decimal_number(
     if maximum is not None and number > maximum:
         errors.add(path, f"must be at most {maximum}")
         return None
+    if places is not None and decimal_places(number) > places:
+        errors.add(path, f"must have at most {places} decimal places")
+        return None
     # Keep the parsed object itself: exported JSON repeats the exact digits (2.00 stays 2.00).
     return value if isinstance(value, Decimal) else number
 
 
-def whole_number(value: object, path: str, errors: Errors, *, positive: bool) -> int | None:
+def decimal_places(number: Decimal) -> int:
+    """Digits after the point, trailing zeros not counted (exact: no context rounding)."""
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    text = "".join(map(str, digits)).rstrip("0")
+    if not text:
+        return 0
+    return max(0, -(exponent + len(digits) - len(text)))
+
+
+def whole_number(
+    value: object, path: str, errors: Errors, *, positive: bool, maximum: int | None = None
+) -> int | None:
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
     elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        number = int(value)
+        if maximum is None or value <= maximum:  # never turn 1e400 into an int
+            number = int(value)
+        else:
+            errors.add(path, f"must be at most {maximum}")
+            return None
     if number is None or number < (1 if positive else 0):
         errors.add(path, "must be a positive integer" if positive else "must be an integer >= 0")
+        return None
+    if maximum is not None and number > maximum:
+        errors.add(path, f"must be at most {maximum}")
         return None
     return number
 

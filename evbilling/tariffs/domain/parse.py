@@ -26,6 +26,16 @@ from evbilling.tariffs.domain.fields import (
     text_field,
     whole_number,
 )
+from evbilling.tariffs.domain.limits import (
+    MAX_CURRENT,
+    MAX_DECIMAL_PLACES,
+    MAX_DURATION,
+    MAX_KWH,
+    MAX_POWER,
+    MAX_PRICE,
+    MAX_STEP_SIZE,
+    MAX_VAT_PERCENT,
+)
 from evbilling.tariffs.domain.model import (
     DayOfWeek,
     DisplayText,
@@ -67,6 +77,14 @@ _COMPONENT_FIELDS = frozenset({"type", "price", "vat", "step_size"})
 _PRICE_FIELDS = frozenset({"excl_vat", "incl_vat"})
 _DISPLAY_TEXT_FIELDS = frozenset({"language", "text"})
 _RESTRICTION_FIELDS = frozenset(f.name for f in TariffRestrictions.__dataclass_fields__.values())
+_RESTRICTION_MAXIMUMS = {
+    "min_kwh": MAX_KWH,
+    "max_kwh": MAX_KWH,
+    "min_current": MAX_CURRENT,
+    "max_current": MAX_CURRENT,
+    "min_power": MAX_POWER,
+    "max_power": MAX_POWER,
+}
 _RANGES = (
     ("min_kwh", "max_kwh"),
     ("min_current", "max_current"),
@@ -155,6 +173,13 @@ def _parse_tariff(data: object, errors: Errors) -> Tariff | None:
     )
 
 
+def _money(value: object, path: str, errors: Errors) -> Decimal | None:
+    """A price per unit or an amount: 0 to MAX_PRICE, at most MAX_DECIMAL_PLACES places."""
+    return decimal_number(
+        value, path, errors, minimum=Decimal(0), maximum=MAX_PRICE, places=MAX_DECIMAL_PLACES
+    )
+
+
 def _price(value: object, path: str, errors: Errors) -> Price | None:
     if not is_object(value, path, _PRICE_FIELDS, errors):
         return None
@@ -163,14 +188,8 @@ def _price(value: object, path: str, errors: Errors) -> Price | None:
     if value.get("excl_vat") is None:
         errors.add(join(path, "excl_vat"), "is required")
     else:
-        excl = decimal_number(value["excl_vat"], join(path, "excl_vat"), errors, minimum=Decimal(0))
-    incl = optional(
-        value,
-        "incl_vat",
-        path,
-        errors,
-        lambda v, p: decimal_number(v, p, errors, minimum=Decimal(0)),
-    )
+        excl = _money(value["excl_vat"], join(path, "excl_vat"), errors)
+    incl = optional(value, "incl_vat", path, errors, lambda v, p: _money(v, p, errors))
     if excl is None:
         return None
     return Price(excl_vat=excl, incl_vat=incl)
@@ -234,13 +253,15 @@ def _component(value: object, path: str, errors: Errors) -> PriceComponent | Non
     if value.get("price") is None:
         errors.add(join(path, "price"), "is required")
     else:
-        price = decimal_number(value["price"], join(path, "price"), errors, minimum=Decimal(0))
+        price = _money(value["price"], join(path, "price"), errors)
     vat = optional(
         value,
         "vat",
         path,
         errors,
-        lambda v, p: decimal_number(v, p, errors, minimum=Decimal(0), maximum=Decimal(100)),
+        lambda v, p: decimal_number(
+            v, p, errors, minimum=Decimal(0), maximum=MAX_VAT_PERCENT, places=MAX_DECIMAL_PLACES
+        ),
     )
     step: int | None = None
     if value.get("step_size") is None:
@@ -252,6 +273,7 @@ def _component(value: object, path: str, errors: Errors) -> PriceComponent | Non
             join(path, "step_size"),
             errors,
             positive=kind is not TariffDimensionType.FLAT,
+            maximum=MAX_STEP_SIZE[kind or TariffDimensionType.FLAT],
         )
     if kind is None or price is None or step is None:
         return None
@@ -283,14 +305,23 @@ def _restrictions(value: object, path: str, errors: Errors) -> TariffRestriction
     before = len(errors.items)
 
     def number(name: str) -> Decimal | None:
-        return optional(
-            value, name, path, errors, lambda v, p: decimal_number(v, p, errors, minimum=Decimal(0))
-        )
+        def parse(v: object, p: str) -> Decimal | None:
+            return decimal_number(
+                v,
+                p,
+                errors,
+                minimum=Decimal(0),
+                maximum=_RESTRICTION_MAXIMUMS[name],
+                places=MAX_DECIMAL_PLACES,
+            )
+
+        return optional(value, name, path, errors, parse)
 
     def integer(name: str) -> int | None:
-        return optional(
-            value, name, path, errors, lambda v, p: whole_number(v, p, errors, positive=False)
-        )
+        def parse(v: object, p: str) -> int | None:
+            return whole_number(v, p, errors, positive=False, maximum=MAX_DURATION)
+
+        return optional(value, name, path, errors, parse)
 
     days: list[DayOfWeek] = []
     for index, day in enumerate(

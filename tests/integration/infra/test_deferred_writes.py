@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.deferred import defer_rows, deferred_rows, flush_deferred
@@ -13,6 +13,9 @@ from evbilling.kit import FixedClock
 from evbilling.models import Operator
 
 ADD_OPERATOR = insert(Operator)
+RENAME_OPERATOR = (
+    update(Operator).where(Operator.id == bindparam("oid")).values(name=bindparam("new_name"))
+)
 
 
 def rows(now: datetime, *names: str) -> list[dict[str, object]]:
@@ -85,3 +88,19 @@ class TestDeferredWrites:
             await db.commit()
 
         assert await stored(context) == ["kept"]
+
+    async def test_a_refresh_and_a_later_orm_change_come_after_them(
+        self, context: ServiceContext, clock: FixedClock
+    ) -> None:
+        async with context.unit_of_work() as db:
+            operator = Operator(name="first", created_at=clock.now())
+            db.add(operator)
+            await db.flush()
+            await defer_rows(db, RENAME_OPERATOR, [{"oid": operator.id, "new_name": "second"}])
+
+            await db.refresh(operator)
+            assert operator.name == "second"
+            operator.name = "third"  # the ORM's change, made after the deferred one
+            await db.commit()
+
+        assert await stored(context) == ["third"]

@@ -126,7 +126,7 @@ class TestStationService:
             assert (await db.execute(select(Station))).first() is None
             assert (await db.execute(select(Evse))).first() is None
 
-    async def test_rotating_the_password_replaces_the_hash(
+    async def test_setting_the_password_replaces_the_hash(
         self, context: ServiceContext, operator_id: int, clock: FixedClock
     ) -> None:
         # Arrange
@@ -135,7 +135,7 @@ class TestStationService:
 
         # Act
         async with context.unit_of_work() as db:
-            rotated = await stations.rotate_station_password(
+            rotated = await stations.set_station_password(
                 db=db, operator_id=operator_id, station="CP-1", now=clock.now()
             )
             await db.commit()
@@ -227,7 +227,7 @@ class TestStationService:
                         db=db, operator_id=operator_id, station=key, commands=OFFLINE
                     )
             with pytest.raises(NotFound):
-                await stations.rotate_station_password(
+                await stations.set_station_password(
                     db=db, operator_id=operator_id, station="THEIRS", now=context.clock.now()
                 )
 

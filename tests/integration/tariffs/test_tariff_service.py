@@ -32,7 +32,7 @@ class TestTariffService:
         # Arrange
         document = loads_ocpi(
             '{"currency": "EUR", "type": "REGULAR", "elements": [{"price_components": ['
-            '{"type": "ENERGY", "price": 0.123456789012345, "vat": 7.70, "step_size": 1}, '
+            '{"type": "ENERGY", "price": 0.12345600, "vat": 7.70, "step_size": 1}, '
             '{"type": "FLAT", "price": 1.00, "step_size": 1}]}]}'
         )
 
@@ -58,7 +58,7 @@ class TestTariffService:
         assert read.ocpi_json == (
             f'{{"country_code": "XX", "party_id": "EVB", "id": "{created.id}", '
             '"currency": "EUR", "type": "REGULAR", "elements": [{"price_components": ['
-            '{"type": "ENERGY", "price": 0.123456789012345, "vat": 7.70, "step_size": 1}, '
+            '{"type": "ENERGY", "price": 0.12345600, "vat": 7.70, "step_size": 1}, '
             '{"type": "FLAT", "price": 1.00, "step_size": 1}]}], '
             '"last_updated": "2026-03-02T09:00:00Z"}'
         )

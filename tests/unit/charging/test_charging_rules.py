@@ -1,4 +1,4 @@
-"""Pure charging rules: token decisions, replay keys, meter plausibility, login throttling."""
+"""Pure charging rules: token decisions, replay keys, meter plausibility."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from evbilling.charging.domain import (
     start_key,
 )
 from evbilling.drivers.domain import TokenStatus
-from evbilling.ocpp.throttle import LoginThrottle
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -174,23 +173,3 @@ class TestRegisterReadings:
         )
         assert anomaly is not None
         assert anomaly.kind is AnomalyKind.IMPLAUSIBLE_JUMP
-
-
-class TestLoginThrottle:
-    def test_blocks_an_address_that_fails_against_many_station_ids(self) -> None:
-        throttle = LoginThrottle(allowed_failures=3, window_s=60)
-        for index in range(3):
-            throttle.record_failure(station_id=f"CP-{index}", address="10.0.0.9")
-
-        assert throttle.blocked(station_id="CP-99", address="10.0.0.9")
-        assert not throttle.blocked(station_id="CP-99", address="10.0.0.10")
-
-    def test_success_clears_the_station_but_not_the_address(self) -> None:
-        throttle = LoginThrottle(allowed_failures=2, window_s=60)
-        throttle.record_failure(station_id="CP-1", address="10.0.0.9")
-        throttle.record_failure(station_id="CP-1", address="10.0.0.9")
-
-        throttle.record_success(station_id="CP-1")
-
-        assert throttle.blocked(station_id="CP-1", address="10.0.0.9")
-        assert not throttle.blocked(station_id="CP-1", address="10.0.0.1")

@@ -138,6 +138,65 @@ class TestPeriodsFor:
 
         assert current == Decimal(16)
 
+    def test_a_jump_beyond_the_evse_power_is_not_billed_where_it_was_read(self) -> None:
+        # 1,000 kWh in 2 minutes on a 22 kW EVSE; the session is billed up to 6,000 Wh.
+        evidence = SessionEvidence(
+            started_at=at(0),
+            ended_at=at(40),
+            meter_start_wh=1000,
+            meter_end_wh=6000,
+            readings=[register(30, 6000), register(32, 1_006_000), register(35, 6000)],
+            max_power_w=22_000,
+        )
+
+        periods = periods_for(evidence)
+
+        assert [(p.start, p.energy_kwh) for p in periods] == [
+            (at(0), Decimal(5)),
+            (at(30), Decimal(0)),
+            (at(35), Decimal(0)),
+        ]
+
+    def test_a_reading_grown_too_fast_is_skipped_even_below_the_billed_end(self) -> None:
+        # 5 kWh in one minute is beyond 22 kW; the stop at 40 minutes is plausible.
+        evidence = SessionEvidence(
+            started_at=at(0),
+            ended_at=at(40),
+            meter_start_wh=0,
+            meter_end_wh=6000,
+            readings=[register(1, 5000), register(20, 5500)],
+            max_power_w=22_000,
+        )
+
+        periods = periods_for(evidence)
+
+        assert [(p.start, p.energy_kwh) for p in periods] == [
+            (at(0), Decimal("5.5")),
+            (at(20), Decimal("0.5")),
+        ]
+
+    def test_registers_no_meter_can_hold_are_never_billed(self) -> None:
+        evidence = SessionEvidence(
+            started_at=at(0),
+            ended_at=at(30),
+            meter_start_wh=0,
+            meter_end_wh=3000,
+            readings=[
+                Reading(timestamp=at(10), sampled_values=[{"value": "1e300"}]),
+                Reading(timestamp=at(12), sampled_values=[{"value": "-5", "unit": "kWh"}]),
+                Reading(timestamp=at(15), sampled_values=[{"value": "NaN"}]),
+                register(20, 2000),
+            ],
+            max_power_w=22_000,
+        )
+
+        periods = periods_for(evidence)
+
+        assert [(p.start, p.energy_kwh) for p in periods] == [
+            (at(0), Decimal(2)),
+            (at(20), Decimal(1)),
+        ]
+
     def test_meter_stop_below_meter_start_bills_no_energy(self) -> None:
         evidence = SessionEvidence(
             started_at=at(0), ended_at=at(10), meter_start_wh=5000, meter_end_wh=10

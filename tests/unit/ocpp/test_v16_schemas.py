@@ -21,7 +21,7 @@ from evbilling.ocpp.v16.frames import ErrorCode, FrameRejected, UnknownAction
 from evbilling.ocpp.v16.schemas import (
     INBOUND_ACTIONS,
     OCPP16_ACTIONS,
-    SIGNED_INTEGER_FIELDS,
+    integer_bounds,
     validate_request,
     validate_response,
 )
@@ -188,8 +188,8 @@ def valid_values(node: dict[str, Any], *, root: dict[str, Any], name: str | None
         items = valid_values(node["items"], root=root, name=name)
         return st.lists(items, min_size=node.get("minItems", 0), max_size=3)
     if kind == "integer":
-        low = -(2**63) if name in SIGNED_INTEGER_FIELDS else 0
-        return st.one_of(st.integers(low, INT64_MAX), st.sampled_from([low, 0, INT64_MAX]))
+        low, high = integer_bounds(name)
+        return st.one_of(st.integers(low, high), st.sampled_from([low, 0, high]))
     if kind == "number":
         if "multipleOf" in node:
             return st.integers(-(10**6), 10**6).map(lambda tenths: tenths / 10)
@@ -205,7 +205,10 @@ def valid_values(node: dict[str, Any], *, root: dict[str, Any], name: str | None
     if name == "value":  # SampledValue.value: a Raw decimal number
         decimals = st.decimals(min_value=-(10**12), max_value=10**12, places=3)
         return decimals.map(str)
-    return st.text(max_size=node.get("maxLength", 30))
+    # U+0000 is refused in every inbound string (PostgreSQL text cannot hold it).
+    return st.text(
+        st.characters(codec="utf-8", exclude_characters="\x00"), max_size=node.get("maxLength", 30)
+    )
 
 
 @cache

@@ -56,14 +56,38 @@ class TestPriceBoundsAndVat:
         assert totals(rated) == ("1.00", "1.20")
         assert rated.lines[-1].kind is LineKind.MIN_PRICE
 
-    def test_does_not_know_vat_when_a_component_has_none(self) -> None:
+    def test_a_component_without_vat_costs_the_same_including_vat(self) -> None:
+        # OCPI: "If omitted, no VAT is applicable" -- incl. VAT equals excl. VAT.
         no_vat = tariff(element(component("ENERGY", "0.25", vat=None)))
 
         rated = rate(no_vat, [charging(MONDAY, "20")], MONDAY + timedelta(hours=1))
 
-        assert totals(rated) == ("5.00", None)
-        assert rated.lines[0].amount_incl_vat is None
-        assert rated.total_energy_cost == Price(Decimal("5.00"), None)
+        assert totals(rated) == ("5.00", "5.00")
+        assert (rated.lines[0].vat, rated.lines[0].amount_incl_vat) == (None, Decimal("5.00"))
+        assert rated.total_energy_cost == Price(Decimal("5.00"), Decimal("5.00"))
+
+    def test_adds_vat_only_to_the_components_that_give_it(self) -> None:
+        mixed = tariff(
+            element(component("FLAT", "1.00", vat=None), component("ENERGY", "0.25", vat="10"))
+        )
+
+        rated = rate(mixed, [charging(MONDAY, "20")], MONDAY + timedelta(hours=1))
+
+        assert totals(rated) == ("6.00", "6.50")
+        assert rated.total_fixed_cost == Price(Decimal("1.00"), Decimal("1.00"))
+
+    def test_a_minimum_without_vat_lifts_a_free_session_to_the_same_amount_incl_vat(
+        self,
+    ) -> None:
+        minimum = tariff(
+            element(component("ENERGY", "0.25", vat="10")),
+            min_price={"excl_vat": Decimal("0.50")},
+        )
+
+        rated = rate(minimum, [charging(MONDAY)], MONDAY + timedelta(minutes=5))
+
+        assert totals(rated) == ("0.50", "0.50")
+        assert rated.total_price_adjustment == Price(Decimal("0.50"), Decimal("0.50"))
 
     def test_caps_excl_and_incl_vat_independently(self) -> None:
         # VAT 50 %: the incl. cap (11.00) bites before the excl. cap (10.00) does.
@@ -219,7 +243,11 @@ class TestInvalidSessions:
                 MONDAY + timedelta(hours=1),
                 "periods[1] must start after periods[0]",
             ),
-            ([charging(MONDAY)], MONDAY, "end must be after the start of the last period"),
+            (
+                [charging(MONDAY)],
+                MONDAY - timedelta(seconds=1),
+                "end must not be before the start of the last period",
+            ),
             (
                 [charging(MONDAY, "-1")],
                 MONDAY + timedelta(hours=1),

@@ -121,34 +121,67 @@ class TestSpecWorkedExamples:
         ]
 
     def test_rounds_the_total_step_at_the_last_element_when_switching(self) -> None:
+        # tariff_14 "switching to different Tariff Element #2": 25 + 20 billable minutes.
         periods = [charging(berlin(2019, 1, 7, 16, 35))]
 
         rated = rate(spec_tariff("tariff_14_step_size.json"), periods, berlin(2019, 1, 7, 17, 10))
 
-        assert totals(rated) == ("1.30", None)
+        assert totals(rated) == ("1.30", "1.30")
         assert line_amounts(rated) == [("TIME", 0, "0.50"), ("TIME", 1, "0.80")]
 
     def test_bills_parking_before_free_parking_starts_with_its_own_step(self) -> None:
+        # tariff_14 "switching to Free-of-Charge Tariff Element": charging was priced last.
         periods = [charging(berlin(2019, 1, 7, 19, 55)), parking(berlin(2019, 1, 7, 20, 5))]
 
         rated = rate(spec_tariff("tariff_14_step_size.json"), periods, berlin(2019, 1, 7, 20, 7))
 
-        assert totals(rated) == ("0.60", None)
+        assert totals(rated) == ("0.60", "0.60")
+        assert line_amounts(rated) == [("TIME", 1, "0.20"), ("TIME", 2, "0.40")]
         assert rated.total_parking_cost.excl_vat == Decimal("0.00")
 
-    def test_rounds_parking_separately_from_charging_unlike_tariff_14_example_1(self) -> None:
-        # The spec says 0.50, hiding the parking in the rounded charging time; its tariff_4
-        # example rounds both separately. We follow tariff_4 (docs/pricing.md).
+    def test_rounds_only_the_parking_that_ends_the_session_in_the_same_element(self) -> None:
+        # tariff_14 "switching to different Tariff Element #1": 10 min charging from 16:55,
+        # then 2 min parking, both priced by the 17:00 element. Its step_size applies to the
+        # component in use at the end (parking: 15 min, 0.25); charging stays 5 + 5 minutes.
         periods = [charging(berlin(2019, 1, 7, 16, 55)), parking(berlin(2019, 1, 7, 17, 5))]
 
         rated = rate(spec_tariff("tariff_14_step_size.json"), periods, berlin(2019, 1, 7, 17, 7))
 
         assert line_amounts(rated) == [
             ("TIME", 0, "0.10"),
-            ("TIME", 1, "0.40"),
+            ("TIME", 1, "0.20"),
             ("PARKING_TIME", 1, "0.25"),
         ]
-        assert totals(rated) == ("0.75", None)
+        assert totals(rated) == ("0.55", "0.55")
+        assert rated.lines[1].step_rounding == Decimal(0)
+        assert rated.lines[2].step_rounding == Decimal("0.216667")
+
+    def test_rounds_charging_when_parking_is_priced_by_another_element(self) -> None:
+        # tariff_4 prices parking in elements without TIME: leaving the TIME element for
+        # them rounds the charging time (147 -> 150 min) as well as the parking (42 -> 45).
+        start = berlin(2019, 1, 7, 9, 30)
+        periods = [charging(start, "20", max_current="16"), parking(start + timedelta(minutes=147))]
+
+        rated = rate(spec_tariff("tariff_4_complex.json"), periods, start + timedelta(minutes=189))
+
+        assert [line.step_rounding for line in rated.lines[1:]] == [
+            Decimal("0.050000"),
+            Decimal("0.050000"),
+        ]
+
+    def test_rounds_charging_again_when_the_session_ends_charging(self) -> None:
+        # Parking in the middle of a session (same element) is not rounded on its own; the
+        # charging that ends the session is.
+        periods = [
+            charging(berlin(2019, 1, 7, 16, 0)),
+            parking(berlin(2019, 1, 7, 16, 10)),
+            charging(berlin(2019, 1, 7, 16, 12)),
+        ]
+
+        rated = rate(spec_tariff("tariff_14_step_size.json"), periods, berlin(2019, 1, 7, 16, 22))
+
+        assert line_amounts(rated) == [("TIME", 0, "0.60"), ("PARKING_TIME", 0, "0.03")]
+        assert rated.lines[1].duration == timedelta(minutes=2)
 
     @pytest.mark.parametrize(
         ("name", "minutes_reserved", "expected"),

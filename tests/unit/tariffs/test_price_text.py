@@ -24,10 +24,11 @@ class TestPriceText:
 
         text = price_text(tariff=document)
 
+        # No VAT given: none applies, the prices are the same including VAT.
         assert text.startswith("1.20 EUR/h charging (00:00-17:00); 1.00 EUR/h parking")
-        assert text.endswith(", excl. VAT")
+        assert text.endswith(", incl. VAT")
 
     def test_names_a_single_vat_rate(self) -> None:
         document = parse_tariff(loads_ocpi(tariff("tariff_8_simple_025kwh.json")))
 
-        assert price_text(tariff=document) == "0.25 EUR/kWh, excl. 10.0% VAT"
+        assert price_text(tariff=document) == "0.275 EUR/kWh, incl. 10.0% VAT"
