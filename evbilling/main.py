@@ -26,11 +26,12 @@ from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
 from evbilling.infra.http.addresses import ResolveClientAddress, TrustedProxies
 from evbilling.infra.http.app import new_api
-from evbilling.infra.http.connections import EdgeWebSocketProtocol, http_protocol
+from evbilling.infra.http.connections import http_protocol
 from evbilling.infra.http.limits import HttpLimits, RequestBodyLimits
 from evbilling.infra.http.problems import ProblemRegistry
 from evbilling.infra.jobs import PRUNE_KIND, JobRegistry, JobWorker, prune_succeeded_jobs
 from evbilling.infra.logging import configure_logging, get_logger
+from evbilling.infra.memory import return_large_blocks_to_system
 from evbilling.infra.secrets import ApiKeyHasher, WeakPassword, api_key_hasher_for
 from evbilling.infra.station_link import CommandRejected, StationNotConnected, StationTimeout
 from evbilling.kit import Clock, SystemClock
@@ -38,6 +39,7 @@ from evbilling.kit.clock import InvalidTimestamp
 from evbilling.locations import endpoints as locations_endpoints
 from evbilling.money import CurrencyMismatch, InvalidAmount, InvalidCurrency
 from evbilling.ocpp import LoginLimits, LoginThrottle, OcppGateway
+from evbilling.ocpp.ws_protocol import OcppWebSocketProtocol
 from evbilling.rating import endpoints as rating_endpoints
 from evbilling.rating.engine import (
     InvalidCdr,
@@ -203,7 +205,9 @@ def create_app(
         title="evbilling", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.mount("/api/v1", create_api(context=context))
-    app.add_api_websocket_route("/ocpp/{station_id}", gateway.endpoint)
+    # Starlette's plain WebSocket route, not FastAPI's: the endpoint takes no dependencies, and
+    # FastAPI's would keep two exit stacks and its dependency results alive per connection.
+    app.router.add_websocket_route("/ocpp/{station_id}", gateway.endpoint)
     # Pure ASGI, outermost last: the client's address first, then the body limits.
     app.add_middleware(
         RequestBodyLimits,
@@ -297,7 +301,8 @@ def uvicorn_config(*, application: Application, settings: Settings) -> uvicorn.C
         access_log=False,
         # Head time-out and size, connections per address (infra/http/connections.py).
         http=http_protocol(limits=http_limits(settings), proxies=trusted_proxies(settings)),
-        ws=EdgeWebSocketProtocol,
+        # EdgeWebSocketProtocol, keeping less per idle connection (ocpp/ws_protocol.py).
+        ws=OcppWebSocketProtocol,
         # Forwarding headers are read by ResolveClientAddress, from trusted proxies only.
         proxy_headers=False,
         forwarded_allow_ips=[],
@@ -324,6 +329,7 @@ def tune_garbage_collector() -> None:
 def serve(*, settings: Settings) -> None:
     configure_logging_from(settings)
     tune_garbage_collector()
+    return_large_blocks_to_system()  # argon2's 19 MiB per login (see infra/memory.py)
     application = build_application(settings=settings)
     _log.info("server.starting", host=settings.host, port=settings.port)
     uvicorn.Server(uvicorn_config(application=application, settings=settings)).run()

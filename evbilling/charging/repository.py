@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from evbilling.infra.db.deferred import defer_rows, deferred_rows, flush_deferred
 from evbilling.infra.db.repository import RepositoryBase
 from evbilling.models import (
     ChargingSession,
@@ -85,9 +86,9 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
         return await self.db.get(Station, station_id)
 
     async def touch_heartbeat(self, *, station_id: int, now: datetime) -> None:
-        await self.db.execute(
-            update(Station).where(Station.id == station_id).values(last_heartbeat_at=now)
-        )
+        # Core on the connection (no ORM statement: deferred readings stay deferred).
+        connection = await self.db.connection()
+        await connection.execute(_TOUCH_HEARTBEAT, {"station_id": station_id, "now": now})
 
     async def evse(self, *, station_id: int, connector_id: int) -> Evse | None:
         result = await self.db.execute(
@@ -208,6 +209,7 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
         return await self.db.get(ChargingSession, session_id)
 
     async def readings_of(self, *, session_id: int) -> list[tuple[datetime, list[dict[str, str]]]]:
+        await flush_deferred(self.db)  # readings stored earlier in this transaction count
         connection = await self.db.connection()
         rows = await connection.execute(
             select(MeterValueRecord.timestamp, MeterValueRecord.sampled_values)
@@ -258,6 +260,11 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
         ).first()
         if row is None:
             return None
+        last = (row.last_register_wh, row.last_register_at, row.last_register_resolution_wh)
+        # A register advanced earlier in this transaction and not written yet (deferred).
+        for update_ in deferred_rows(self.db, _SET_LAST_REGISTER):
+            if update_["session_id"] == row.id:
+                last = (update_["wh"], update_["at"], update_["resolution"])
         return OpenSession(
             id=row.id,
             station_id=row.station_id,
@@ -267,20 +274,18 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
             started_at=row.started_at,
             stopped_at=row.stopped_at,
             meter_start_wh=row.meter_start_wh,
-            last_register_wh=row.last_register_wh,
-            last_register_at=row.last_register_at,
-            last_register_resolution_wh=row.last_register_resolution_wh,
+            last_register_wh=last[0],
+            last_register_at=last[1],
+            last_register_resolution_wh=last[2],
             max_power_w=row.max_power_w or 0,
         )
 
     async def set_last_register(
         self, *, session_id: int, wh: int, at: datetime, resolution_wh: int
     ) -> None:
-        connection = await self.db.connection()
-        await connection.execute(
-            _SET_LAST_REGISTER,
-            {"session_id": session_id, "wh": wh, "at": at, "resolution": resolution_wh},
-        )
+        # Deferred to the end of the transaction: one executemany for a whole group commit.
+        row = {"session_id": session_id, "wh": wh, "at": at, "resolution": resolution_wh}
+        await defer_rows(self.db, _SET_LAST_REGISTER, [row])
 
     async def evse_max_power_w(self, evse_id: int | None) -> int | None:
         if evse_id is None:
@@ -305,10 +310,9 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
         )
 
     async def add_meter_values(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert the readings not stored yet (a replay inserts nothing)."""
-        if rows:
-            connection = await self.db.connection()
-            await connection.execute(self._insert_ignoring(MeterValueRecord, "value_key"), rows)
+        """Insert the readings not stored yet (a replay inserts nothing); deferred to the end of
+        the transaction, so a group commit's readings go in one executemany."""
+        await defer_rows(self.db, self._insert_ignoring(MeterValueRecord, "value_key"), rows)
 
     async def add_anomalies(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
@@ -348,6 +352,11 @@ _SEEN_SESSION = (
         .scalar_subquery()
         .label("max_power_w"),
     )
+)
+_TOUCH_HEARTBEAT = (
+    update(Station)
+    .where(Station.id == bindparam("station_id"))
+    .values(last_heartbeat_at=bindparam("now"))
 )
 _SET_LAST_REGISTER = (
     update(ChargingSession)

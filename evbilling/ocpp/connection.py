@@ -34,6 +34,7 @@ from evbilling.infra.logging import get_logger
 from evbilling.infra.station_link import CommandRejected, StationNotConnected, StationTimeout
 from evbilling.kit import EVBillingError
 from evbilling.ocpp.dead_letters import answer_after_failure, keep_dead_letter
+from evbilling.ocpp.inbox import Inbox
 from evbilling.ocpp.v16.decoder import FrameDecoder
 from evbilling.ocpp.v16.frames import (
     CallErrorFrame,
@@ -101,6 +102,9 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         super().__init__(
             station.identity, connection, response_timeout=response_timeout_s, logger=_RAW_FRAMES
         )
+        # Answers go to `_awaited`; the library's asyncio.Queue for them would hold ~3 KiB for
+        # the connection's whole life. An Inbox (same calls) holds nothing until used.
+        self._response_queue: Inbox[object] = Inbox()
         self.station = station
         # `address` is a personal field: the logging processor pseudonymizes it on every line.
         self.log: BoundLogger = log.bind(station=station.identity, address=address)

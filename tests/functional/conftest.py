@@ -20,6 +20,7 @@ from evbilling.infra.context import ServiceContext
 from evbilling.kit import FixedClock
 from evbilling.main import create_app
 from evbilling.ocpp import OcppGateway
+from evbilling.ocpp.ws_protocol import OcppWebSocketProtocol
 from tests.factories import STATION_PASSWORD
 from tests.functional.fake_csms import FakeCentralSystem
 
@@ -57,7 +58,7 @@ async def running(
 
 def loopback_config(app: FastAPI) -> uvicorn.Config:
     return uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio", lifespan="on"
+        app, host="127.0.0.1", port=0, log_level="warning", ws=OcppWebSocketProtocol, lifespan="on"
     )
 
 
