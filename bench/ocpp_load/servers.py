@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import secrets
 import signal
 import socket
 import subprocess
@@ -86,6 +87,8 @@ def start_evbilling(url: str, *, profile_to: str | None = None) -> Server:
     env = dict(os.environ, EVBILLING_DATABASE_URL=url, EVBILLING_LOG_LEVEL="WARNING")
     # Every simulated station connects from 127.0.0.1: lift the per-address connection cap.
     env["EVBILLING_MAX_CONNECTIONS_PER_ADDRESS"] = str(1_000_000)
+    # PostgreSQL has no file beside it for a generated API-key secret: the server needs one.
+    env.setdefault("EVBILLING_API_KEY_SECRET", secrets.token_urlsafe(32))
     profiler = ["-m", "cProfile", "-o", profile_to] if profile_to else []
     command = [sys.executable, *profiler, "-m", "evbilling", "serve", "--host", "127.0.0.1"]
     return _started("evbilling", command, env)
