@@ -33,12 +33,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from itertools import pairwise
 
 from evbilling.kit import EVBillingError
+from evbilling.rating.engine.instants import micros
 
 __all__ = [
     "ChargingPeriodInput",
@@ -243,13 +244,13 @@ def _split_idle(
     # Energy goes to the parts that were not idle; if all were, it stays where it was measured.
     receivers = [part for part in parts if not part[2]] or parts
     remaining_kwh = kwh
-    remaining_us = sum(_us(b - a) for a, b, _ in receivers)
+    remaining_us = sum(micros(b - a) for a, b, _ in receivers)
     out: list[tuple[datetime, datetime, PeriodKind, Decimal]] = []
     for part in parts:
         part_start, part_stop, inside = part
         share = Decimal(0)
         if part in receivers and remaining_kwh:
-            duration = _us(part_stop - part_start)
+            duration = micros(part_stop - part_start)
             if duration >= remaining_us:
                 share = remaining_kwh
             else:
@@ -262,10 +263,6 @@ def _split_idle(
         else:
             out.append((part_start, part_stop, kind, share))
     return out
-
-
-def _us(duration: timedelta) -> int:
-    return duration // _MICROSECOND
 
 
 def _extremes(
@@ -295,6 +292,3 @@ def _extremes(
 
 def _at(item: tuple[datetime, Decimal]) -> datetime:
     return item[0]
-
-
-_MICROSECOND = timedelta(microseconds=1)

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import (
     ROUND_HALF_EVEN,
     Context,
@@ -57,11 +57,16 @@ from decimal import (
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evbilling.kit import EVBillingError
+from evbilling.rating.engine.instants import (
+    energy_cuts,
+    micros_since_epoch,
+    moment,
+    offset_segments,
+)
 from evbilling.rating.engine.period import ChargingPeriodInput, PeriodKind, interpolated_kwh
 from evbilling.rating.engine.plan import (
     US_PER_DAY,
     US_PER_HOUR,
-    US_PER_SECOND,
     TariffPlan,
     compile_plan,
 )
@@ -101,8 +106,6 @@ class TariffNotApplicable(EVBillingError):
 _CONTEXT = Context(
     prec=34, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
 )
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _ZERO = Decimal(0)
 _CHARGING = PeriodKind.CHARGING
 _PARKING = PeriodKind.PARKING
@@ -134,16 +137,6 @@ def _zone(name: str) -> ZoneInfo:
         raise InvalidTimeZone(f"unknown time zone: {name!r}") from exc
 
 
-def _moment(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
-
-
-def _offset_us(zone: ZoneInfo, us: int) -> int:
-    offset = _moment(us).astimezone(zone).utcoffset()
-    assert offset is not None
-    return offset // _MICROSECOND
-
-
 class _Rating:
     """One rating run; the state lives in locals of `run` for speed, this only groups steps."""
 
@@ -169,7 +162,7 @@ class _Rating:
         expired = session_index is None
         session_start = starts[session_index] if session_index is not None else end_us
         self._check_validity(first_us)
-        segments = self._offset_segments(first_us, end_us) if plan.uses_local_time else []
+        segments = offset_segments(self.zone, first_us, end_us) if plan.uses_local_time else []
         bounds = self._bounds(first_us, end_us, session_start, segments)
         # Restriction masks of each slot between two bounds, per phase; slot k is
         # [bounds[k - 1], bounds[k]) and nothing but energy changes inside it.
@@ -224,14 +217,14 @@ class _Rating:
                     k += 1
                 if k < bound_count and bounds[k] < e:
                     t = bounds[k]
-                    t_at = _moment(t)
+                    t_at = moment(t)
                     kwh = interpolated_kwh(remaining * (t - s) / (e - s))
                 else:
                     t, t_at, kwh = e, moments[i + 1], remaining
                 slot_mask = base & slots[k]
                 parts: Sequence[tuple[int, datetime, int, datetime, Decimal]]
                 if energy_points and kwh:
-                    parts = _energy_cuts(energy_points, consumed, s, s_at, t, t_at, kwh)
+                    parts = energy_cuts(energy_points, consumed, s, s_at, t, t_at, kwh)
                 else:
                     parts = ((s, s_at, t, t_at, kwh),)
                 for part_s, part_s_at, part_t, part_t_at, part_kwh in parts:
@@ -355,7 +348,7 @@ class _Rating:
                 if start.tzinfo is None:
                     raise InvalidSession(f"periods[{i}].start must be timezone-aware")
                 start = start.astimezone(UTC)
-            at = (start - _EPOCH) // _MICROSECOND
+            at = micros_since_epoch(start)
             if previous is not None and at <= previous:
                 raise InvalidSession(f"periods[{i}] must start after periods[{i - 1}]")
             energy = period.energy_kwh
@@ -375,7 +368,7 @@ class _Rating:
         if end.tzinfo is None:
             raise InvalidSession("end must be timezone-aware")
         end = end.astimezone(UTC)
-        end_us = (end - _EPOCH) // _MICROSECOND
+        end_us = micros_since_epoch(end)
         if end_us < starts[-1]:
             raise InvalidSession("end must not be before the start of the last period")
         starts.append(end_us)
@@ -384,7 +377,7 @@ class _Rating:
 
     def _check_validity(self, first_us: int) -> None:
         tariff = self.plan.tariff
-        started = _moment(first_us)
+        started = moment(first_us)
         if tariff.start_date_time is not None and started < tariff.start_date_time:
             raise TariffNotApplicable(
                 f"tariff {tariff.id} is valid from {tariff.start_date_time.isoformat()}"
@@ -395,31 +388,6 @@ class _Rating:
             )
 
     # ---- where restrictions can change --------------------------------------------------------
-
-    def _offset_segments(self, start_us: int, end_us: int) -> list[tuple[int, int]]:
-        """(from_us, utc_offset_us) pieces of [start, end) with one UTC offset each.
-
-        Probes every 6 hours (offsets never change twice that fast) and bisects to the second.
-        """
-        zone = self.zone
-        segments = [(start_us, _offset_us(zone, start_us))]
-        probe_step = 6 * 3600 * US_PER_SECOND
-        previous = start_us
-        probe = start_us
-        while probe < end_us:
-            probe = min(probe + probe_step, end_us)
-            offset = _offset_us(zone, probe)
-            if offset != segments[-1][1]:
-                low, high = previous // US_PER_SECOND, -(-probe // US_PER_SECOND)
-                while high - low > 1:
-                    middle = (low + high) // 2
-                    if _offset_us(zone, middle * US_PER_SECOND) == segments[-1][1]:
-                        low = middle
-                    else:
-                        high = middle
-                segments.append((high * US_PER_SECOND, offset))
-            previous = probe
-        return segments
 
     def _bounds(
         self,
@@ -483,32 +451,3 @@ class _Rating:
                 mask &= plan.durations.mask_at(slot_start - phase_start)
             masks.append(mask)
         return masks
-
-
-def _energy_cuts(
-    points: tuple[Decimal, ...],
-    consumed: Decimal,
-    s: int,
-    s_at: datetime,
-    t: int,
-    t_at: datetime,
-    kwh: Decimal,
-) -> list[tuple[int, datetime, int, datetime, Decimal]]:
-    """Cut a part where the session's energy crosses min_kwh / max_kwh values.
-
-    Energy flows evenly inside a part, so the crossing instant is interpolated; the energy
-    on each side of it is exact.
-    """
-    parts = []
-    span, total, consumed_at_start = t - s, kwh, consumed
-    start, start_at = s, s_at
-    for point in points[bisect_right(points, consumed) :]:
-        if consumed_at_start + total <= point:
-            break
-        # Interpolated from the part's start so that cutting it elsewhere first changes nothing.
-        cut = min(max(s + int((point - consumed_at_start) * span // total), start), t)
-        cut_at = _moment(cut)
-        parts.append((start, start_at, cut, cut_at, point - consumed))
-        consumed, start, start_at = point, cut, cut_at
-    parts.append((start, start_at, t, t_at, consumed_at_start + total - consumed))
-    return parts

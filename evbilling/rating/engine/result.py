@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from evbilling.money import currency_exponent
+from evbilling.rating.engine.instants import micros
 from evbilling.rating.engine.period import PeriodKind
 from evbilling.rating.engine.plan import US_PER_HOUR
 from evbilling.tariffs.domain import Price, PriceComponent
@@ -140,7 +141,7 @@ class RatedPeriod(NamedTuple):
         time_dimension = _TIME_DIMENSIONS.get(self.kind)
         out = []
         if time_dimension is not None:  # UNTIMED periods have no time volume
-            out.append(CdrDimension(time_dimension, hours(self.duration // _MICROSECOND)))
+            out.append(CdrDimension(time_dimension, hours(micros(self.duration))))
         if self.kind is not PeriodKind.RESERVATION:
             out.insert(0, CdrDimension(CdrDimensionType.ENERGY, self.energy_kwh))
         for kind, value in (
@@ -154,7 +155,6 @@ class RatedPeriod(NamedTuple):
         return tuple(out)
 
 
-_MICROSECOND = timedelta(microseconds=1)
 _TIME_DIMENSIONS = {
     PeriodKind.CHARGING: CdrDimensionType.TIME,
     PeriodKind.PARKING: CdrDimensionType.PARKING_TIME,
