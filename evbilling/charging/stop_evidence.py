@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from evbilling.charging.domain import REVIEW_ANOMALY_KINDS, Anomaly, RegisterReading
+from evbilling.charging.domain import Anomaly, RegisterReading
 from evbilling.charging.meter_service import MeterValueIn, record_anomalies, store_samples
 from evbilling.charging.plausibility import conflicting_stop, judge_stop, stop_key
 from evbilling.charging.repository import ChargingRepository
@@ -29,10 +29,9 @@ class StopEvidence:
     billed_end_wh: int
     energy_wh: int
     # Raised by meterStop (those of the transactionData are recorded like any reading's).
+    # Whether the session goes to review is decided once, when it is priced (`ending`), from
+    # every anomaly recorded for it.
     anomalies: tuple[Anomaly, ...]
-    # An anomaly of a kind in REVIEW_ANOMALY_KINDS was recorded for the session (during the
-    # session or at its stop): what is billed rests on evidence someone should look at.
-    needs_review: bool
 
 
 async def settle_stop(
@@ -85,12 +84,10 @@ async def settle_stop(
     session.last_register_at = timestamp
     session.last_register_resolution_wh = 1 if billed_stop else trusted.resolution_wh
     session.stop_key = stop_key(meter_stop_wh=meter_stop_wh, timestamp=reported_timestamp)
-    kinds = await repo.anomaly_kinds(session_id=session.id)
     return StopEvidence(
         billed_end_wh=judgement.billed_end_wh,
         energy_wh=max(judgement.billed_end_wh - session.meter_start_wh, 0),
         anomalies=judgement.anomalies,
-        needs_review=any(kind in REVIEW_ANOMALY_KINDS for kind in kinds),
     )
 
 
