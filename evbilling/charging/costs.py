@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.charging.domain import PricingStatus, normalize_id_tag
 from evbilling.charging.metering import IDLE_STATUSES, periods_for
-from evbilling.charging.pricing import SessionCost, cost_of, session_evidence
+from evbilling.charging.pricing import SessionCost, final_cost, session_evidence
 from evbilling.charging.repository import ChargingRepository
 from evbilling.charging.station_events import StationRef
 from evbilling.kit.errors import Conflict
@@ -65,12 +65,7 @@ async def _cost_so_far(
     if found is None or not found.billable:
         return None
     if found.stopped_at is not None:
-        return await cost_of(
-            db,
-            session=found,
-            ended_at=found.stopped_at,
-            meter_end_wh=found.meter_start_wh + (found.energy_wh or 0),
-        )
+        return await final_cost(db, session=found)
     return await _active_cost(db, session=found, now=now)
 
 

@@ -181,6 +181,41 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
         )
         return list(result.scalars())
 
+    async def awaiting_unplug(
+        self, *, station_id: int, connector_id: int, at: datetime
+    ) -> list[ChargingSession]:
+        """The connector's sessions stopped at or before `at` whose car has not left yet
+        (occupied_until unknown), locked."""
+        result = await self.db.execute(
+            select(ChargingSession)
+            .where(
+                ChargingSession.station_id == station_id,
+                ChargingSession.connector_id == connector_id,
+                ChargingSession.occupied_until.is_(None),
+                ChargingSession.stopped_at.is_not(None),
+                ChargingSession.stopped_at <= at,
+            )
+            .order_by(ChargingSession.id)
+            .with_for_update()
+        )
+        return list(result.scalars())
+
+    async def idle_past(self, *, stopped_before: datetime, limit: int) -> list[ChargingSession]:
+        """Sessions stopped before `stopped_before` whose car was never reported gone, oldest
+        first, locked; rows another transaction holds are skipped (PostgreSQL)."""
+        result = await self.db.execute(
+            select(ChargingSession)
+            .where(
+                ChargingSession.occupied_until.is_(None),
+                ChargingSession.stopped_at.is_not(None),
+                ChargingSession.stopped_at < stopped_before,
+            )
+            .order_by(ChargingSession.stopped_at, ChargingSession.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(result.scalars())
+
     async def session_by_start_key(self, start_key: str) -> ChargingSession | None:
         result = await self.db.execute(
             select(ChargingSession).where(ChargingSession.start_key == start_key)
