@@ -48,6 +48,9 @@ class OpenSession:
     last_register_at: datetime | None
     last_register_resolution_wh: int | None
     max_power_w: int
+    # Set by payments: charging enforces it on every MeterValues (no extra query without).
+    spending_limit_minor: int | None = None
+    limit_reached_at: datetime | None = None
 
 
 class ChargingRepository(RepositoryBase[ChargingSession]):
@@ -313,6 +316,8 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
             last_register_at=last[1],
             last_register_resolution_wh=last[2],
             max_power_w=row.max_power_w or 0,
+            spending_limit_minor=row.spending_limit_minor,
+            limit_reached_at=row.limit_reached_at,
         )
 
     async def set_last_register(
@@ -382,6 +387,8 @@ _SEEN_SESSION = (
         _SESSIONS.c.last_register_wh,
         _SESSIONS.c.last_register_at,
         _SESSIONS.c.last_register_resolution_wh,
+        _SESSIONS.c.spending_limit_minor,
+        _SESSIONS.c.limit_reached_at,
         select(_EVSES.c.max_power_w)
         .where(_EVSES.c.id == _SESSIONS.c.evse_id)
         .scalar_subquery()
