@@ -84,7 +84,9 @@ class TestCompletedAfterUnplug:
 
         await connector_status(context, station, status="Finishing", at=stopped)
         await connector_status(context, station, status="Available", at=unplugged)
-        await connector_status(context, station, status="Available", at=unplugged + timedelta(minutes=1))
+        await connector_status(
+            context, station, status="Available", at=unplugged + timedelta(minutes=1)
+        )
 
         row = await session_row(context, station, transaction_id)
         jobs = await jobs_of(context, SESSION_COMPLETED)
@@ -128,7 +130,11 @@ class TestCompletedAfterUnplug:
         t0 = context.clock.now()
         started = await start(context, station, card=CARD, at=t0)
         await meter(
-            context, station, transaction_id=started.transaction_id, wh=900, at=t0 + timedelta(minutes=9)
+            context,
+            station,
+            transaction_id=started.transaction_id,
+            wh=900,
+            at=t0 + timedelta(minutes=9),
         )
         await connector_status(context, station, status="Available", at=t0 + timedelta(minutes=10))
 
@@ -182,7 +188,11 @@ class TestCompletedAtOnce:
         t0 = context.clock.now()
         started = await start(context, station, card=CARD, at=t0)
         await meter(
-            context, station, transaction_id=started.transaction_id, wh=800, at=t0 + timedelta(minutes=9)
+            context,
+            station,
+            transaction_id=started.transaction_id,
+            wh=800,
+            at=t0 + timedelta(minutes=9),
         )
 
         async with context.unit_of_work() as db:
