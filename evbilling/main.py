@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from evbilling.access import endpoints as access_endpoints
 from evbilling.access.domain import InvalidApiKey
 from evbilling.charging import endpoints as charging_endpoints
+from evbilling.charging import events as charging_events
 from evbilling.charging import jobs as charging_jobs
 from evbilling.commands import endpoints as commands_endpoints
 from evbilling.commands.rotation import PasswordRefused
@@ -46,6 +47,7 @@ from evbilling.kit.clock import InvalidTimestamp
 from evbilling.locations import endpoints as locations_endpoints
 from evbilling.money import CurrencyMismatch, InvalidAmount, InvalidCurrency
 from evbilling.ocpp import LoginLimits, LoginThrottle, OcppGateway
+from evbilling.ocpp import jobs as ocpp_jobs
 from evbilling.ocpp.ws_protocol import OcppWebSocketProtocol
 from evbilling.rating import endpoints as rating_endpoints
 from evbilling.rating.engine import (
@@ -92,6 +94,13 @@ def job_registry(*, settings: Settings) -> JobRegistry:
     registry.schedule(charging_jobs.CLOSE_ABANDONED, every=timedelta(minutes=5))
     registry.register(charging_jobs.RETRY_PRICING, charging_jobs.retry_pricing)
     registry.schedule(charging_jobs.RETRY_PRICING, every=timedelta(minutes=15))
+    idle_cap = timedelta(seconds=settings.session_idle_cap_s)
+    registry.register(charging_jobs.COMPLETE_IDLE, charging_jobs.complete_idle(idle_cap=idle_cap))
+    registry.schedule(charging_jobs.COMPLETE_IDLE, every=timedelta(minutes=5))
+    registry.register_standalone(
+        charging_events.SESSION_LIMIT_REACHED,
+        ocpp_jobs.stop_at_spending_limit(timeout_s=settings.command_timeout_s),
+    )
     return registry
 
 

@@ -47,7 +47,9 @@ class TestWorkerInTheServer:
         # Act: each scheduled kind's current slot is enqueued and run soon after start-up.
         scheduled = [
             ("charging.close_abandoned", "succeeded"),
+            ("charging.complete_idle", "succeeded"),
             ("charging.retry_pricing", "succeeded"),
+            ("http.prune_idempotency_keys", "succeeded"),
             ("jobs.prune", "succeeded"),
         ]
         seen: list[tuple[str, str]] = []
