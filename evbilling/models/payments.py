@@ -118,9 +118,12 @@ class Payment(Base):
     authorized_minor: Mapped[int] = mapped_column(BigInteger)
     captured_minor: Mapped[int] = mapped_column(BigInteger)
     refunded_minor: Mapped[int] = mapped_column(BigInteger)
-    # The session's spending limit the hold allows (authorized - safety margin).
+    # What the session may still cost after its limit is reached (payments.domain
+    # .safety_margin), and the spending limit the hold allows (authorized - margin).
+    margin_minor: Mapped[int] = mapped_column(BigInteger)
     limit_minor: Mapped[int | None] = mapped_column(BigInteger)
     capture_before: Mapped[datetime | None]
+    captured_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(12))
     decline_code: Mapped[str | None] = mapped_column(String(60))
     # The ledger's pending transfer of the hold (psp clearing <- driver receivable).
