@@ -27,6 +27,13 @@ from evbilling.infra.db.engine import create_engine, create_session_factory
 from evbilling.infra.http.addresses import ResolveClientAddress, TrustedProxies
 from evbilling.infra.http.app import new_api
 from evbilling.infra.http.connections import http_protocol
+from evbilling.infra.http.idempotency import (
+    PRUNE_KIND as PRUNE_IDEMPOTENCY_KEYS,
+)
+from evbilling.infra.http.idempotency import (
+    IdempotencyKeys,
+    prune_idempotency_keys,
+)
 from evbilling.infra.http.limits import HttpLimits, RequestBodyLimits
 from evbilling.infra.http.problems import ProblemRegistry
 from evbilling.infra.jobs import PRUNE_KIND, JobRegistry, JobWorker, prune_succeeded_jobs
@@ -66,6 +73,9 @@ ROUTERS = (
     access_endpoints.router,
 )
 
+# The money-moving routes, full paths: an Idempotency-Key makes a retry of one safe.
+IDEMPOTENT_ROUTES: tuple[str, ...] = ()
+
 
 def job_registry(*, settings: Settings) -> JobRegistry:
     """Every kind of background job and the slice handler that runs it, one line each; a
@@ -73,6 +83,8 @@ def job_registry(*, settings: Settings) -> JobRegistry:
     registry = JobRegistry()
     registry.register(PRUNE_KIND, prune_succeeded_jobs)
     registry.schedule(PRUNE_KIND, every=timedelta(hours=1))
+    registry.register(PRUNE_IDEMPOTENCY_KEYS, prune_idempotency_keys)
+    registry.schedule(PRUNE_IDEMPOTENCY_KEYS, every=timedelta(hours=1))
     abandon_after = timedelta(seconds=settings.session_abandon_after_s)
     registry.register(
         charging_jobs.CLOSE_ABANDONED, charging_jobs.close_abandoned(silent_for=abandon_after)
@@ -208,7 +220,9 @@ def create_app(
     # Starlette's plain WebSocket route, not FastAPI's: the endpoint takes no dependencies, and
     # FastAPI's would keep two exit stacks and its dependency results alive per connection.
     app.router.add_websocket_route("/ocpp/{station_id}", gateway.endpoint)
-    # Pure ASGI, outermost last: the client's address first, then the body limits.
+    # Pure ASGI, outermost last: the client's address first, then the body limits, then
+    # idempotency keys (on a body already bounded).
+    app.add_middleware(IdempotencyKeys, context=context, routes=IDEMPOTENT_ROUTES)
     app.add_middleware(
         RequestBodyLimits,
         max_body_bytes=limits.max_body_bytes,

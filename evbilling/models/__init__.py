@@ -7,6 +7,7 @@ holds, refunds, provider calls and events, settled session charges)."""
 from evbilling.models.base import NAMING, Base, BigId
 from evbilling.models.charging import ChargingSession, MeteringAnomaly, MeterValueRecord
 from evbilling.models.drivers import Driver, DriverGroup, Token
+from evbilling.models.idempotency import IdempotencyKey
 from evbilling.models.jobs import Job
 from evbilling.models.locations import Location
 from evbilling.models.ocpp import MAX_DEAD_LETTER_FRAME, OcppDeadLetter
@@ -37,6 +38,7 @@ __all__ = [
     "Driver",
     "DriverGroup",
     "Evse",
+    "IdempotencyKey",
     "Job",
     "Location",
     "MeterValueRecord",

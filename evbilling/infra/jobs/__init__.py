@@ -9,7 +9,7 @@ later calls `enqueue(db=..., kind=..., payload=..., now=...)` in its own transac
 """
 
 from evbilling.infra.jobs.domain import Backoff, JobKind, JobOutcome, JobStatus
-from evbilling.infra.jobs.registry import JobHandler, JobRegistry, Schedule
+from evbilling.infra.jobs.registry import JobHandler, JobRegistry, Schedule, StandaloneJobHandler
 from evbilling.infra.jobs.service import (
     PRUNE_KIND,
     enqueue,
@@ -33,6 +33,7 @@ __all__ = [
     "JobTimedOut",
     "JobWorker",
     "Schedule",
+    "StandaloneJobHandler",
     "enqueue",
     "get_job",
     "list_jobs",

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evbilling.infra.context import ServiceContext
 from evbilling.infra.jobs.domain import (
     DEFAULT_MAX_ATTEMPTS,
     JobKind,
@@ -30,6 +31,18 @@ class JobHandler(Protocol):
     ) -> None: ...
 
 
+class StandaloneJobHandler(Protocol):
+    """Does one job's work in units of work it opens itself (`context.unit_of_work()`), for
+    work that leaves the process (a payment provider, a charger): store the idempotency key
+    and commit, call out with no transaction open, record the outcome in a second unit of
+    work. It must be safe to run again after a crash at any point; raising schedules a retry
+    like any job, and the worker marks the job succeeded once it returns."""
+
+    async def __call__(
+        self, *, context: ServiceContext, payload: dict[str, Any], now: datetime
+    ) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Schedule:
     """Enqueue one `kind` job per slot of `every` (slots counted from the Unix epoch)."""
@@ -43,14 +56,22 @@ class Schedule:
 @dataclass(slots=True)
 class JobRegistry:
     _handlers: dict[str, JobHandler] = field(default_factory=dict)
+    _standalone: dict[str, StandaloneJobHandler] = field(default_factory=dict)
     _schedules: dict[str, Schedule] = field(default_factory=dict)
 
     def register(self, kind: str, handler: JobHandler) -> None:
         """Run `handler` for jobs of `kind` (dotted, named after the slice: charging.x)."""
+        self._handlers[self._new_kind(kind)] = handler
+
+    def register_standalone(self, kind: str, handler: StandaloneJobHandler) -> None:
+        """Run `handler` outside the job's transaction (see StandaloneJobHandler)."""
+        self._standalone[self._new_kind(kind)] = handler
+
+    def _new_kind(self, kind: str) -> str:
         name = JobKind.parse(kind)
-        if name in self._handlers:
+        if name in self._handlers or name in self._standalone:
             raise ValueError(f"job kind {name!r} is registered twice")
-        self._handlers[name] = handler
+        return name
 
     def schedule(
         self,
@@ -63,7 +84,7 @@ class JobRegistry:
         """Run `kind` (registered first) once in every slot of `every`, on however many
         instances: a slot's job is enqueued under a key naming the slot."""
         name = JobKind.parse(kind)
-        if name not in self._handlers:
+        if name not in self._handlers and name not in self._standalone:
             raise ValueError(f"job kind {name!r} has no handler; register it first")
         if name in self._schedules:
             raise ValueError(f"job kind {name!r} is scheduled twice")
@@ -79,9 +100,12 @@ class JobRegistry:
     def handler(self, kind: str) -> JobHandler | None:
         return self._handlers.get(kind)
 
+    def standalone(self, kind: str) -> StandaloneJobHandler | None:
+        return self._standalone.get(kind)
+
     @property
     def kinds(self) -> tuple[str, ...]:
-        return tuple(sorted(self._handlers))
+        return tuple(sorted([*self._handlers, *self._standalone]))
 
     @property
     def schedules(self) -> tuple[Schedule, ...]:

@@ -30,7 +30,7 @@ from evbilling.infra.jobs.domain import (
     slot_start,
 )
 from evbilling.infra.jobs.model import Job
-from evbilling.infra.jobs.registry import JobRegistry, Schedule
+from evbilling.infra.jobs.registry import JobRegistry, Schedule, StandaloneJobHandler
 from evbilling.infra.jobs.repository import JobRepository
 from evbilling.infra.jobs.service import enqueue, mark_dead, mark_succeeded, record_failure
 from evbilling.infra.logging import get_logger
@@ -141,6 +141,9 @@ class JobWorker:
     async def run_claimed(self, job: Job, *, now: datetime) -> JobRun:
         """Run one claimed job in its own transaction and record how it ended."""
         fields = {"job_id": job.id, "kind": job.kind, "attempt": job.attempts}
+        standalone = self.registry.standalone(job.kind)
+        if standalone is not None:
+            return await self._run_standalone(job, standalone, now=now)
         handler = self.registry.handler(job.kind)
         if handler is None:
             return await self._bury_unknown(job, now=now)
@@ -155,6 +158,31 @@ class JobWorker:
                         await handler(db=db, payload=dict(locked.payload), now=now)
                 except TimeoutError as exc:
                     raise JobTimedOut(f"did not finish within the lease ({self.lease})") from exc
+                mark_succeeded(locked, now=now)
+                await db.commit()
+        except Exception as error:
+            return await self._fail(job, error=error, now=now)
+        log.info("jobs.succeeded", **fields)
+        return self._run(job, JobOutcome.SUCCEEDED)
+
+    async def _run_standalone(
+        self, job: Job, handler: StandaloneJobHandler, *, now: datetime
+    ) -> JobRun:
+        """Run a handler that opens its own units of work, then mark the job succeeded. Its
+        effects are committed as it goes, so a lease lost meanwhile only loses the mark: the
+        job runs again elsewhere, and the handler is written to be run again."""
+        fields = {"job_id": job.id, "kind": job.kind, "attempt": job.attempts}
+        try:
+            try:
+                async with asyncio.timeout(self.lease.total_seconds()):
+                    await handler(context=self.context, payload=dict(job.payload), now=now)
+            except TimeoutError as exc:
+                raise JobTimedOut(f"did not finish within the lease ({self.lease})") from exc
+            async with self.context.unit_of_work() as db:
+                locked = await JobRepository(db).lock_own(job_id=job.id, worker=self.worker_id)
+                if locked is None:
+                    log.warning("jobs.lost", **fields)
+                    return self._run(job, JobOutcome.LOST)
                 mark_succeeded(locked, now=now)
                 await db.commit()
         except Exception as error:
