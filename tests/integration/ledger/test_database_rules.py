@@ -17,11 +17,33 @@ from evbilling.ledger.errors import PendingAlreadyResolved
 from tests.integration.ledger.book import CLEARING, RECEIVABLE, REVENUE, balance_of, post, sale
 
 _AT = "'2026-03-02 09:00:00'"
+# PostgreSQL's trigger names the imbalance; SQLite's commit fails on the blocking foreign key.
+UNBALANCED = r"(?i)does not balance|foreign key"
 
 
 async def _scalar(engine: AsyncEngine, query: str) -> object:
     async with engine.connect() as connection:
         return (await connection.execute(text(query))).scalar()
+
+
+async def _commit(engine: AsyncEngine, *statements: str) -> None:
+    """The statements in one transaction, committed."""
+    async with engine.begin() as connection:
+        for statement in statements:
+            await connection.execute(text(statement))
+
+
+_ENTRY_100 = (
+    "INSERT INTO ledger_entries (id, reference, kind, description, created_at) "
+    f"VALUES (100, 'by-hand', 'transfer', '', {_AT})"
+)
+
+
+def _line(entry_id: int, account: int, amount: int) -> str:
+    return (
+        "INSERT INTO ledger_lines (entry_id, account_id, currency, amount_minor) "
+        f"VALUES ({entry_id}, {account}, 'EUR', {amount})"
+    )
 
 
 async def _accounts(context: ServiceContext) -> tuple[int, int]:
@@ -42,20 +64,8 @@ class TestBalanceAtCommit:
         account, _ = await _accounts(context)
 
         # Act / Assert
-        with pytest.raises(DBAPIError, match="(?i)balance|foreign key"):
-            async with engine.begin() as connection:
-                await connection.execute(
-                    text(
-                        "INSERT INTO ledger_entries (id, reference, kind, description, created_at) "
-                        f"VALUES (100, 'by-hand', 'transfer', '', {_AT})"
-                    )
-                )
-                await connection.execute(
-                    text(
-                        "INSERT INTO ledger_lines (entry_id, account_id, currency, amount_minor) "
-                        f"VALUES (100, {account}, 'EUR', 500)"
-                    )
-                )
+        with pytest.raises(DBAPIError, match=UNBALANCED):
+            await _commit(engine, _ENTRY_100, _line(100, account, 500))
         assert await _scalar(engine, "SELECT count(*) FROM ledger_entries") == 1
         assert await _scalar(engine, "SELECT count(*) FROM ledger_lines") == 3
 
@@ -64,14 +74,8 @@ class TestBalanceAtCommit:
     ) -> None:
         account, _ = await _accounts(context)
 
-        with pytest.raises(DBAPIError, match="(?i)balance|foreign key"):
-            async with engine.begin() as connection:
-                await connection.execute(
-                    text(
-                        "INSERT INTO ledger_lines (entry_id, account_id, currency, amount_minor) "
-                        f"VALUES (1, {account}, 'EUR', 1)"
-                    )
-                )
+        with pytest.raises(DBAPIError, match=UNBALANCED):
+            await _commit(engine, _line(1, account, 1))
 
         assert (await balance_of(context, RECEIVABLE)).balance_minor == 1190
 
@@ -80,20 +84,7 @@ class TestBalanceAtCommit:
     ) -> None:
         account, other = await _accounts(context)
 
-        async with engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "INSERT INTO ledger_entries (id, reference, kind, description, created_at) "
-                    f"VALUES (100, 'by-hand', 'transfer', '', {_AT})"
-                )
-            )
-            for amount, target in ((500, account), (-500, other)):
-                await connection.execute(
-                    text(
-                        "INSERT INTO ledger_lines (entry_id, account_id, currency, amount_minor) "
-                        f"VALUES (100, {target}, 'EUR', {amount})"
-                    )
-                )
+        await _commit(engine, _ENTRY_100, _line(100, account, 500), _line(100, other, -500))
 
         assert await _scalar(engine, "SELECT count(*) FROM ledger_lines") == 5
         assert await _scalar(engine, "SELECT count(*) FROM ledger_imbalances") == 0
@@ -116,9 +107,8 @@ class TestAppendOnly:
     ) -> None:
         await _accounts(context)
 
-        with pytest.raises(DBAPIError, match="append-only"):
-            async with engine.begin() as connection:
-                await connection.execute(text(statement))
+        with pytest.raises(DBAPIError, match=r"append-only"):
+            await _commit(engine, statement)
 
         assert (
             await _scalar(
@@ -156,9 +146,8 @@ class TestHoldMovesOnce:
     ) -> None:
         await self._hold(context)
 
-        with pytest.raises(DBAPIError, match="moves once"):
-            async with engine.begin() as connection:
-                await connection.execute(text(statement))
+        with pytest.raises(DBAPIError, match=r"moves once"):
+            await _commit(engine, statement)
 
         assert await _scalar(engine, "SELECT status FROM ledger_pending") == "pending"
 
@@ -172,11 +161,8 @@ class TestHoldMovesOnce:
             )
             await db.commit()
 
-        with pytest.raises(DBAPIError, match="moves once"):
-            async with engine.begin() as connection:
-                await connection.execute(
-                    text("UPDATE ledger_pending SET status = 'voided', posted_minor = 0")
-                )
+        with pytest.raises(DBAPIError, match=r"moves once"):
+            await _commit(engine, "UPDATE ledger_pending SET status = 'voided', posted_minor = 0")
 
         assert await _scalar(engine, "SELECT posted_minor FROM ledger_pending") == 100
 
@@ -226,11 +212,13 @@ class TestConcurrentResolution:
         assert sorted(outcomes) == ["refused"] * 7 + ["won"]
         async with context.unit_of_work() as db:
             state = await ledger.get_pending(db=db, reference="hold:1")
-        assert state is not None and state.status != PendingStatus.PENDING
+        assert state is not None
+        assert state.status != PendingStatus.PENDING
         assert (
             await _scalar(
                 engine,
-                "SELECT count(*) FROM ledger_entries WHERE kind IN ('post_pending', 'void_pending')",
+                "SELECT count(*) FROM ledger_entries "
+                "WHERE kind IN ('post_pending', 'void_pending')",
             )
             == 1
         )
