@@ -1,14 +1,22 @@
 """Every SQLAlchemy model, one module per aggregate, on one metadata (`Base.metadata`):
 operator -> location -> station -> EVSE/connector; drivers, groups, tokens; versioned OCPI
 tariffs; charging sessions with meter readings and anomalies; connector status history; OCPP
-messages that failed on their own (dead letters); card payments (customers, saved methods,
-holds, refunds, provider calls and events, settled session charges)."""
+messages that failed on their own (dead letters); the double-entry ledger; card payments
+(customers, saved methods, holds, refunds, provider calls and events, settled session
+charges)."""
 
 from evbilling.models.base import NAMING, Base, BigId
 from evbilling.models.charging import ChargingSession, MeteringAnomaly, MeterValueRecord
 from evbilling.models.drivers import Driver, DriverGroup, Token
 from evbilling.models.idempotency import IdempotencyKey
 from evbilling.models.jobs import Job
+from evbilling.models.ledger import (
+    LedgerAccount,
+    LedgerEntry,
+    LedgerImbalance,
+    LedgerLine,
+    LedgerPending,
+)
 from evbilling.models.locations import Location
 from evbilling.models.ocpp import MAX_DEAD_LETTER_FRAME, OcppDeadLetter
 from evbilling.models.operators import ApiKey, Operator
@@ -40,6 +48,11 @@ __all__ = [
     "Evse",
     "IdempotencyKey",
     "Job",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerImbalance",
+    "LedgerLine",
+    "LedgerPending",
     "Location",
     "MeterValueRecord",
     "MeteringAnomaly",
