@@ -16,18 +16,23 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.charging.domain import PricingStatus, normalize_id_tag
+from evbilling.charging import events
+from evbilling.charging.domain import PricingStatus, RegisterReading, normalize_id_tag
 from evbilling.charging.metering import IDLE_STATUSES, periods_for
-from evbilling.charging.pricing import SessionCost, cost_of, session_evidence
+from evbilling.charging.pricing import SessionCost, final_cost, session_evidence
 from evbilling.charging.repository import ChargingRepository
 from evbilling.charging.station_events import StationRef
+from evbilling.infra.logging import get_logger
 from evbilling.kit.errors import Conflict
 from evbilling.models import ChargingSession
+from evbilling.money import Money
 from evbilling.rating.breakdown import breakdown_of
 from evbilling.rating.engine import ChargingPeriodInput, PeriodKind, rate_session
 from evbilling.rating.resolution import resolve_tariff
 from evbilling.tariffs.domain import parse_tariff_json
 from evbilling.tariffs.price_text import price_text
+
+log = get_logger(__name__)
 
 
 async def running_cost(
@@ -65,25 +70,31 @@ async def _cost_so_far(
     if found is None or not found.billable:
         return None
     if found.stopped_at is not None:
-        return await cost_of(
-            db,
-            session=found,
-            ended_at=found.stopped_at,
-            meter_end_wh=found.meter_start_wh + (found.energy_wh or 0),
-        )
+        return await final_cost(db, session=found)
     return await _active_cost(db, session=found, now=now)
 
 
 async def _active_cost(
-    db: AsyncSession, *, session: ChargingSession, now: datetime
+    db: AsyncSession,
+    *,
+    session: ChargingSession,
+    now: datetime,
+    register: RegisterReading | None = None,
 ) -> SessionCost | None:
+    """The cost so far, up to the session's trusted register (or `register`, one advanced in
+    this transaction and not written yet)."""
     if session.tariff_ocpi is None or session.time_zone is None:
         return None
     repo = ChargingRepository(db)
-    read_at = session.last_register_at or session.started_at
-    read_wh = (
-        session.last_register_wh if session.last_register_wh is not None else session.meter_start_wh
-    )
+    if register is not None:
+        read_at, read_wh = register.timestamp, register.wh
+    else:
+        read_at = session.last_register_at or session.started_at
+        read_wh = (
+            session.last_register_wh
+            if session.last_register_wh is not None
+            else session.meter_start_wh
+        )
     changes = await repo.status_changes(
         station_id=session.station_id,
         connector_id=session.connector_id,
@@ -114,6 +125,41 @@ async def _active_cost(
         rated=rated,
         periods=periods,
     )
+
+
+async def enforce_spending_limit(
+    *, db: AsyncSession, session_id: int, register: RegisterReading, now: datetime
+) -> Money | None:
+    """After a session's MeterValues: when its running cost (incl. VAT, rounded) has reached
+    its spending limit, record `limit_reached_at` and `session.limit_reached` (once) and
+    return the limit; None otherwise. Only called for sessions with a limit."""
+    repo = ChargingRepository(db)
+    session = await repo.session(session_id)
+    if (
+        session is None
+        or session.spending_limit_minor is None
+        or session.limit_reached_at is not None
+        or session.stopped_at is not None
+        or not session.billable
+    ):
+        return None
+    cost = await _active_cost(db, session=session, now=now, register=register)
+    if cost is None:
+        return None
+    limit = Money.from_minor_units(session.spending_limit_minor, cost.currency)
+    if Money.of(cost.total_incl_vat, cost.currency).rounded().amount < limit.amount:
+        return None
+    session.limit_reached_at = now
+    session.updated_at = now
+    await db.flush()
+    await events.record_limit_reached(db=db, session_id=session.id, limit=limit, now=now)
+    log.info(
+        "session.limit_reached",
+        session_id=session.id,
+        limit=events.limit_text(limit),
+        cost=str(cost.total_incl_vat),
+    )
+    return limit
 
 
 def since_the_reading(

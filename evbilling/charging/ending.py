@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evbilling.charging import events
 from evbilling.charging.domain import (
     MAX_PRICING_ERROR_LENGTH,
     Anomaly,
@@ -25,7 +26,7 @@ from evbilling.charging.domain import (
     priced_status,
 )
 from evbilling.charging.meter_service import record_anomalies
-from evbilling.charging.pricing import cost_of, record_final_cost
+from evbilling.charging.pricing import final_cost, record_final_cost
 from evbilling.charging.repository import ChargingRepository
 from evbilling.charging.schemas import SessionDetailRead
 from evbilling.charging.sessions import get_session
@@ -55,6 +56,9 @@ class SessionEnd:
     stop_id_tag: str | None = None
     # Why the server or an operator ended it.
     end_reason: str | None = None
+    # The car has left the connector already (stop reason EVDisconnected, or the connector
+    # reported Available before the stop): idle time is over, the amount is final at once.
+    unplugged: bool = False
 
 
 async def end_session(
@@ -72,9 +76,12 @@ async def end_session(
     session.energy_wh = max(end.meter_end_wh - session.meter_start_wh, 0)
     session.stop_reason = end.stop_reason
     session.stop_id_tag = end.stop_id_tag
-    session.end_reason = end.end_reason
+    # A reason the server recorded earlier (a remote stop at the spending limit) stays.
+    session.end_reason = end.end_reason or session.end_reason
     if session.status == SessionStatus.ACTIVE:
         session.status = end.status.value  # a rejected session stays rejected
+    if end.unplugged or _final_at_once(session):
+        session.occupied_until = session.stopped_at
     await price_session(db, session=session, now=now)
     await db.flush()
     log.info(
@@ -88,22 +95,63 @@ async def end_session(
     return True
 
 
+def _final_at_once(session: ChargingSession) -> bool:
+    """Whether an ending session's amount is final without waiting for the car to leave:
+    ended by the server or an operator, not billable, or no energy charged (its hold is
+    released at once)."""
+    return (
+        session.status != SessionStatus.COMPLETED or not session.billable or not session.energy_wh
+    )
+
+
 async def price_session(
     db: AsyncSession, *, session: ChargingSession, now: datetime
 ) -> PricingStatus:
     """Price an ended session from its evidence; record `priced`, `review`, `failed` (with the
-    reason) or `not_billable`."""
+    reason) or `not_billable`. Then, once the car has left and the status is final, the
+    session is completed (`session.completed`, once); a completed session priced again
+    records `session.repriced`."""
+    status = await _price(db, session=session, now=now)
+    if status in FINAL_PRICING:
+        if session.completed_at is not None:
+            await events.record_repriced(db=db, session_id=session.id, now=now)
+        else:
+            await complete_if_final(db, session=session, now=now)
+    return status
+
+
+FINAL_PRICING = frozenset({PricingStatus.PRICED, PricingStatus.REVIEW, PricingStatus.NOT_BILLABLE})
+
+
+async def complete_if_final(db: AsyncSession, *, session: ChargingSession, now: datetime) -> bool:
+    """Record `session.completed` (once) when the session has ended, the car has left the
+    connector and its pricing status is final; False when it is not (yet)."""
+    if (
+        session.completed_at is not None
+        or session.stopped_at is None
+        or session.occupied_until is None
+        or session.pricing_status not in FINAL_PRICING
+    ):
+        return False
+    session.completed_at = now
+    session.updated_at = now
+    await events.record_completed(db=db, session_id=session.id, now=now)
+    log.info(
+        "session.completed",
+        session_id=session.id,
+        pricing_status=session.pricing_status,
+        cost=str(session.cost_incl_vat),
+    )
+    return True
+
+
+async def _price(db: AsyncSession, *, session: ChargingSession, now: datetime) -> PricingStatus:
     assert session.stopped_at is not None, "only an ended session is priced"
     session.updated_at = now
     if not session.billable:
         return _set_pricing(session, PricingStatus.NOT_BILLABLE)
     try:
-        cost = await cost_of(
-            db,
-            session=session,
-            ended_at=session.stopped_at,
-            meter_end_wh=session.meter_start_wh + (session.energy_wh or 0),
-        )
+        cost = await final_cost(db, session=session)
     except PRICING_FAILURES as exc:
         log.warning(
             "session.pricing_failed",

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evbilling.charging.costs import enforce_spending_limit
 from evbilling.charging.domain import (
     ENERGY_REGISTER,
     REVIEW_ANOMALY_KINDS,
@@ -91,7 +92,7 @@ async def record_meter_values(
         session = await repo.seen_session(
             station_id=station.id, transaction_id=transaction_id, now=now
         )
-    await store_samples(
+    latest = await store_samples(
         repo,
         station=station,
         connector_id=connector_id,
@@ -99,6 +100,15 @@ async def record_meter_values(
         meter_values=meter_values,
         now=now,
     )
+    if (
+        session is not None
+        and latest is not None
+        and session.spending_limit_minor is not None
+        and session.limit_reached_at is None
+        and session.stopped_at is None
+    ):
+        # Only sessions with a limit pay for the running cost (costs.enforce_spending_limit).
+        await enforce_spending_limit(db=db, session_id=session.id, register=latest, now=now)
 
 
 def trusted_register(session: OpenSession) -> RegisterReading:

@@ -17,7 +17,9 @@ engine's inputs:
   flows to the car counts (location Outlet, the default, Cable or EV; not the station's
   Inlet or Body);
 - idle intervals: time in SuspendedEV, SuspendedEVSE or Finishing, when the car occupies the
-  connector without charging, which the tariff may bill as parking time.
+  connector without charging, which the tariff may bill as parking time; and, when the
+  evidence reaches past the stop (`charged_until`: priced until the car left), all of the time
+  from the stop to the end.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ class SessionEvidence:
     statuses: Sequence[StatusChange] = ()
     # The EVSE's power limit, for the jump check; None when unknown (no check).
     max_power_w: int | None = None
+    # When charging ended (the stop) if the evidence runs on to `ended_at`, the moment the car
+    # left the connector: [charged_until, ended_at) is idle, with no energy. None: ended_at.
+    charged_until: datetime | None = None
 
 
 def _number(text: str) -> Decimal | None:
@@ -134,13 +139,15 @@ class _PhaseValues:
 def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
     """The rating engine's charging periods for a session (see the module docstring)."""
     start, end = evidence.started_at, max(evidence.ended_at, evidence.started_at)
+    charged = end if evidence.charged_until is None else min(end, evidence.charged_until)
+    charged = max(charged, start)
     registers = [MeterSample(at=start, energy_wh=evidence.meter_start_wh)]
     powers: list[PowerSample] = []
     currents: list[CurrentSample] = []
     trusted = RegisterReading(timestamp=start, wh=evidence.meter_start_wh)
     for reading in sorted(evidence.readings, key=lambda r: r.timestamp):
         at = reading.timestamp
-        if not start < at < end:
+        if not start < at < charged:
             continue  # outside the session, or at its edges where start/stop values rule
         amperes, kilowatts = _PhaseValues(), _PhaseValues()
         for sampled in reading.sampled_values:
@@ -164,14 +171,17 @@ def periods_for(evidence: SessionEvidence) -> list[ChargingPeriodInput]:
         if (ampere_total := amperes.total()) is not None:
             currents.append(CurrentSample(at=at, amperes=ampere_total))
     final = max(evidence.meter_end_wh, trusted.wh)
-    if end > registers[-1].at:
-        registers.append(MeterSample(at=end, energy_wh=final))
+    if charged > registers[-1].at:
+        registers.append(MeterSample(at=charged, energy_wh=final))
+    idle = idle_intervals(statuses=evidence.statuses, start=start, end=charged)
+    if end > charged:
+        idle.append(IdleInterval(start=charged, end=end))  # stopped, still plugged in
     return build_periods(
         meter_samples=registers,
         end=end,
         power_samples=powers,
         current_samples=currents,
-        idle_intervals=idle_intervals(statuses=evidence.statuses, start=start, end=end),
+        idle_intervals=idle,
     )
 
 

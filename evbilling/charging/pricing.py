@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +30,7 @@ from evbilling.rating.engine import (
     rate_session,
     rated_cdr_to_ocpi,
 )
-from evbilling.tariffs.domain import Tariff, dumps_ocpi, parse_tariff_json
+from evbilling.tariffs.domain import Tariff, TariffDimensionType, dumps_ocpi, parse_tariff_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +52,41 @@ class SessionCost:
     periods: list[ChargingPeriodInput]
 
 
+@lru_cache(maxsize=256)
+def bills_parking(tariff_ocpi: str) -> bool:
+    """Whether a tariff document has a PARKING_TIME component (idle time costs money)."""
+    return any(
+        element.component(TariffDimensionType.PARKING_TIME) is not None
+        for element in parse_tariff_json(tariff_ocpi).elements
+    )
+
+
+def priced_until(session: ChargingSession) -> datetime:
+    """Where an ended session's pricing window ends: when the car left the connector
+    (`occupied_until`) if its tariff bills parking time, else the stop."""
+    assert session.stopped_at is not None, "only an ended session has a pricing window"
+    until = session.occupied_until
+    if (
+        until is not None
+        and until > session.stopped_at
+        and session.tariff_ocpi is not None
+        and bills_parking(session.tariff_ocpi)
+    ):
+        return until
+    return session.stopped_at
+
+
 async def session_evidence(
-    repo: ChargingRepository, *, session: ChargingSession, ended_at: datetime, meter_end_wh: int
+    repo: ChargingRepository,
+    *,
+    session: ChargingSession,
+    ended_at: datetime,
+    meter_end_wh: int,
+    charged_until: datetime | None = None,
 ) -> SessionEvidence:
     """Everything a session is priced from, up to `ended_at` and the register `meter_end_wh`
-    (the billed end: readings above it, or implausible for the EVSE's power, are skipped)."""
+    (the billed end: readings above it, or implausible for the EVSE's power, are skipped);
+    with `charged_until` (the stop, before `ended_at`), idle from then on."""
     readings = await repo.readings_of(session_id=session.id)
     statuses = await repo.status_changes(
         station_id=session.station_id,
@@ -71,6 +102,7 @@ async def session_evidence(
         readings=[Reading(timestamp=at, sampled_values=values) for at, values in readings],
         statuses=[StatusChange(timestamp=at, status=status) for at, status in statuses],
         max_power_w=await repo.evse_max_power_w(session.evse_id),
+        charged_until=charged_until,
     )
 
 
@@ -81,13 +113,23 @@ def rate_evidence(*, tariff: Tariff, evidence: SessionEvidence, time_zone: str) 
 
 
 async def cost_of(
-    db: AsyncSession, *, session: ChargingSession, ended_at: datetime, meter_end_wh: int
+    db: AsyncSession,
+    *,
+    session: ChargingSession,
+    ended_at: datetime,
+    meter_end_wh: int,
+    charged_until: datetime | None = None,
 ) -> SessionCost | None:
-    """Price a session up to `ended_at` with its own tariff; None when it has none."""
+    """Price a session up to `ended_at` with its own tariff (idle from `charged_until` when
+    given); None when it has none."""
     if session.tariff_ocpi is None or session.time_zone is None:
         return None
     evidence = await session_evidence(
-        ChargingRepository(db), session=session, ended_at=ended_at, meter_end_wh=meter_end_wh
+        ChargingRepository(db),
+        session=session,
+        ended_at=ended_at,
+        meter_end_wh=meter_end_wh,
+        charged_until=charged_until,
     )
     periods = periods_for(evidence)
     rated = rate_session(
@@ -108,6 +150,20 @@ async def cost_of(
         breakdown=breakdown_of(rated),
         rated=rated,
         periods=periods,
+    )
+
+
+async def final_cost(db: AsyncSession, *, session: ChargingSession) -> SessionCost | None:
+    """An ended session's cost: charged to its billed register at the stop, idle from then
+    until its pricing window ends (`priced_until`)."""
+    assert session.stopped_at is not None, "only an ended session has a final cost"
+    until = priced_until(session)
+    return await cost_of(
+        db,
+        session=session,
+        ended_at=until,
+        meter_end_wh=session.meter_start_wh + (session.energy_wh or 0),
+        charged_until=session.stopped_at if until > session.stopped_at else None,
     )
 
 

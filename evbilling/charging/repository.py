@@ -48,6 +48,9 @@ class OpenSession:
     last_register_at: datetime | None
     last_register_resolution_wh: int | None
     max_power_w: int
+    # Set by payments: charging enforces it on every MeterValues (no extra query without).
+    spending_limit_minor: int | None = None
+    limit_reached_at: datetime | None = None
 
 
 class ChargingRepository(RepositoryBase[ChargingSession]):
@@ -181,6 +184,41 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
         )
         return list(result.scalars())
 
+    async def awaiting_unplug(
+        self, *, station_id: int, connector_id: int, at: datetime
+    ) -> list[ChargingSession]:
+        """The connector's sessions stopped at or before `at` whose car has not left yet
+        (occupied_until unknown), locked."""
+        result = await self.db.execute(
+            select(ChargingSession)
+            .where(
+                ChargingSession.station_id == station_id,
+                ChargingSession.connector_id == connector_id,
+                ChargingSession.occupied_until.is_(None),
+                ChargingSession.stopped_at.is_not(None),
+                ChargingSession.stopped_at <= at,
+            )
+            .order_by(ChargingSession.id)
+            .with_for_update()
+        )
+        return list(result.scalars())
+
+    async def idle_past(self, *, stopped_before: datetime, limit: int) -> list[ChargingSession]:
+        """Sessions stopped before `stopped_before` whose car was never reported gone, oldest
+        first, locked; rows another transaction holds are skipped (PostgreSQL)."""
+        result = await self.db.execute(
+            select(ChargingSession)
+            .where(
+                ChargingSession.occupied_until.is_(None),
+                ChargingSession.stopped_at.is_not(None),
+                ChargingSession.stopped_at < stopped_before,
+            )
+            .order_by(ChargingSession.stopped_at, ChargingSession.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(result.scalars())
+
     async def session_by_start_key(self, start_key: str) -> ChargingSession | None:
         result = await self.db.execute(
             select(ChargingSession).where(ChargingSession.start_key == start_key)
@@ -278,6 +316,8 @@ class ChargingRepository(RepositoryBase[ChargingSession]):
             last_register_at=last[1],
             last_register_resolution_wh=last[2],
             max_power_w=row.max_power_w or 0,
+            spending_limit_minor=row.spending_limit_minor,
+            limit_reached_at=row.limit_reached_at,
         )
 
     async def set_last_register(
@@ -347,6 +387,8 @@ _SEEN_SESSION = (
         _SESSIONS.c.last_register_wh,
         _SESSIONS.c.last_register_at,
         _SESSIONS.c.last_register_resolution_wh,
+        _SESSIONS.c.spending_limit_minor,
+        _SESSIONS.c.limit_reached_at,
         select(_EVSES.c.max_power_w)
         .where(_EVSES.c.id == _SESSIONS.c.evse_id)
         .scalar_subquery()

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evbilling.charging.completion import AVAILABLE, connector_available
 from evbilling.charging.domain import (
     MAX_TRANSACTION_ID,
     AuthorizationStatus,
@@ -37,6 +38,7 @@ from evbilling.charging.station_events import (
     StationRef,
     UnknownConnector,
     evse_for,
+    record_status,
 )
 from evbilling.charging.stop_evidence import record_second_stop, settle_stop
 from evbilling.drivers.domain import TokenStatus
@@ -46,6 +48,8 @@ from evbilling.models import ChargingSession
 from evbilling.rating.resolution import TariffSnapshot, resolve_tariff, station_time_zone
 
 log = get_logger(__name__)
+
+EV_DISCONNECTED = "EVDisconnected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +342,7 @@ async def stop_transaction(
         now=now,
     )
     energy = evidence.energy_wh
+    stop_reason = reason or "Local"
     await end_session(
         db,
         session=charging_session,
@@ -346,8 +351,9 @@ async def stop_transaction(
             ended_at=timestamp,
             meter_end_wh=evidence.billed_end_wh,
             meter_stop_wh=meter_stop_wh,
-            stop_reason=reason or "Local",
+            stop_reason=stop_reason,
             stop_id_tag=tag,
+            unplugged=await _unplugged(repo, session=charging_session, reason=stop_reason),
         ),
         now=now,
     )
@@ -360,3 +366,54 @@ async def stop_transaction(
         cost=str(charging_session.cost_incl_vat),
     )
     return info
+
+
+async def _unplugged(repo: ChargingRepository, *, session: ChargingSession, reason: str) -> bool:
+    """Whether the car has left as the session stops: the station says so (EVDisconnected),
+    or its connector reported Available since the session started (sent before the stop)."""
+    if reason == EV_DISCONNECTED:
+        return True
+    evse = await repo.evse(station_id=session.station_id, connector_id=session.connector_id)
+    return (
+        evse is not None
+        and evse.status == AVAILABLE
+        and evse.status_at is not None
+        and evse.status_at >= session.started_at
+    )
+
+
+async def status_notification(
+    *,
+    db: AsyncSession,
+    station: StationRef,
+    connector_id: int,
+    status: str,
+    error_code: str,
+    timestamp: datetime | None,
+    info: str | None,
+    vendor_id: str | None,
+    vendor_error_code: str | None,
+    now: datetime,
+) -> None:
+    """A connector's status (`station_events.record_status`); Available after a stop means
+    the car has left: its session's amount becomes final (`completion`)."""
+    await record_status(
+        db=db,
+        station=station,
+        connector_id=connector_id,
+        status=status,
+        error_code=error_code,
+        timestamp=timestamp,
+        info=info,
+        vendor_id=vendor_id,
+        vendor_error_code=vendor_error_code,
+        now=now,
+    )
+    if status == AVAILABLE and connector_id != 0:
+        await connector_available(
+            db=db,
+            station_id=station.id,
+            connector_id=connector_id,
+            at=timestamp or now,
+            now=now,
+        )

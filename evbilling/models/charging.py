@@ -112,6 +112,20 @@ class ChargingSession(Base):
     cost_vat: Mapped[Decimal | None]
     cost_incl_vat: Mapped[Decimal | None]
     cost_breakdown: Mapped[dict[str, Any] | None]
+    # When the car left the connector (unplugged: the connector's first Available after the
+    # stop, a stop reason EVDisconnected, or the idle cap); idle time until then is priced
+    # when the tariff bills parking time.
+    occupied_until: Mapped[datetime | None]
+    # When the amount became final (session.completed was recorded); NULL before.
+    completed_at: Mapped[datetime | None]
+    # Payments sets the most the session may cost (incl. VAT, minor units of `currency`);
+    # charging stops the session remotely when the running cost reaches it.
+    spending_limit_minor: Mapped[int | None] = mapped_column(BigInteger)
+    limit_reached_at: Mapped[datetime | None]
+    limit_stop_reason: Mapped[str | None] = mapped_column(String(200))
+    # How the session is paid ("card" | "wallet" | "postpaid" | "free") and why.
+    payment_kind: Mapped[str | None] = mapped_column(String(16))
+    payment_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

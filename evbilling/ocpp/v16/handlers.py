@@ -114,7 +114,7 @@ class StationHandlers:
         timestamp = payload.get("timestamp")
 
         async def work(db: AsyncSession, now: datetime) -> None:
-            await station_events.record_status(
+            await charging.status_notification(
                 db=db,
                 station=station,
                 connector_id=payload["connectorId"],
