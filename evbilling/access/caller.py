@@ -9,11 +9,18 @@ every server at its next request.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header
 
-from evbilling.access.domain import InvalidApiKey, api_key_prefix, last_use_is_stale
+from evbilling.access.domain import (
+    InvalidApiKey,
+    MissingScope,
+    Scope,
+    api_key_prefix,
+    last_use_is_stale,
+)
 from evbilling.access.repository import StoredApiKey
 from evbilling.access.service import Caller, find_api_key, record_api_key_use
 from evbilling.infra.context import ServiceContext
@@ -58,7 +65,7 @@ async def authenticate(*, context: ServiceContext, key: str) -> Caller:
         async with context.unit_of_work() as db:
             await record_api_key_use(db=db, key_id=stored.id, now=now, upgraded_digest=upgraded)
             await db.commit()
-    return Caller(operator_id=stored.operator_id, api_key_id=stored.id)
+    return Caller(operator_id=stored.operator_id, api_key_id=stored.id, scopes=stored.scopes)
 
 
 async def _verify_issued_before_hmac(stored: StoredApiKey, *, key: str, digest: str) -> str:
@@ -70,3 +77,18 @@ async def _verify_issued_before_hmac(stored: StoredApiKey, *, key: str, digest: 
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
+
+
+def require_scope(scope: Scope | str) -> Callable[[Caller], Awaitable[Caller]]:
+    """A dependency: the caller, if its key holds `scope` (403 otherwise)."""
+    needed = Scope(scope).value
+
+    async def dependency(caller: CurrentCaller) -> Caller:
+        if needed not in caller.scopes:
+            raise MissingScope(needed)
+        return caller
+
+    return dependency
+
+
+PaymentsCaller = Annotated[Caller, Depends(require_scope(Scope.PAYMENTS))]

@@ -11,6 +11,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.access import service as access
+from evbilling.access.domain import Scope
 from evbilling.access.schemas import (
     ApiKeyIssuedRead,
     ApiKeyList,
@@ -41,7 +42,7 @@ OperatorOption = Annotated[
         "--operator", min=1, help="Operator id; the installation's (first) operator if left out."
     ),
 ]
-_KEY_COLUMNS = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+_KEY_COLUMNS = ["id", "name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
 _OPERATOR_COLUMNS = ["id", "name", "created_at", "active_api_keys"]
 
 
@@ -78,6 +79,10 @@ def _operator_text(created: dict[str, Any]) -> str:
 def apikey_create(
     name: Annotated[str, typer.Option(help="What the key is for.")] = "operator",
     operator: OperatorOption = None,
+    scope: Annotated[
+        list[Scope] | None,
+        typer.Option("--scope", help="A scope beyond the everyday routes (repeatable)."),
+    ] = None,
     as_json: bool = JsonOption,
 ) -> None:
     """Issue an API key; it is shown once and stored only as an HMAC-SHA256 digest."""
@@ -89,6 +94,7 @@ def apikey_create(
             name=name,
             now=context.clock.now(),
             hasher=context.api_keys,
+            scopes=[item.value for item in scope or []],
         )
 
     issued = ApiKeyIssuedRead.model_validate(run_unscoped_command(work))

@@ -4,8 +4,10 @@ is shown in lists) and the secret is 192 random bits. Pure: no I/O, no clock."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from evbilling.kit import EVBillingError
 
@@ -20,6 +22,41 @@ LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 class InvalidApiKey(EVBillingError):
     """The API key is missing, malformed, unknown or revoked."""
+
+
+class MissingScope(EVBillingError):
+    """The API key is valid but lacks the scope the route (or a key it issues) needs."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"this API key lacks the {scope!r} scope")
+        self.scope = scope
+
+
+class Scope(StrEnum):
+    """What a key may do beyond the operator's everyday routes (stations, tokens, tariffs,
+    sessions). `payments`: card set-ups, payments, refunds, receivables, reconciliation."""
+
+    PAYMENTS = "payments"
+
+
+ALL_SCOPES: frozenset[str] = frozenset(scope.value for scope in Scope)
+
+
+def parse_scopes(values: Iterable[str]) -> frozenset[str]:
+    """Known scope names only; an unknown one is an error naming it."""
+    scopes = frozenset(value.strip() for value in values if value.strip())
+    unknown = sorted(scopes - ALL_SCOPES)
+    if unknown:
+        raise ValueError(f"unknown scope {unknown[0]!r}; known: {', '.join(sorted(ALL_SCOPES))}")
+    return scopes
+
+
+def encode_scopes(scopes: Iterable[str]) -> str:
+    return " ".join(sorted(set(scopes)))
+
+
+def decode_scopes(text: str) -> frozenset[str]:
+    return frozenset(text.split())
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,8 @@ async def create_api_key(
         name=body.name,
         now=context.clock.now(),
         hasher=context.api_keys,
+        scopes=[scope.value for scope in body.scopes],
+        granted_by=caller.scopes,
     )
     no_store(response)
     return ApiKeyIssuedRead.model_validate(issued)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 
+from evbilling.access.domain import decode_scopes, encode_scopes
 from evbilling.infra.db.repository import OffsetPage, RepositoryBase
 from evbilling.models import ApiKey, Operator
 
@@ -22,6 +23,7 @@ class StoredApiKey:
     secret_hash: str
     revoked: bool
     last_used_at: datetime | None
+    scopes: frozenset[str]
 
 
 class OperatorRepository(RepositoryBase[Operator]):
@@ -59,7 +61,14 @@ class ApiKeyRepository(RepositoryBase[ApiKey]):
     kind = "api key"
 
     async def create(
-        self, *, operator_id: int, name: str, prefix: str, secret_hash: str, now: datetime
+        self,
+        *,
+        operator_id: int,
+        name: str,
+        prefix: str,
+        secret_hash: str,
+        scopes: frozenset[str],
+        now: datetime,
     ) -> ApiKey:
         key = self.add(
             ApiKey(
@@ -67,6 +76,7 @@ class ApiKeyRepository(RepositoryBase[ApiKey]):
                 name=name,
                 prefix=prefix,
                 secret_hash=secret_hash,
+                scopes=encode_scopes(scopes),
                 created_at=now,
             )
         )
@@ -82,6 +92,7 @@ class ApiKeyRepository(RepositoryBase[ApiKey]):
                     ApiKey.secret_hash,
                     ApiKey.revoked_at,
                     ApiKey.last_used_at,
+                    ApiKey.scopes,
                 ).where(ApiKey.prefix == prefix)
             )
         ).first()
@@ -93,6 +104,7 @@ class ApiKeyRepository(RepositoryBase[ApiKey]):
             secret_hash=row.secret_hash,
             revoked=row.revoked_at is not None,
             last_used_at=row.last_used_at,
+            scopes=decode_scopes(row.scopes),
         )
 
     async def list(self, *, operator_id: int, limit: int, offset: int) -> OffsetPage[ApiKey]:

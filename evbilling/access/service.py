@@ -8,17 +8,25 @@ key is refused at once by every server on the database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.access.domain import LAST_USED_RESOLUTION, InvalidApiKey, new_api_key
+from evbilling.access.domain import (
+    ALL_SCOPES,
+    LAST_USED_RESOLUTION,
+    InvalidApiKey,
+    MissingScope,
+    new_api_key,
+    parse_scopes,
+)
 from evbilling.access.repository import ApiKeyRepository, OperatorRepository, StoredApiKey
 from evbilling.infra.db.repository import OffsetPage, PageRequest
 from evbilling.infra.secrets import ApiKeyHasher
 from evbilling.infra.validation import MAX_NAME_LENGTH, check_page, required_text
-from evbilling.kit.errors import NotFound
+from evbilling.kit.errors import InvalidRequest, NotFound
 from evbilling.models import ApiKey, Operator
 
 __all__ = [
@@ -43,6 +51,7 @@ __all__ = [
 class Caller:
     operator_id: int
     api_key_id: int
+    scopes: frozenset[str] = field(default=frozenset())
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +62,7 @@ class IssuedApiKey:
     prefix: str
     created_at: datetime
     key: str  # shown once; only its digest is stored
+    scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +104,9 @@ async def create_operator(
     only what it creates: every read and write is scoped to its id."""
     name = required_text(name, field="name", max_length=MAX_NAME_LENGTH)
     row = await OperatorRepository(db).create(name=name, now=now)
-    key = await create_api_key(db=db, operator_id=row.id, name="first", now=now, hasher=hasher)
+    key = await create_api_key(
+        db=db, operator_id=row.id, name="first", now=now, hasher=hasher, scopes=ALL_SCOPES
+    )
     return CreatedOperator(id=row.id, name=row.name, created_at=row.created_at, api_key=key)
 
 
@@ -122,9 +134,26 @@ async def list_operators(
 
 
 async def create_api_key(
-    *, db: AsyncSession, operator_id: int, name: str, now: datetime, hasher: ApiKeyHasher
+    *,
+    db: AsyncSession,
+    operator_id: int,
+    name: str,
+    now: datetime,
+    hasher: ApiKeyHasher,
+    scopes: Iterable[str] = (),
+    granted_by: frozenset[str] | None = None,
 ) -> IssuedApiKey:
+    """A new key with `scopes` (access.domain.Scope; none: the everyday routes only).
+    `granted_by`: the scopes of the key asking for it, which can hand out no more than it
+    holds (None: the command line, which works on the database directly)."""
     name = required_text(name, field="name", max_length=MAX_NAME_LENGTH)
+    try:
+        wanted = parse_scopes(scopes)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), field="scopes") from exc
+    if granted_by is not None:
+        for scope in sorted(wanted - granted_by):
+            raise MissingScope(scope)
     await check_operator(db=db, operator_id=operator_id)
     issued = new_api_key()
     row = await ApiKeyRepository(db).create(
@@ -132,6 +161,7 @@ async def create_api_key(
         name=name,
         prefix=issued.prefix,
         secret_hash=hasher.digest(issued.key),
+        scopes=wanted,
         now=now,
     )
     return IssuedApiKey(
@@ -141,6 +171,7 @@ async def create_api_key(
         prefix=issued.prefix,
         created_at=now,
         key=issued.key,
+        scopes=tuple(sorted(wanted)),
     )
 
 

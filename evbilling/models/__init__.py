@@ -1,16 +1,36 @@
 """Every SQLAlchemy model, one module per aggregate, on one metadata (`Base.metadata`):
 operator -> location -> station -> EVSE/connector; drivers, groups, tokens; versioned OCPI
 tariffs; charging sessions with meter readings and anomalies; connector status history; OCPP
-messages that failed on their own (dead letters)."""
+messages that failed on their own (dead letters); the double-entry ledger; card payments
+(customers, saved methods, holds, refunds, provider calls and events, settled session
+charges)."""
 
 from evbilling.models.base import NAMING, Base, BigId
 from evbilling.models.charging import ChargingSession, MeteringAnomaly, MeterValueRecord
 from evbilling.models.drivers import Driver, DriverGroup, Token
 from evbilling.models.idempotency import IdempotencyKey
 from evbilling.models.jobs import Job
+from evbilling.models.ledger import (
+    LedgerAccount,
+    LedgerEntry,
+    LedgerImbalance,
+    LedgerLine,
+    LedgerPending,
+)
 from evbilling.models.locations import Location
 from evbilling.models.ocpp import MAX_DEAD_LETTER_FRAME, OcppDeadLetter
 from evbilling.models.operators import ApiKey, Operator
+from evbilling.models.payments import (
+    CardSetup,
+    Payment,
+    PaymentCustomer,
+    PaymentMethod,
+    PaymentRefund,
+    ProviderCall,
+    ReconciliationRun,
+    SessionCharge,
+    WebhookInbox,
+)
 from evbilling.models.stations import ConnectorStatusEvent, Evse, Station
 from evbilling.models.tariffs import Tariff, TariffVersion
 
@@ -20,6 +40,7 @@ __all__ = [
     "ApiKey",
     "Base",
     "BigId",
+    "CardSetup",
     "ChargingSession",
     "ConnectorStatusEvent",
     "Driver",
@@ -27,13 +48,26 @@ __all__ = [
     "Evse",
     "IdempotencyKey",
     "Job",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerImbalance",
+    "LedgerLine",
+    "LedgerPending",
     "Location",
     "MeterValueRecord",
     "MeteringAnomaly",
     "OcppDeadLetter",
     "Operator",
+    "Payment",
+    "PaymentCustomer",
+    "PaymentMethod",
+    "PaymentRefund",
+    "ProviderCall",
+    "ReconciliationRun",
+    "SessionCharge",
     "Station",
     "Tariff",
     "TariffVersion",
     "Token",
+    "WebhookInbox",
 ]

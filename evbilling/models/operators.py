@@ -36,3 +36,6 @@ class ApiKey(Base):
     # Updated at most every few minutes (access.domain.LAST_USED_RESOLUTION).
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # What the key may do beyond the operator's everyday routes, space-separated
+    # (access.domain.Scope): "payments" for refunds, captures and card set-ups.
+    scopes: Mapped[str] = mapped_column(String(200), server_default="")

@@ -156,6 +156,7 @@ class TestApiKeyCommands:
             "id",
             "name",
             "prefix",
+            "scopes",
             "created_at",
             "last_used_at",
             "revoked_at",

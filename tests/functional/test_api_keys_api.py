@@ -291,6 +291,7 @@ class TestListAndRevoke:
             "created_at",
             "last_used_at",
             "revoked_at",
+            "scopes",
         }
         assert page["items"][1]["prefix"] == other.split("_")[1]
         assert other.split("_")[2] not in response.text
