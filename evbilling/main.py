@@ -49,6 +49,7 @@ from evbilling.money import CurrencyMismatch, InvalidAmount, InvalidCurrency
 from evbilling.ocpp import LoginLimits, LoginThrottle, OcppGateway
 from evbilling.ocpp import jobs as ocpp_jobs
 from evbilling.ocpp.ws_protocol import OcppWebSocketProtocol
+from evbilling.payments.psp import PaymentProvider
 from evbilling.rating import endpoints as rating_endpoints
 from evbilling.rating.engine import (
     InvalidCdr,
@@ -195,6 +196,7 @@ def create_app(
     jobs: JobWorker | None = None,
     limits: HttpLimits = HttpLimits(),
     proxies: TrustedProxies = TrustedProxies(),
+    payment_provider: PaymentProvider | None = None,
 ) -> tuple[FastAPI, OcppGateway]:
     """The one ASGI app: /ocpp/{station_id}, /api/v1, /healthz."""
     gateway = OcppGateway(
@@ -210,6 +212,7 @@ def create_app(
                 address_window_s=auth_failure_window_s,
             )
         ),
+        payment_provider=payment_provider,
     )
     context.commands = gateway
 
