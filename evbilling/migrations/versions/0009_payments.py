@@ -1,7 +1,7 @@
 """Card payments; scopes on API keys
 
 Revision ID: 0009
-Revises: 0007 (0008, the ledger, once it is merged)
+Revises: 0008
 
 - payment_customers, payment_methods (tokens, brand, last 4, expiry: never a card number),
   card_setups, payments (holds and their captures), provider_calls (every call's idempotency
@@ -23,7 +23,7 @@ import evbilling.infra.db.types
 
 
 revision: str = '0009'
-down_revision: str | None = '0007'
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,7 +18,7 @@ from alembic import op
 import evbilling.infra.db.types
 
 revision: str = "0010"
-down_revision: str | None = "0007"  # "0009" once payments lands
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

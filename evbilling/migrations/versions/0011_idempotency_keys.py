@@ -1,7 +1,7 @@
 """Idempotency keys of money-moving API requests
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 
 One row per (caller, key): the request's fingerprint and, once it succeeded, its response;
 kept 24 hours (a scheduled job prunes them).
@@ -15,7 +15,7 @@ from alembic import op
 import evbilling.infra.db.types
 
 revision: str = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
