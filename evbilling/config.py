@@ -75,7 +75,8 @@ class Settings(BaseSettings):
     # the key its clients present; its webhook secret (unset: random per process).
     psp_sandbox_url: str | None = None
     psp_sandbox_api_key: SecretStr = SecretStr("sk_sandbox_local")
-    psp_sandbox_database_url: str = "sqlite+aiosqlite:///var/sandbox-psp.sqlite3"
+    # Unset: sandbox-psp.sqlite3 beside a SQLite database, else var/sandbox-psp.sqlite3.
+    psp_sandbox_database_url: str | None = None
     psp_sandbox_webhooks: bool = True
     # The sandbox's slow-capture test card answers after this many seconds.
     psp_sandbox_slow_capture_s: float = Field(default=30.0, ge=0)

@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from evbilling.access import endpoints as access_endpoints
@@ -375,7 +377,8 @@ def provider_settings(settings: Settings) -> ProviderSettings:
         public_base_url=public_base_url(settings),
         sandbox_url=settings.psp_sandbox_url,
         sandbox_api_key=settings.psp_sandbox_api_key.get_secret_value(),
-        sandbox_database_url=settings.psp_sandbox_database_url,
+        sandbox_database_url=settings.psp_sandbox_database_url
+        or sandbox_database_beside(settings.database_url),
         sandbox_webhooks=settings.psp_sandbox_webhooks,
         slow_capture_s=settings.psp_sandbox_slow_capture_s,
         webhook_secret=secret.get_secret_value() if secret is not None else None,
@@ -385,6 +388,16 @@ def provider_settings(settings: Settings) -> ProviderSettings:
             for name, value in settings.stripe_webhook_secrets.items()
         },
     )
+
+
+def sandbox_database_beside(database_url: str) -> str:
+    """The sandbox's own SQLite file: next to evbilling's SQLite file, or under var/."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        folder = Path(url.database).parent
+    else:
+        folder = Path("var")
+    return f"sqlite+aiosqlite:///{folder / 'sandbox-psp.sqlite3'}"
 
 
 def hold_policy(settings: Settings) -> HoldPolicy:

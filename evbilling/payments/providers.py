@@ -13,9 +13,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from evbilling.kit import Clock
@@ -88,6 +90,7 @@ def server_payments(*, config: ProviderSettings, clock: Clock) -> PaymentsRuntim
     base = config.public_base_url.rstrip("/")
     if not config.mounts_sandbox:
         return PaymentsRuntime(provider=remote_provider(config=config), public_base_url=base)
+    _make_folder(config.sandbox_database_url)
     late = _Late()
     secret = _secret(config)
     sandbox = create_sandbox_app(
@@ -108,6 +111,12 @@ def server_payments(*, config: ProviderSettings, clock: Clock) -> PaymentsRuntim
         timeout=60.0,
     )
     return PaymentsRuntime(provider=provider, public_base_url=base, sandbox=sandbox, _root=late)
+
+
+def _make_folder(database_url: str) -> None:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def remote_provider(*, config: ProviderSettings) -> PaymentProvider:
