@@ -28,10 +28,15 @@ from evbilling.main import (
     build_application,
     configure_logging_from,
     job_registry,
+    provider_settings,
+    public_base_url,
     serve,
     uvicorn_config,
 )
 from evbilling.ocpp import cli as ocpp_cli
+from evbilling.payments import cli as payments_cli
+from evbilling.payments.providers import remote_provider
+from evbilling.payments.psp import PaymentProvider
 from evbilling.rating import cli as rating_cli
 from evbilling.simulator import cli as simulator_cli
 from evbilling.stations import cli as stations_cli
@@ -69,6 +74,17 @@ def _job_registry() -> JobRegistry:
     """The server's job kinds, built from the settings this command read."""
     assert _read is not None, "configure() runs before every command"
     return job_registry(settings=_read)
+
+
+def _payment_provider() -> PaymentProvider:
+    """The provider as this command reaches it (the running server's sandbox, or Stripe)."""
+    assert _read is not None, "configure() runs before every command"
+    return remote_provider(config=provider_settings(_read))
+
+
+def _public_url() -> str:
+    assert _read is not None, "configure() runs before every command"
+    return public_base_url(_read)
 
 
 @contextmanager
@@ -162,6 +178,7 @@ commands_cli.register(station_app=stations_cli.station_app, session_app=charging
 simulator_cli.register(app)
 jobs_cli.register(app, registry=_job_registry)
 ocpp_cli.register(app)
+payments_cli.register(app, provider=_payment_provider, public_url=_public_url)
 
 
 def main() -> None:

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     jobs_enabled: bool = True
     jobs_poll_interval_s: float = Field(default=1.0, gt=0, le=3600)
     jobs_batch_size: int = Field(default=10, ge=1, le=1000)
+    # How long a claimed job is its worker's; a job of a worker that died is taken over after.
+    jobs_lease_s: float = Field(default=300.0, ge=1)
     # An active session nothing was heard about for this long is closed as abandoned.
     session_abandon_after_s: float = Field(default=86_400.0, gt=0)
     # A stopped session whose connector never reports Available is completed this long after
@@ -68,6 +70,49 @@ class Settings(BaseSettings):
     # client; from anyone else the header is ignored. Which header they write:
     trusted_proxies: Annotated[list[str], NoDecode] = []
     trusted_proxy_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
+
+    # Card payments (docs/payments.md). The provider: the sandbox (default; its app is
+    # mounted at /sandbox-psp, its own database beside ours) or Stripe.
+    psp: Literal["sandbox", "stripe"] = "sandbox"
+    # The sandbox's API (default: this server's own /sandbox-psp, reached in-process) and
+    # the key its clients present; its webhook secret (unset: random per process).
+    psp_sandbox_url: str | None = None
+    psp_sandbox_api_key: SecretStr = SecretStr("sk_sandbox_local")
+    # Unset: sandbox-psp.sqlite3 beside a SQLite database, else var/sandbox-psp.sqlite3.
+    psp_sandbox_database_url: str | None = None
+    psp_sandbox_webhooks: bool = True
+    # The sandbox's slow-capture test card answers after this many seconds.
+    psp_sandbox_slow_capture_s: float = Field(default=30.0, ge=0)
+    psp_webhook_secret: SecretStr | None = None
+    stripe_api_key: SecretStr | None = None
+    # Webhook endpoint name -> signing secret: "name=whsec_...,other=whsec_..." or JSON.
+    stripe_webhook_secrets: Annotated[dict[str, SecretStr], NoDecode] = {}
+    # The largest hold per currency ("EUR:50,CHF:60"); a currency without a cap is held at
+    # its estimate (docs/payments.md).
+    hold_cap: str = "EUR:50"
+    # Hold sizing and the spending limit's safety margin (docs/payments.md).
+    hold_window_s: float = Field(default=3600.0, gt=0)
+    hold_meter_interval_s: float = Field(default=60.0, ge=0)
+    hold_stop_latency_s: float = Field(default=30.0, ge=0)
+    hold_idle_cap_s: float = Field(default=3600.0, ge=0)
+    # A hold no session took within this long is released.
+    hold_unused_after_s: float = Field(default=600.0, gt=0)
+    # Refused captures retried (with the job's backoff) this often before the hold is
+    # released and the amount left owed.
+    capture_max_failures: int = Field(default=5, ge=1, le=50)
+    # Where drivers' browsers and providers reach this server (default http://host:port).
+    public_base_url: str | None = None
+
+    @field_validator("stripe_webhook_secrets", mode="before")
+    @classmethod
+    def _webhook_secrets(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("{"):
+                return json.loads(text)
+            pairs = (part.split("=", 1) for part in text.split(",") if part.strip())
+            return {name.strip(): secret.strip() for name, secret in pairs}
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

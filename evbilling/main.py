@@ -8,14 +8,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from evbilling.access import endpoints as access_endpoints
-from evbilling.access.domain import InvalidApiKey
+from evbilling.access.domain import InvalidApiKey, MissingScope
 from evbilling.charging import endpoints as charging_endpoints
 from evbilling.charging import events as charging_events
 from evbilling.charging import jobs as charging_jobs
@@ -49,7 +51,18 @@ from evbilling.money import CurrencyMismatch, InvalidAmount, InvalidCurrency
 from evbilling.ocpp import LoginLimits, LoginThrottle, OcppGateway
 from evbilling.ocpp import jobs as ocpp_jobs
 from evbilling.ocpp.ws_protocol import OcppWebSocketProtocol
-from evbilling.payments.psp import PaymentProvider
+from evbilling.payments import endpoints as payments_endpoints
+from evbilling.payments import jobs as payments_jobs
+from evbilling.payments.card_setup import CardSetupUnavailable
+from evbilling.payments.domain import HoldPolicy, parse_caps
+from evbilling.payments.errors import HoldNotCapturable, NotRefundable, RefundTooLarge
+from evbilling.payments.providers import (
+    PaymentsRuntime,
+    ProviderSettings,
+    remote_provider,
+    server_payments,
+)
+from evbilling.payments.psp import PaymentProvider, WebhookRejected
 from evbilling.rating import endpoints as rating_endpoints
 from evbilling.rating.engine import (
     InvalidCdr,
@@ -74,16 +87,35 @@ ROUTERS = (
     rating_endpoints.router,
     commands_endpoints.router,
     access_endpoints.router,
+    payments_endpoints.router,
 )
 
 # The money-moving routes, full paths: an Idempotency-Key makes a retry of one safe.
-IDEMPOTENT_ROUTES: tuple[str, ...] = ()
+IDEMPOTENT_ROUTES: tuple[str, ...] = payments_endpoints.IDEMPOTENT_ROUTES
 
 
-def job_registry(*, settings: Settings) -> JobRegistry:
+def job_registry(*, settings: Settings, provider: PaymentProvider | None = None) -> JobRegistry:
     """Every kind of background job and the slice handler that runs it, one line each; a
-    recurring kind adds a schedule line (docs/jobs.md)."""
+    recurring kind adds a schedule line (docs/jobs.md). `provider`: the server's payment
+    provider (other processes reach it as `remote_provider` does)."""
     registry = JobRegistry()
+    psp = provider or remote_provider(config=provider_settings(settings))
+    settle = payments_jobs.settle_session(provider=psp, max_failures=settings.capture_max_failures)
+    registry.register_standalone(payments_jobs.SESSION_COMPLETED, settle)
+    registry.register_standalone(
+        payments_jobs.RELEASE_KIND, payments_jobs.release_hold(provider=psp)
+    )
+    registry.register_standalone(
+        payments_jobs.REFUND_KIND, payments_jobs.finish_refund(provider=psp)
+    )
+    registry.register(
+        payments_jobs.SWEEP_KIND, payments_jobs.sweep_holds(policy=hold_policy(settings))
+    )
+    registry.schedule(payments_jobs.SWEEP_KIND, every=timedelta(minutes=5))
+    registry.register_standalone(
+        payments_jobs.RECONCILE_KIND, payments_jobs.reconcile_nightly(provider=psp)
+    )
+    registry.schedule(payments_jobs.RECONCILE_KIND, every=timedelta(days=1))
     registry.register(PRUNE_KIND, prune_succeeded_jobs)
     registry.schedule(PRUNE_KIND, every=timedelta(hours=1))
     registry.register(PRUNE_IDEMPOTENCY_KEYS, prune_idempotency_keys)
@@ -109,6 +141,16 @@ def problem_registry() -> ProblemRegistry:
     """Every named failure a client can cause, mapped to HTTP once. Anything else is a 500."""
     registry = ProblemRegistry()
     registry.register(InvalidApiKey, status=401, title="Unauthorized", kind="unauthorized")
+    registry.register(MissingScope, status=403, title="Forbidden", kind="forbidden")
+    registry.register(RefundTooLarge, status=409, title="Refund too large", kind="refund-too-large")
+    registry.register(NotRefundable, status=409, title="Not refundable", kind="not-refundable")
+    registry.register(HoldNotCapturable, status=409, title="Not capturable", kind="not-capturable")
+    registry.register(
+        WebhookRejected, status=400, title="Webhook rejected", kind="webhook-rejected"
+    )
+    registry.register(
+        CardSetupUnavailable, status=503, title="Provider unavailable", kind="provider-unavailable"
+    )
     registry.register(
         StationNotConnected, status=409, title="Station not connected", kind="station-offline"
     )
@@ -156,7 +198,7 @@ def _ocpp_error(exc: Exception) -> dict[str, Any]:
     return {"ocpp_error": exc.code, "ocpp_description": exc.description}
 
 
-def create_api(*, context: ServiceContext) -> FastAPI:
+def create_api(*, context: ServiceContext, payments: PaymentsRuntime | None = None) -> FastAPI:
     """The operator REST API mounted at /api/v1: every slice's router, problem documents."""
     api = new_api(
         title="evbilling operator API",
@@ -170,7 +212,35 @@ def create_api(*, context: ServiceContext) -> FastAPI:
     )
     for router in ROUTERS:
         api.include_router(router)
+    _payments_edge(api, payments)
     return api
+
+
+def _payments_edge(app: FastAPI, payments: PaymentsRuntime | None) -> None:
+    if payments is not None:
+        app.state.payments = payments_endpoints.PaymentsEdge(
+            provider=payments.provider, public_base_url=payments.public_base_url
+        )
+
+
+def _payment_sites(
+    app: FastAPI, *, context: ServiceContext, payments: PaymentsRuntime | None
+) -> None:
+    """/webhooks/{provider} and /payments/card-setups/return, and the sandbox when mounted."""
+    if payments is None:
+        return
+    for prefix, router in (
+        (payments_endpoints.WEBHOOKS_PREFIX, payments_endpoints.webhook_router),
+        (payments_endpoints.PAGES_PREFIX, payments_endpoints.pages_router),
+    ):
+        site = new_api(
+            title="evbilling", description="", context=context, registry=problem_registry()
+        )
+        site.openapi_url = None
+        site.include_router(router)
+        _payments_edge(site, payments)
+        app.mount(prefix, site)
+    payments.attach(app)
 
 
 @dataclass(slots=True)
@@ -180,6 +250,7 @@ class Application:
     gateway: OcppGateway
     context: ServiceContext
     jobs: JobWorker | None = None
+    payments: PaymentsRuntime | None = None
 
 
 def create_app(
@@ -196,7 +267,8 @@ def create_app(
     jobs: JobWorker | None = None,
     limits: HttpLimits = HttpLimits(),
     proxies: TrustedProxies = TrustedProxies(),
-    payment_provider: PaymentProvider | None = None,
+    payments: PaymentsRuntime | None = None,
+    holds: HoldPolicy = HoldPolicy(),
 ) -> tuple[FastAPI, OcppGateway]:
     """The one ASGI app: /ocpp/{station_id}, /api/v1, /healthz."""
     gateway = OcppGateway(
@@ -212,7 +284,9 @@ def create_app(
                 address_window_s=auth_failure_window_s,
             )
         ),
-        payment_provider=payment_provider,
+        # Card holds at Authorize / StartTransaction with the server's provider.
+        payment_provider=payments.provider if payments is not None else None,
+        hold_policy=holds,
     )
     context.commands = gateway
 
@@ -222,13 +296,16 @@ def create_app(
         async with contextlib.nullcontext() if jobs is None else jobs.running():
             yield
         await gateway.close_all()
+        if payments is not None:
+            await payments.close()
         if on_shutdown is not None:
             await on_shutdown()
 
     app = FastAPI(
         title="evbilling", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
-    app.mount("/api/v1", create_api(context=context))
+    app.mount("/api/v1", create_api(context=context, payments=payments))
+    _payment_sites(app, context=context, payments=payments)
     # Starlette's plain WebSocket route, not FastAPI's: the endpoint takes no dependencies, and
     # FastAPI's would keep two exit stacks and its dependency results alive per connection.
     app.router.add_websocket_route("/ocpp/{station_id}", gateway.endpoint)
@@ -268,12 +345,14 @@ def build_application(*, settings: Settings, clock: Clock | None = None) -> Appl
         clock=clock or SystemClock(),
         api_keys=api_keys,
     )
+    payments = server_payments(config=provider_settings(settings), clock=context.clock)
     jobs = (
         JobWorker(
             context=context,
-            registry=job_registry(settings=settings),
+            registry=job_registry(settings=settings, provider=payments.provider),
             batch_size=settings.jobs_batch_size,
             poll_interval=timedelta(seconds=settings.jobs_poll_interval_s),
+            lease=timedelta(seconds=settings.jobs_lease_s),
         )
         if settings.jobs_enabled
         else None
@@ -291,8 +370,61 @@ def build_application(*, settings: Settings, clock: Clock | None = None) -> Appl
         jobs=jobs,
         limits=http_limits(settings),
         proxies=trusted_proxies(settings),
+        payments=payments,
+        holds=hold_policy(settings),
     )
-    return Application(app=app, engine=engine, gateway=gateway, context=context, jobs=jobs)
+    return Application(
+        app=app, engine=engine, gateway=gateway, context=context, jobs=jobs, payments=payments
+    )
+
+
+def public_base_url(settings: Settings) -> str:
+    return settings.public_base_url or f"http://{settings.host}:{settings.port}"
+
+
+def provider_settings(settings: Settings) -> ProviderSettings:
+    """The payment provider's settings as plain values (docs/payments.md)."""
+    secret = settings.psp_webhook_secret
+    stripe_key = settings.stripe_api_key
+    return ProviderSettings(
+        psp=settings.psp,
+        public_base_url=public_base_url(settings),
+        sandbox_url=settings.psp_sandbox_url,
+        sandbox_api_key=settings.psp_sandbox_api_key.get_secret_value(),
+        sandbox_database_url=settings.psp_sandbox_database_url
+        or sandbox_database_beside(settings.database_url),
+        sandbox_webhooks=settings.psp_sandbox_webhooks,
+        slow_capture_s=settings.psp_sandbox_slow_capture_s,
+        webhook_secret=secret.get_secret_value() if secret is not None else None,
+        stripe_api_key=stripe_key.get_secret_value() if stripe_key is not None else None,
+        stripe_webhook_secrets={
+            name: value.get_secret_value()
+            for name, value in settings.stripe_webhook_secrets.items()
+        },
+    )
+
+
+def sandbox_database_beside(database_url: str) -> str:
+    """The sandbox's own SQLite file: next to evbilling's SQLite file, or under var/."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        folder = Path(url.database).parent
+    else:
+        folder = Path("var")
+    return f"sqlite+aiosqlite:///{folder / 'sandbox-psp.sqlite3'}"
+
+
+def hold_policy(settings: Settings) -> HoldPolicy:
+    """How card holds and spending limits are sized (docs/payments.md); the charger edge
+    passes it to payments.card_flow.plan_hold."""
+    return HoldPolicy(
+        caps=parse_caps(settings.hold_cap),
+        hold_window=timedelta(seconds=settings.hold_window_s),
+        meter_interval=timedelta(seconds=settings.hold_meter_interval_s),
+        stop_latency=timedelta(seconds=settings.hold_stop_latency_s),
+        idle_cap=timedelta(seconds=settings.hold_idle_cap_s),
+        unused_hold_after=timedelta(seconds=settings.hold_unused_after_s),
+    )
 
 
 def http_limits(settings: Settings) -> HttpLimits:

@@ -38,6 +38,7 @@ from evbilling.kit import new_secret
 from evbilling.kit.values import InvalidValue
 from evbilling.ocpp.connection import ConnectionLost, StationConnection
 from evbilling.ocpp.throttle import LoginThrottle
+from evbilling.payments.domain import HoldPolicy
 from evbilling.payments.psp import PaymentProvider
 from evbilling.stations.domain import StationIdentity
 
@@ -88,6 +89,7 @@ class OcppGateway:
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     # Card holds at Authorize / StartTransaction (ocpp/v16/card_holds.py); None: none.
     payment_provider: PaymentProvider | None = None
+    hold_policy: HoldPolicy = field(default_factory=HoldPolicy)
     _live: dict[str, tuple[StationConnection, WebSocket]] = field(default_factory=dict)
     writer: GroupCommit = field(init=False)
 
@@ -155,6 +157,7 @@ class OcppGateway:
             heartbeat_interval_s=self.heartbeat_interval_s,
             response_timeout_s=self.command_timeout_s,
             payment_provider=self.payment_provider,
+            hold_policy=self.hold_policy,
         )
         previous = self._live.get(identity)
         self._live[identity] = (connection, websocket)

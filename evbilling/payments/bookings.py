@@ -50,7 +50,9 @@ async def book_hold(*, db: AsyncSession, payment: Payment, now: datetime) -> int
     return pending.id
 
 
-async def book_capture(*, db: AsyncSession, payment: Payment, amount_minor: int, now: datetime) -> None:
+async def book_capture(
+    *, db: AsyncSession, payment: Payment, amount_minor: int, now: datetime
+) -> None:
     assert payment.ledger_pending_id is not None, "a captured hold was booked when authorized"
     await ledger.post_pending(
         db=db,

@@ -81,8 +81,13 @@ class HoldDecision:
 
 
 async def _prices_and_power(
-    *, db: AsyncSession, operator_id: int, station_id: int, evse_id: int | None,
-    driver_id: int, now: datetime,
+    *,
+    db: AsyncSession,
+    operator_id: int,
+    station_id: int,
+    evse_id: int | None,
+    driver_id: int,
+    now: datetime,
 ) -> tuple[UnitPrices, int] | None:
     snapshot = await resolve_tariff(
         db=db,
@@ -217,7 +222,9 @@ async def record_hold(*, db: AsyncSession, outcome: HoldOutcome, now: datetime) 
             db=db, payment=payment, authorization=outcome.authorization, now=now
         )
         if call is not None:
-            finish_call(call, state=CallState.SUCCEEDED, object_id=outcome.authorization.id, now=now)
+            finish_call(
+                call, state=CallState.SUCCEEDED, object_id=outcome.authorization.id, now=now
+            )
     elif outcome.declined is not None:
         if call is not None:
             finish_call(call, state=CallState.FAILED, error=outcome.declined, now=now)

@@ -21,6 +21,10 @@ from evbilling.payments.psp import CardSetup as ProviderCardSetup
 from evbilling.payments.psp import CardSetupStatus, OutcomeUnknown, PaymentProvider
 from evbilling.payments.repository import CardSetupRepository, CustomerRepository, MethodRepository
 
+# Where the provider's hosted page sends the driver back to (on the server's public URL).
+PAGES_PREFIX = "/payments"
+RETURN_PATH = PAGES_PREFIX + "/card-setups/return"
+
 
 class CardSetupUnavailable(PaymentsError):
     """The provider did not answer the card set-up; asking again is safe."""

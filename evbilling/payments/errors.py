@@ -27,4 +27,3 @@ class ProviderMismatch(PaymentsError):
 
 class HoldNotCapturable(Conflict):
     """The hold is in a state that cannot be captured."""
-

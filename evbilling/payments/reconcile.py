@@ -94,21 +94,39 @@ async def compare(
             payment = ours_by_auth[movement.source_id]
             if payment.captured_minor != amount:
                 found.append(
-                    Mismatch("amount_differs", "capture", payment.reference or movement.id,
-                             currency, payment.captured_minor, amount)
+                    Mismatch(
+                        "amount_differs",
+                        "capture",
+                        payment.reference or movement.id,
+                        currency,
+                        payment.captured_minor,
+                        amount,
+                    )
                 )
         elif movement.kind == "refund" and movement.source_id in ours_by_refund:
             refund = ours_by_refund[movement.source_id]
             if refund.amount_minor != amount or refund.status != "succeeded":
                 ours = refund.amount_minor if refund.status == "succeeded" else 0
                 found.append(
-                    Mismatch("amount_differs", "refund", refund.reference or movement.id,
-                             currency, ours, amount)
+                    Mismatch(
+                        "amount_differs",
+                        "refund",
+                        refund.reference or movement.id,
+                        currency,
+                        ours,
+                        amount,
+                    )
                 )
         else:
             found.append(
-                Mismatch("missing_here", movement.kind, movement.reference or movement.id,
-                         currency, None, amount)
+                Mismatch(
+                    "missing_here",
+                    movement.kind,
+                    movement.reference or movement.id,
+                    currency,
+                    None,
+                    amount,
+                )
             )
     at_provider_captures = {m.source_id for m in captures}
     for payment in await PaymentRepository(db).captured_between(
@@ -116,8 +134,14 @@ async def compare(
     ):
         if payment.authorization_id not in at_provider_captures:
             found.append(
-                Mismatch("missing_at_provider", "capture", payment.reference or str(payment.id),
-                         payment.currency, payment.captured_minor, None)
+                Mismatch(
+                    "missing_at_provider",
+                    "capture",
+                    payment.reference or str(payment.id),
+                    payment.currency,
+                    payment.captured_minor,
+                    None,
+                )
             )
     at_provider_refunds = {m.source_id for m in refunds}
     for refund in await RefundRepository(db).succeeded_between(
@@ -125,8 +149,14 @@ async def compare(
     ):
         if refund.provider_refund_id not in at_provider_refunds:
             found.append(
-                Mismatch("missing_at_provider", "refund", refund.reference or str(refund.id),
-                         refund.currency, refund.amount_minor, None)
+                Mismatch(
+                    "missing_at_provider",
+                    "refund",
+                    refund.reference or str(refund.id),
+                    refund.currency,
+                    refund.amount_minor,
+                    None,
+                )
             )
     found += await _ledger_mismatches(db=db, provider=provider)
     return found
@@ -142,7 +172,13 @@ async def _ledger_mismatches(*, db: AsyncSession, provider: str) -> list[Mismatc
         balance = await ledger.account_balance(db=db, account=account)
         if balance.balance_minor != expected:
             found.append(
-                Mismatch("ledger_differs", "psp_clearing", f"psp:{provider}", currency,
-                         expected, balance.balance_minor)
+                Mismatch(
+                    "ledger_differs",
+                    "psp_clearing",
+                    f"psp:{provider}",
+                    currency,
+                    expected,
+                    balance.balance_minor,
+                )
             )
     return found

@@ -58,7 +58,11 @@ async def request_refund(
     reason = required_text(reason, field="reason", max_length=MAX_NAME_LENGTH)
     async with context.unit_of_work() as db:
         refund = await reserve_refund(
-            db=db, operator_id=operator_id, payment_id=payment_id, amount=amount, reason=reason,
+            db=db,
+            operator_id=operator_id,
+            payment_id=payment_id,
+            amount=amount,
+            reason=reason,
             now=context.clock.now(),
         )
         refund_id = refund.id
@@ -144,7 +148,8 @@ async def complete_refund(
         if refund is None or refund.status != RefundState.PENDING.value:
             return
         payment = await PaymentRepository(db).get(id=refund.payment_id)
-        assert payment is not None and payment.authorization_id is not None
+        assert payment is not None
+        assert payment.authorization_id is not None
         reference = refund.reference or refund_reference(refund.id)
         call = await latest_call(db=db, subject=reference, operation="refund")
         repeat = call is not None and (
@@ -172,8 +177,12 @@ async def complete_refund(
     except OutcomeUnknown:
         async with context.unit_of_work() as db:
             if key is not None and (open_call := await get_call(db=db, key=key)) is not None:
-                finish_call(open_call, state=CallState.UNKNOWN, error="outcome unknown",
-                            now=context.clock.now())
+                finish_call(
+                    open_call,
+                    state=CallState.UNKNOWN,
+                    error="outcome unknown",
+                    now=context.clock.now(),
+                )
             await db.commit()
         raise RefundPending(f"refund {refund_id}: the provider did not answer") from None
     except ProviderError as error:
@@ -223,7 +232,9 @@ async def apply_refund(
         refund.status = RefundState.FAILED.value
         charge = await ChargeRepository(db).for_payment(payment_id=payment.id)
         assert charge is not None
-        split = refund_split(amount_minor=refund.amount_minor, portions=bookings.portions_of(charge))
+        split = refund_split(
+            amount_minor=refund.amount_minor, portions=bookings.portions_of(charge)
+        )
         await bookings.book_refund_failed(db=db, refund=refund, charge=charge, split=split, now=now)
         await PaymentRepository(db).return_refund(
             payment_id=payment.id, amount_minor=refund.amount_minor, now=now
@@ -237,8 +248,8 @@ async def apply_refund(
 
 def _refunded_all(payment: Payment, *, now: datetime) -> None:
     # The guarded UPDATE changed the row behind the ORM's back: read what it holds now.
-    if payment.refunded_minor >= payment.captured_minor and PaymentStatus(
-        payment.status
-    ).can_move(PaymentStatus.REFUNDED):
+    if payment.refunded_minor >= payment.captured_minor and PaymentStatus(payment.status).can_move(
+        PaymentStatus.REFUNDED
+    ):
         payment.status = PaymentStatus.REFUNDED.value
         payment.updated_at = now

@@ -353,7 +353,9 @@ class ReconciliationRepository(RepositoryBase[ReconciliationRun]):
     owner_column = None
     kind = "reconciliation run"
 
-    async def payment_by_authorization(self, *, provider: str, ids: Sequence[str]) -> dict[str, Payment]:
+    async def payment_by_authorization(
+        self, *, provider: str, ids: Sequence[str]
+    ) -> dict[str, Payment]:
         if not ids:
             return {}
         result = await self.db.execute(

@@ -6,15 +6,24 @@ state."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.logging import get_logger
 from evbilling.payments.card_setup import apply_card_setup
-from evbilling.payments.psp import Authorization, CardSetup, PaymentProvider, Refund, WebhookEvent
+from evbilling.payments.psp import (
+    Authorization,
+    CardSetup,
+    PaymentProvider,
+    Refund,
+    WebhookEvent,
+    WebhookRejected,
+)
 from evbilling.payments.refunds import apply_refund
 from evbilling.payments.repository import (
     ChargeRepository,
@@ -35,10 +44,19 @@ async def handle_webhook(
     provider: PaymentProvider,
     payload: bytes,
     headers: Mapping[str, str],
+    endpoint: str | None = None,
 ) -> str:
     """What the event did: "applied", "unchanged", "unknown_object", "ignored" or
-    "duplicate". Raises WebhookRejected when it does not verify (nothing is stored)."""
-    event = provider.verify_webhook(payload=payload, headers=headers, now=context.clock.now())
+    "duplicate". Raises WebhookRejected when it does not verify (nothing is stored).
+    `endpoint` names the webhook endpoint the request arrived at, for a provider with a
+    signing secret per endpoint (Stripe); the secret is never taken from the body."""
+    event = _verify(
+        provider=provider,
+        payload=payload,
+        headers=headers,
+        endpoint=endpoint,
+        now=context.clock.now(),
+    )
     async with context.unit_of_work() as db:
         if await InboxRepository(db).seen(provider=provider.name, event_id=event.id):
             return "duplicate"
@@ -62,6 +80,29 @@ async def handle_webhook(
     return outcome
 
 
+class _PerEndpoint(Protocol):
+    def verify_webhook(
+        self, *, payload: bytes, headers: Mapping[str, str], now: datetime, endpoint: str | None
+    ) -> WebhookEvent: ...
+
+
+def _verify(
+    *,
+    provider: PaymentProvider,
+    payload: bytes,
+    headers: Mapping[str, str],
+    endpoint: str | None,
+    now: datetime,
+) -> WebhookEvent:
+    if endpoint is None:
+        return provider.verify_webhook(payload=payload, headers=headers, now=now)
+    verify = getattr(provider, "verify_webhook", None)
+    if verify is None or "endpoint" not in inspect.signature(verify).parameters:
+        raise WebhookRejected(f"the {provider.name} provider has no webhook endpoints by name")
+    per_endpoint: _PerEndpoint = provider
+    return per_endpoint.verify_webhook(payload=payload, headers=headers, now=now, endpoint=endpoint)
+
+
 async def _retrieve(*, provider: PaymentProvider, event: WebhookEvent) -> Retrieved:
     family = event.type.split(".", 1)[0]
     if family == "authorization":
@@ -73,9 +114,7 @@ async def _retrieve(*, provider: PaymentProvider, event: WebhookEvent) -> Retrie
     return None
 
 
-async def apply_object(
-    *, db: AsyncSession, provider: str, found: Retrieved, now: datetime
-) -> str:
+async def apply_object(*, db: AsyncSession, provider: str, found: Retrieved, now: datetime) -> str:
     if found is None:
         return "ignored"
     if isinstance(found, Authorization):

@@ -16,6 +16,7 @@ from evbilling.kit import FixedClock
 from evbilling.main import create_app
 from evbilling.models import ChargingSession, Payment, Token
 from evbilling.payments.card_setup import complete_card_setup, start_card_setup
+from evbilling.payments.providers import PaymentsRuntime
 from tests.functional.conftest import LiveServer, loopback_config, running
 from tests.integration.payments.psp.sandbox_support import Sandbox, running_sandbox
 
@@ -32,9 +33,8 @@ async def sandbox_and_server(
     async with running_sandbox(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'sandbox-psp.sqlite3'}", clock=clock
     ) as sandbox:
-        app, gateway = create_app(
-            context=context, command_timeout_s=5.0, payment_provider=sandbox.provider
-        )
+        runtime = PaymentsRuntime(provider=sandbox.provider, public_base_url="http://127.0.0.1")
+        app, gateway = create_app(context=context, command_timeout_s=5.0, payments=runtime)
         async with running(loopback_config(app), gateway, clock) as server:
             yield sandbox, server
 

@@ -66,8 +66,9 @@ class TestCardFlowOverOcpp:
         await create_station(context, operator_id=operator_id, tariff_id=tariff)
         await create_token(context, operator_id=operator_id, uid=CARD)
         settings = Settings(database_url=database_url, api_key_secret=SECRET)
-        worker = JobWorker(context=context, registry=job_registry(settings=settings))
         async with sandbox_and_server(context, clock, tmp_path) as (sandbox, server):
+            registry = job_registry(settings=settings, provider=sandbox.provider)
+            worker = JobWorker(context=context, registry=registry)
             await save_card(context, sandbox, operator_id=operator_id, number=SUCCESS)
             async with charger(server) as station:
                 # Act: authorize, start, charge to the limit.
@@ -87,7 +88,7 @@ class TestCardFlowOverOcpp:
                 await status(station, "Available", 63)
             session = (await sessions_of(context))[0]
             jobs = await completed_jobs(context)
-            await settle_session(context=context, provider=sandbox.provider, session_id=session.id)
+            settled = await worker.run_once()  # session.completed: the capture
             captured = await payments_of(context)
             captures = await sandbox.captures(captured[0].authorization_id or "")
 
@@ -102,6 +103,9 @@ class TestCardFlowOverOcpp:
         assert session.completed_at is not None
         assert str(session.cost_incl_vat) == "8.98"
         assert jobs == [{"session_id": session.id}]
+        assert [run.outcome.value for run in settled if run.kind == SESSION_COMPLETED] == [
+            "succeeded"
+        ]
         assert [(p.status, p.captured_minor, p.session_id) for p in captured] == [
             ("captured", 898, session.id)
         ]

@@ -51,6 +51,8 @@ class TestWorkerInTheServer:
             ("charging.retry_pricing", "succeeded"),
             ("http.prune_idempotency_keys", "succeeded"),
             ("jobs.prune", "succeeded"),
+            ("payments.reconcile", "succeeded"),
+            ("payments.sweep_holds", "succeeded"),
         ]
         seen: list[tuple[str, str]] = []
         for _ in range(400):

@@ -131,9 +131,11 @@ class Problem(BaseModel):
 
 _PROBLEMS: dict[int, str] = {
     401: "Missing, unknown or revoked API key.",
+    403: "The API key lacks the scope this route needs.",
     404: "No such object for this operator.",
     409: "The request conflicts with existing data (duplicate identity, UID, connector).",
     422: "The request is invalid; `errors` names the fields.",
+    503: "A service this request depends on did not answer; try again.",
 }
 
 

@@ -23,7 +23,7 @@ import evbilling.infra.db.types
 
 
 revision: str = '0009'
-down_revision: str | None = '0008'
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

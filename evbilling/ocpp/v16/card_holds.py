@@ -24,6 +24,7 @@ from evbilling.charging.domain import AuthorizationStatus
 from evbilling.charging.settlement import record_card_payment
 from evbilling.ocpp.v16.link import StationLink
 from evbilling.payments import card_flow
+from evbilling.payments.domain import HoldPolicy
 from evbilling.payments.psp import PaymentProvider
 
 __all__ = ["CardHolds"]
@@ -32,11 +33,19 @@ __all__ = ["CardHolds"]
 class CardHolds:
     """The card-hold steps of one station's handlers (a provider, or None: no card payments)."""
 
-    __slots__ = ("_link", "_provider")
+    __slots__ = ("_link", "_policy", "_provider")
 
-    def __init__(self, *, link: StationLink, provider: PaymentProvider | None) -> None:
+    def __init__(
+        self,
+        *,
+        link: StationLink,
+        provider: PaymentProvider | None,
+        policy: HoldPolicy | None = None,
+    ) -> None:
         self._link = link
         self._provider = provider
+        # How holds are sized (EVBILLING_HOLD_CAP...); None: payments' defaults.
+        self._policy = policy or card_flow.DEFAULT_POLICY
 
     @property
     def enabled(self) -> bool:
@@ -58,6 +67,7 @@ class CardHolds:
                 evse_id=evse_id,
                 driver_id=driver_id,
                 now=now,
+                policy=self._policy,
             )
 
         planned = await self._link.run(plan)  # committed: the idempotency key is stored

@@ -24,6 +24,7 @@ from evbilling.ocpp.v16.card_holds import CardHolds
 from evbilling.ocpp.v16.display import CostDisplay
 from evbilling.ocpp.v16.frames import ErrorCode, FrameRejected
 from evbilling.ocpp.v16.link import Payload, StationLink
+from evbilling.payments.domain import HoldPolicy
 from evbilling.payments.psp import PaymentProvider
 
 __all__ = ["HANDLED_ACTIONS", "StationHandlers"]
@@ -74,12 +75,13 @@ class StationHandlers:
         link: StationLink,
         heartbeat_interval_s: int,
         payment_provider: PaymentProvider | None = None,
+        hold_policy: HoldPolicy | None = None,
     ) -> None:
         self._link = link
         self._heartbeat_interval_s = heartbeat_interval_s
         self._display = CostDisplay(link=link)
         # Card holds at Authorize / StartTransaction; None: no card payments.
-        self._cards = CardHolds(link=link, provider=payment_provider)
+        self._cards = CardHolds(link=link, provider=payment_provider, policy=hold_policy)
 
     async def handle(self, *, action: str, payload: Payload) -> Payload:
         """Answer one CALL of an action in HANDLED_ACTIONS."""

@@ -1,0 +1,115 @@
+"""The payment slice's background work. Handlers that call the provider are standalone
+(`JobRegistry.register_standalone`): they open their own units of work, so no transaction is
+open while the provider answers; each is built by closure with the provider, and main
+registers it.
+
+- `session.completed` -> `settle_session(provider=...)`: the sale booked, the hold captured
+  (min(cost, capturable)) or released; a refused capture retried with the job's backoff, then
+  left as a receivable.
+- `payments.release_hold` -> `release_hold(provider=...)`: a hold no session will use.
+- `payments.refund` -> `finish_refund(provider=...)`: a refund its request could not finish.
+- `payments.sweep_holds` (every 5 min) -> `sweep_holds(policy=...)`: holds no session took
+  within `unused_hold_after` are released.
+- `payments.reconcile` (nightly) -> `reconcile_nightly(provider=...)`: yesterday (UTC)
+  against the provider's balance transactions, the run stored and logged.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evbilling.infra.context import ServiceContext
+from evbilling.infra.jobs import enqueue
+from evbilling.infra.jobs.registry import JobHandler, StandaloneJobHandler
+from evbilling.infra.logging import get_logger
+from evbilling.payments import capture, holds, reconcile, refunds
+from evbilling.payments.card_flow import RELEASE_KIND
+from evbilling.payments.domain import HoldPolicy
+from evbilling.payments.psp import PaymentProvider
+
+SESSION_COMPLETED = "session.completed"
+REFUND_KIND = refunds.REFUND_KIND
+SWEEP_KIND = "payments.sweep_holds"
+RECONCILE_KIND = "payments.reconcile"
+__all__ = [
+    "RECONCILE_KIND",
+    "REFUND_KIND",
+    "RELEASE_KIND",
+    "SESSION_COMPLETED",
+    "SWEEP_KIND",
+    "finish_refund",
+    "reconcile_nightly",
+    "release_hold",
+    "settle_session",
+    "sweep_holds",
+]
+
+log = get_logger(__name__)
+
+
+def _id(payload: dict[str, Any], name: str) -> int:
+    value = payload.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"payload needs a positive integer {name!r}")
+    return value
+
+
+def settle_session(
+    *, provider: PaymentProvider, max_failures: int = capture.DEFAULT_MAX_FAILURES
+) -> StandaloneJobHandler:
+    async def handler(*, context: ServiceContext, payload: dict[str, Any], now: datetime) -> None:
+        await capture.settle_session(
+            context=context,
+            provider=provider,
+            session_id=_id(payload, "session_id"),
+            max_failures=max_failures,
+        )
+
+    return handler
+
+
+def release_hold(*, provider: PaymentProvider) -> StandaloneJobHandler:
+    async def handler(*, context: ServiceContext, payload: dict[str, Any], now: datetime) -> None:
+        await holds.release_hold(
+            context=context, provider=provider, hold_id=_id(payload, "hold_id")
+        )
+
+    return handler
+
+
+def finish_refund(*, provider: PaymentProvider) -> StandaloneJobHandler:
+    async def handler(*, context: ServiceContext, payload: dict[str, Any], now: datetime) -> None:
+        await refunds.complete_refund(
+            context=context, provider=provider, refund_id=_id(payload, "refund_id")
+        )
+
+    return handler
+
+
+def sweep_holds(*, policy: HoldPolicy) -> JobHandler:
+    async def handler(*, db: AsyncSession, payload: dict[str, Any], now: datetime) -> None:
+        for hold_id in await holds.unused_holds(db=db, policy=policy, now=now):
+            await enqueue(
+                db=db,
+                kind=RELEASE_KIND,
+                payload={"hold_id": hold_id},
+                now=now,
+                dedupe_key=f"{RELEASE_KIND}:{hold_id}",
+            )
+
+    return handler
+
+
+def reconcile_nightly(*, provider: PaymentProvider) -> StandaloneJobHandler:
+    async def handler(*, context: ServiceContext, payload: dict[str, Any], now: datetime) -> None:
+        end = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        run = await reconcile.reconcile(
+            context=context, provider=provider, start=end - timedelta(days=1), end=end
+        )
+        event = "payments.reconciled" if run.mismatch_count == 0 else "payments.mismatches"
+        log.info(event, run_id=run.id, provider=provider.name, mismatches=run.mismatch_count)
+
+    return handler
