@@ -23,6 +23,7 @@ from evbilling.money import Money
 from tests.factories import create_station, create_tariff, create_token
 from tests.functional.charger import T0, TestCharger, charger
 from tests.functional.conftest import LiveServer
+from tests.functional.test_pricing_integration import api
 
 SECRET = SecretStr("a-test-secret-of-at-least-32-characters")
 
@@ -75,6 +76,7 @@ class TestSpendingLimitOverOcpp:
         live_server: LiveServer,
         database_url: str,
         clock: FixedClock,
+        api_key: str,
     ) -> None:
         # Arrange: 0.30/kWh + 1.00 per session, 20 % VAT; the limit is reached at 2 kWh.
         tariff = await create_tariff(context, operator_id=operator_id)
@@ -111,6 +113,16 @@ class TestSpendingLimitOverOcpp:
         )
         assert final.completed_at == T0 + timedelta(minutes=14)
         assert await jobs(context, SESSION_COMPLETED) == [("queued", {"session_id": session_id})]
+        async with api(live_server, api_key) as client:
+            read = (await client.get(f"/sessions/{session_id}")).json()
+        assert {key: read[key] for key in ("spending_limit", "spending_limit_minor")} == {
+            "spending_limit": "1.90",
+            "spending_limit_minor": 190,
+        }
+        assert read["limit_reached_at"].startswith("2026-03-02T09:10:00")
+        assert read["limit_stop_reason"] == "spending limit reached: EUR 1.90"
+        assert read["completed_at"].startswith("2026-03-02T09:14:00")
+        assert read["occupied_until"].startswith("2026-03-02T09:14:00")
 
     async def test_a_station_that_is_offline_is_told_later(
         self,
