@@ -33,6 +33,8 @@ from tests.integration.arrange import add_driver, add_station, add_tariff
 
 BASE = "http://testserver"
 WEBHOOK_SECRET = "whsec_payments_tests_0123456789"
+SANDBOX_API_KEY = "sk_sandbox_tests_0123456789"
+API_KEY_HEADER = {"Authorization": f"Bearer {SANDBOX_API_KEY}"}
 SUCCESS = "4242424242424242"
 DECLINE = "4000000000000002"
 PARTIAL = "4000000000000119"
@@ -122,6 +124,7 @@ async def running_payments(
             sandbox_webhooks=webhooks,
             slow_capture_s=0.2,
             webhook_secret=WEBHOOK_SECRET,
+            sandbox_api_key=SANDBOX_API_KEY,
         ),
         clock=clock,
     )
