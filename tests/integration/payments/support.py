@@ -41,6 +41,9 @@ PARTIAL = "4000000000000119"
 CAPTURE_FAILS = "4000000000000135"
 SLOW_CAPTURE = "4000000000000143"
 TWICE_REVERSED = "4000000000000150"
+# What the browser types into the hosted page besides the number.
+FORM_EXPIRY = "12/34"
+FORM_CVC = "123"
 
 
 @dataclass(slots=True)
@@ -54,6 +57,7 @@ class Payments:
     api: httpx.AsyncClient  # /api/v1 with a payments key
     operator_id: int
     worker: JobWorker
+    cvc: str = FORM_CVC  # what the browser types as the CVC
 
     @property
     def sandbox(self) -> SandboxServer:
@@ -83,7 +87,7 @@ class Payments:
         assert action is not None
         submitted = await self.http.post(
             action.group(1).replace("&amp;", "&"),
-            data={"number": number, "expiry": "12/34", "cvc": "123"},
+            data={"number": number, "expiry": FORM_EXPIRY, "cvc": self.cvc},
         )
         assert submitted.status_code == 303, submitted.text
         back = urlsplit(submitted.headers["location"])
