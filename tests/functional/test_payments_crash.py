@@ -134,8 +134,12 @@ class TestCrashBetweenCaptureAndCommit:
         context.api_keys = ApiKeyHasher.from_secret(API_KEY_SECRET)
         async with context.unit_of_work() as db:
             issued = await create_api_key(
-                db=db, operator_id=operator_id, name="crash", now=context.clock.now(),
-                hasher=context.api_keys, scopes=["payments"],
+                db=db,
+                operator_id=operator_id,
+                name="crash",
+                now=context.clock.now(),
+                hasher=context.api_keys,
+                scopes=["payments"],
             )
             await db.commit()
         port = _free_port()
@@ -147,8 +151,12 @@ class TestCrashBetweenCaptureAndCommit:
                 provider = SandboxProvider(f"{base}/sandbox-psp", SANDBOX_KEY, WEBHOOK_SECRET)
                 async with context.unit_of_work() as db:
                     planned = await card_flow.plan_hold(
-                        db=db, operator_id=operator_id, station_id=station_id, evse_id=None,
-                        driver_id=driver_id, now=context.clock.now(),
+                        db=db,
+                        operator_id=operator_id,
+                        station_id=station_id,
+                        evse_id=None,
+                        driver_id=driver_id,
+                        now=context.clock.now(),
                     )
                     await db.commit()
                 assert planned is not None
@@ -164,7 +172,9 @@ class TestCrashBetweenCaptureAndCommit:
                     context, operator_id=operator_id, station_id=station_id, driver_id=driver_id
                 )
                 async with context.unit_of_work() as db:
-                    await card_flow.attach_session(db=db, session_id=session_id, now=context.clock.now())
+                    await card_flow.attach_session(
+                        db=db, session_id=session_id, now=context.clock.now()
+                    )
                     await db.commit()
                 await complete_session(context, session_id=session_id, total="9.52")
                 authorization_id = (await _payment(context)).authorization_id

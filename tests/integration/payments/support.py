@@ -27,8 +27,8 @@ from evbilling.main import create_app, job_registry
 from evbilling.models import ChargingSession
 from evbilling.money import Money
 from evbilling.payments import card_flow
-from evbilling.payments.psp.sandbox.server import SandboxServer
 from evbilling.payments.providers import PaymentsRuntime, ProviderSettings, server_payments
+from evbilling.payments.psp.sandbox.server import SandboxServer
 from tests.integration.arrange import add_driver, add_station, add_tariff
 
 BASE = "http://testserver"
@@ -117,7 +117,11 @@ class Payments:
 
 @asynccontextmanager
 async def running_payments(
-    *, context: ServiceContext, clock: FixedClock, tmp_path: Path, operator_id: int,
+    *,
+    context: ServiceContext,
+    clock: FixedClock,
+    tmp_path: Path,
+    operator_id: int,
     webhooks: bool = True,
 ) -> AsyncIterator[Payments]:
     runtime = server_payments(

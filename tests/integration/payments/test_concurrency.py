@@ -10,7 +10,12 @@ from sqlalchemy import func, select
 
 from evbilling.models import LedgerEntry
 from evbilling.payments.capture import SettlementPending, settle_session
-from tests.integration.payments.flow import card_session, clearing, payment_of, trial_balance_is_zero
+from tests.integration.payments.flow import (
+    card_session,
+    clearing,
+    payment_of,
+    trial_balance_is_zero,
+)
 from tests.integration.payments.support import API_KEY_HEADER, Payments
 
 

@@ -45,7 +45,9 @@ class TestReconcile:
         done = await card_session(payments, total="9.52")
         payment = await payment_of(payments, done.session_id)
         async with payments.context.unit_of_work() as db:
-            await db.execute(update(Payment).where(Payment.id == payment.id).values(captured_minor=900))
+            await db.execute(
+                update(Payment).where(Payment.id == payment.id).values(captured_minor=900)
+            )
             await db.commit()
 
         result = await run(payments)
@@ -81,7 +83,9 @@ class TestReconcile:
     async def test_refuses_an_empty_period(self, payments: Payments) -> None:
         now = payments.clock.now().isoformat()
 
-        response = await payments.api.post("/payments/reconciliations", json={"from": now, "to": now})
+        response = await payments.api.post(
+            "/payments/reconciliations", json={"from": now, "to": now}
+        )
 
         assert response.status_code == 422
         async with payments.context.unit_of_work() as db:
@@ -92,8 +96,8 @@ class TestNoCentLost:
     async def test_captured_plus_receivable_plus_written_off_is_every_priced_total(
         self, payments: Payments
     ) -> None:
-        for index, total in enumerate(["9.52", "15.00", "0.30", "0.00", "4.00"]):
-            await card_session(payments, total=total, identity=f"CP-{index}")
+        for index, amount in enumerate(["9.52", "15.00", "0.30", "0.00", "4.00"]):
+            await card_session(payments, total=amount, identity=f"CP-{index}")
 
         async with payments.context.unit_of_work() as db:
             sums = (
@@ -106,12 +110,16 @@ class TestNoCentLost:
                 )
             ).one()
             priced = (
-                await db.execute(
-                    select(ChargingSession.cost_incl_vat).where(
-                        ChargingSession.pricing_status == "priced"
+                (
+                    await db.execute(
+                        select(ChargingSession.cost_incl_vat).where(
+                            ChargingSession.pricing_status == "priced"
+                        )
                     )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
         total = sum((Decimal(value) for value in priced if value is not None), Decimal(0))
         assert int(sums[0]) + int(sums[1]) + int(sums[2]) == int(total * 100)
         assert int(sums[1]) > 0  # the shortfall and the below-minimum session are owed

@@ -29,7 +29,9 @@ def revenue(payments: Payments) -> AccountRef:
 def vat(payments: Payments) -> AccountRef:
     from decimal import Decimal
 
-    return AccountRef.vat_payable(operator_id=payments.operator_id, rate=Decimal(19), currency="EUR")
+    return AccountRef.vat_payable(
+        operator_id=payments.operator_id, rate=Decimal(19), currency="EUR"
+    )
 
 
 class TestRefund:
@@ -107,8 +109,11 @@ class TestRefund:
         payment = await payment_of(payments, done.session_id)
         async with payments.context.unit_of_work() as db:
             plain = await create_api_key(
-                db=db, operator_id=payments.operator_id, name="plain",
-                now=payments.clock.now(), hasher=payments.context.api_keys,
+                db=db,
+                operator_id=payments.operator_id,
+                name="plain",
+                now=payments.clock.now(),
+                hasher=payments.context.api_keys,
             )
             await db.commit()
 

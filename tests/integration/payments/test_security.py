@@ -35,7 +35,9 @@ async def _postgres_text(engine: AsyncEngine) -> str:
     parts: list[str] = []
     async with engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
-            rows = await connection.execute(text(f'SELECT row_to_json(t)::text FROM "{table.name}" t'))
+            rows = await connection.execute(
+                text(f'SELECT row_to_json(t)::text FROM "{table.name}" t')
+            )
             parts += [row[0] for row in rows]
     return "\n".join(parts)
 

@@ -28,7 +28,9 @@ from tests.integration.payments.support import (
 )
 
 
-def signed(payments: Payments, event: dict[str, object], *, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
+def signed(
+    payments: Payments, event: dict[str, object], *, secret: str = WEBHOOK_SECRET
+) -> dict[str, str]:
     body = json.dumps(event).encode()
     now = int(payments.clock.now().timestamp())
     return {
@@ -37,7 +39,9 @@ def signed(payments: Payments, event: dict[str, object], *, secret: str = WEBHOO
     }
 
 
-async def post(payments: Payments, event: dict[str, object], *, secret: str = WEBHOOK_SECRET) -> tuple[int, str]:
+async def post(
+    payments: Payments, event: dict[str, object], *, secret: str = WEBHOOK_SECRET
+) -> tuple[int, str]:
     parts = signed(payments, event, secret=secret)
     response = await payments.http.post(
         "/webhooks/sandbox",
