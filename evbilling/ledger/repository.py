@@ -8,6 +8,7 @@ so their ids are cached per engine once the row is known to be committed: a hot 
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,10 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Engine,
     Select,
     String,
     and_,
+    bindparam,
     case,
     cast,
     event,
@@ -27,6 +30,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -37,6 +41,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from evbilling.infra.db.repository import KeysetPage
+from evbilling.infra.db.types import UTCDateTime
 from evbilling.ledger.domain import (
     AccountBalance,
     AccountKind,
@@ -137,6 +142,52 @@ def _credits(amount: Any) -> ColumnElement[Any]:
     return func.coalesce(func.sum(case((amount < 0, -amount), else_=0)), 0)
 
 
+def _insert_or_skip(dialect: str, table: Any, *, conflict: Sequence[str]) -> Insert:
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict)
+    raise NotImplementedError(f"the ledger runs on PostgreSQL and SQLite, not {dialect}")
+
+
+# The hot path's statements, built once (their compiled forms are then cached).
+@functools.cache
+def _insert_entry(dialect: str) -> Insert:
+    return _insert_or_skip(dialect, LedgerEntry, conflict=("reference",)).returning(LedgerEntry.id)
+
+
+_INSERT_LINE = insert(LedgerLine)
+_UNBALANCED = (
+    select(LedgerLine.currency)
+    .where(LedgerLine.entry_id == bindparam("entry_id"))
+    .group_by(LedgerLine.currency)
+    .having(func.sum(LedgerLine.amount_minor) != 0)
+)
+_POSTGRES_ENTRY_WITH_LINES = text(
+    """
+    WITH entry AS (
+        INSERT INTO ledger_entries
+            (reference, kind, description, pending_id, reverses_id, created_at)
+        VALUES (:reference, :kind, :description, :pending_id, :reverses_id, :created_at)
+        ON CONFLICT (reference) DO NOTHING
+        RETURNING id
+    ), lines AS (
+        INSERT INTO ledger_lines (entry_id, account_id, currency, amount_minor)
+        SELECT entry.id, line.account_id, line.currency, line.amount_minor
+        FROM entry, unnest(
+            CAST(:accounts AS BIGINT[]), CAST(:currencies AS VARCHAR[]), CAST(:amounts AS BIGINT[])
+        ) WITH ORDINALITY AS line (account_id, currency, amount_minor, position)
+        ORDER BY line.position
+    )
+    SELECT id FROM entry
+    """
+).bindparams(
+    bindparam("pending_id", type_=BigInteger()),
+    bindparam("reverses_id", type_=BigInteger()),
+    bindparam("created_at", type_=UTCDateTime()),
+)
+
+
 class LedgerRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
@@ -146,11 +197,7 @@ class LedgerRepository:
         return await self.db.connection()
 
     def _insert_or_skip(self, table: Any, *, conflict: Sequence[str]) -> Insert:
-        if self._dialect == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
-        if self._dialect == "sqlite":
-            return sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict)
-        raise NotImplementedError(f"the ledger runs on PostgreSQL and SQLite, not {self._dialect}")
+        return _insert_or_skip(self._dialect, table, conflict=conflict)
 
     # -----------------------------------------------------------------------------------------
     # Accounts
@@ -252,52 +299,56 @@ class LedgerRepository:
         kind: EntryKind,
         description: str,
         now: datetime,
+        lines: Sequence[tuple[int, str, int]] = (),
         pending_id: int | None = None,
         reverses_id: int | None = None,
     ) -> int | None:
-        """The new entry's id, or None when the reference is booked already."""
-        connection = await self._connection()
-        result = await connection.execute(
-            self._insert_or_skip(LedgerEntry, conflict=("reference",))
-            .values(
-                reference=reference,
-                kind=kind.value,
-                description=description,
-                pending_id=pending_id,
-                reverses_id=reverses_id,
-                created_at=now,
-            )
-            .returning(LedgerEntry.id)
-        )
-        value = result.scalar()
-        return None if value is None else int(value)
+        """Insert an entry and its (account id, currency, amount) lines; the new entry's id,
+        or None (and nothing written) when the reference is booked already.
 
-    async def insert_lines(self, *, entry_id: int, lines: Sequence[tuple[int, str, int]]) -> None:
-        """(account id, currency, amount) lines of one entry; on SQLite the entry's balance is
-        checked here, in the transaction (PostgreSQL's deferred trigger checks at commit)."""
+        PostgreSQL: one statement (the entry and its lines in one data-modifying CTE; the
+        deferred trigger checks the balance at commit). SQLite: the entry, then its lines;
+        the caller runs `unbalanced_currencies` in the transaction."""
         connection = await self._connection()
-        await connection.execute(
-            insert(LedgerLine),
-            [
+        entry = {
+            "reference": reference,
+            "kind": kind.value,
+            "description": description,
+            "pending_id": pending_id,
+            "reverses_id": reverses_id,
+            "created_at": now,
+        }
+        if self._dialect == "postgresql" and lines:
+            accounts, currencies, amounts = zip(*lines, strict=True)
+            result = await connection.execute(
+                _POSTGRES_ENTRY_WITH_LINES,
                 {
-                    "entry_id": entry_id,
-                    "account_id": account,
-                    "currency": currency,
-                    "amount_minor": amount,
-                }
-                for account, currency, amount in lines
-            ],
-        )
+                    **entry,
+                    "accounts": list(accounts),
+                    "currencies": list(currencies),
+                    "amounts": list(amounts),
+                },
+            )
+            value = result.scalar()
+            return None if value is None else int(value)
+        result = await connection.execute(_insert_entry(self._dialect), entry)
+        value = result.scalar()
+        if value is None:
+            return None
+        if lines:
+            await connection.execute(
+                _INSERT_LINE,
+                [
+                    {"entry_id": value, "account_id": a, "currency": c, "amount_minor": m}
+                    for a, c, m in lines
+                ],
+            )
+        return int(value)
 
     async def unbalanced_currencies(self, *, entry_id: int) -> list[str]:
         """The currencies whose lines of the entry do not sum to zero (none, normally)."""
         connection = await self._connection()
-        rows = await connection.execute(
-            select(LedgerLine.currency)
-            .where(LedgerLine.entry_id == entry_id)
-            .group_by(LedgerLine.currency)
-            .having(func.sum(LedgerLine.amount_minor) != 0)
-        )
+        rows = await connection.execute(_UNBALANCED, {"entry_id": entry_id})
         return [str(currency) for currency in rows.scalars()]
 
     @property

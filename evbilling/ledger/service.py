@@ -89,11 +89,15 @@ async def _book(
         kind=kind,
         description=description,
         now=now,
+        lines=[(ids[line.account], line.currency, line.amount_minor) for line in lines],
         pending_id=pending_id,
         reverses_id=reverses_id,
     )
-    if entry_id is None or not lines:
-        return entry_id
+    if entry_id is not None and lines and not repo.checks_balance_at_commit:
+        unbalanced = await repo.unbalanced_currencies(entry_id=entry_id)
+        if unbalanced:
+            raise UnbalancedEntry(f"entry {reference!r} does not balance in {unbalanced}")
+    return entry_id
     await repo.insert_lines(
         entry_id=entry_id,
         lines=[(ids[line.account], line.currency, line.amount_minor) for line in lines],
