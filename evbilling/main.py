@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from evbilling.access import endpoints as access_endpoints
+from evbilling.access.caller import get_caller
 from evbilling.access.domain import InvalidApiKey
 from evbilling.charging import endpoints as charging_endpoints
 from evbilling.charging import jobs as charging_jobs
@@ -36,6 +37,7 @@ from evbilling.infra.secrets import ApiKeyHasher, WeakPassword, api_key_hasher_f
 from evbilling.infra.station_link import CommandRejected, StationNotConnected, StationTimeout
 from evbilling.kit import Clock, SystemClock
 from evbilling.kit.clock import InvalidTimestamp
+from evbilling.ledger import endpoints as ledger_endpoints
 from evbilling.locations import endpoints as locations_endpoints
 from evbilling.money import CurrencyMismatch, InvalidAmount, InvalidCurrency
 from evbilling.ocpp import LoginLimits, LoginThrottle, OcppGateway
@@ -64,6 +66,7 @@ ROUTERS = (
     rating_endpoints.router,
     commands_endpoints.router,
     access_endpoints.router,
+    ledger_endpoints.create_router(caller=get_caller),
 )
 
 
