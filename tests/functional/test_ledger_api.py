@@ -4,6 +4,7 @@ and lines page by page; shared PSP accounts and other operators' accounts are 40
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import httpx
 
@@ -41,7 +42,7 @@ async def _book(context: ServiceContext, *, operator_id: int, driver_id: int, co
         await db.commit()
 
 
-async def _accounts(client: httpx.AsyncClient) -> dict[str, dict[str, object]]:
+async def _accounts(client: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
     response = await client.get("/ledger/accounts")
     assert response.status_code == 200, response.text
     return {item["account"]["kind"]: item for item in response.json()["items"]}
