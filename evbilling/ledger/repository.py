@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Dialect,
     Engine,
     Select,
     String,
@@ -40,6 +41,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
+from evbilling.infra.db.inline_sqlite import InlineConnection
 from evbilling.infra.db.repository import KeysetPage
 from evbilling.infra.db.types import UTCDateTime
 from evbilling.ledger.domain import (
@@ -188,13 +190,77 @@ _POSTGRES_ENTRY_WITH_LINES = text(
 )
 
 
+# SQLite's hot path, on the inline connection: the same statements as the Core ones above,
+# without compiling or result processing (SQLite answers each in microseconds; building them
+# through SQLAlchemy cost several times the statement).
+_SQLITE_INSERT_ENTRY = (
+    "INSERT INTO ledger_entries "
+    "(reference, kind, description, pending_id, reverses_id, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (reference) DO NOTHING RETURNING id"
+)
+_SQLITE_INSERT_LINE = (
+    "INSERT INTO ledger_lines (entry_id, account_id, currency, amount_minor) VALUES (?, ?, ?, ?)"
+)
+_SQLITE_UNBALANCED = (
+    "SELECT currency FROM ledger_lines WHERE entry_id = ? "
+    "GROUP BY currency HAVING sum(amount_minor) <> 0"
+)
+
+
+@functools.cache
+def _time_processor(dialect: Dialect) -> Callable[[Any], Any]:
+    """How the created_at column stores a datetime on this dialect (UTCDateTime's rule)."""
+    processor = LedgerEntry.__table__.c.created_at.type.bind_processor(dialect)
+    assert processor is not None
+    return processor
+
+
+async def _inline_insert_entry(
+    inline: InlineConnection,
+    entry: dict[str, Any],
+    lines: Sequence[tuple[int, str, int]],
+    *,
+    dialect: Dialect,
+) -> int | None:
+    cursor = inline.cursor()
+    try:
+        await cursor.execute(
+            _SQLITE_INSERT_ENTRY,
+            (
+                entry["reference"],
+                entry["kind"],
+                entry["description"],
+                entry["pending_id"],
+                entry["reverses_id"],
+                _time_processor(dialect)(entry["created_at"]),
+            ),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        entry_id = int(row[0])
+        if lines:
+            await cursor.executemany(
+                _SQLITE_INSERT_LINE, [(entry_id, a, c, m) for a, c, m in lines]
+            )
+        return entry_id
+    finally:
+        await cursor.close()
+
+
 class LedgerRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
         self._dialect = db.sync_session.get_bind().dialect.name
+        self._bound: AsyncConnection | None = None
+        self._inline_connection: InlineConnection | None = None
 
     async def _connection(self) -> AsyncConnection:
-        return await self.db.connection()
+        # One repository serves one service call, inside one transaction: its connection
+        # stays the same (services never commit).
+        if self._bound is None:
+            self._bound = await self.db.connection()
+        return self._bound
 
     def _insert_or_skip(self, table: Any, *, conflict: Sequence[str]) -> Insert:
         return _insert_or_skip(self._dialect, table, conflict=conflict)
@@ -331,6 +397,9 @@ class LedgerRepository:
             )
             value = result.scalar()
             return None if value is None else int(value)
+        inline = await self._inline(connection)
+        if inline is not None:
+            return await _inline_insert_entry(inline, entry, lines, dialect=connection.dialect)
         result = await connection.execute(_insert_entry(self._dialect), entry)
         value = result.scalar()
         if value is None:
@@ -348,8 +417,27 @@ class LedgerRepository:
     async def unbalanced_currencies(self, *, entry_id: int) -> list[str]:
         """The currencies whose lines of the entry do not sum to zero (none, normally)."""
         connection = await self._connection()
+        inline = await self._inline(connection)
+        if inline is not None:
+            cursor = inline.cursor()
+            await cursor.execute(_SQLITE_UNBALANCED, (entry_id,))
+            found = await cursor.fetchall()
+            await cursor.close()
+            return [str(row[0]) for row in found]
         rows = await connection.execute(_UNBALANCED, {"entry_id": entry_id})
         return [str(currency) for currency in rows.scalars()]
+
+    async def _inline(self, connection: AsyncConnection) -> InlineConnection | None:
+        """evbilling's own SQLite connection (see infra.db.inline_sqlite), when it is one:
+        the hot path's statements then go to it directly, in the same transaction."""
+        if self._dialect != "sqlite":
+            return None
+        if self._inline_connection is None:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            if isinstance(driver, InlineConnection):
+                self._inline_connection = driver
+        return self._inline_connection
 
     @property
     def checks_balance_at_commit(self) -> bool:
