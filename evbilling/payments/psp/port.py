@@ -165,6 +165,13 @@ class PaymentProvider(Protocol):
         what happens to a session below it)."""
         ...
 
+    def round_down(self, amount: Money) -> Money:
+        """The largest amount not above `amount` that the provider can charge (KWD in steps
+        of 0.010 at Stripe, ISK in whole units): holds and captures never round up. The
+        money-moving methods refuse an amount not representable (ProviderError
+        "amount_not_representable") instead of rounding it."""
+        ...
+
     async def create_customer(
         self, *, idempotency_key: str, reference: str, email: str | None
     ) -> Customer: ...
@@ -226,8 +233,15 @@ class PaymentProvider(Protocol):
         ...
 
     def verify_webhook(
-        self, *, payload: bytes, headers: Mapping[str, str], now: datetime
+        self,
+        *,
+        payload: bytes,
+        headers: Mapping[str, str],
+        now: datetime,
+        endpoint: str | None = None,
     ) -> WebhookEvent:
         """Check the signature over the raw body (and its timestamp's tolerance) and parse the
-        event; raises WebhookRejected."""
+        event; raises WebhookRejected. `endpoint` names the webhook endpoint the request
+        arrived at (from our URL, never from the body): it picks the signing secret when a
+        provider has several (Stripe: one per endpoint); None means the only one."""
         ...
