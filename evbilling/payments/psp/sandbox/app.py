@@ -139,7 +139,8 @@ def _answer(answer: Answer) -> JSONResponse:
 def _page_url(server: SandboxServer, request: Request) -> str:
     if server.public_url:
         return server.public_url
-    return str(request.base_url).rstrip("/")
+    root_path = str(request.scope.get("root_path", "")).rstrip("/")
+    return f"{request.url.scheme}://{request.url.netloc}{root_path}"
 
 
 def _api_router(server: SandboxServer) -> APIRouter:
