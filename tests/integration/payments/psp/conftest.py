@@ -42,18 +42,25 @@ def sandbox_postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def sandbox_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def sandbox_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'sandbox-psp.sqlite3'}"
     url: str = request.getfixturevalue("sandbox_postgres_url")
+    return url
+
+
+async def empty_sandbox_database(url: str) -> None:
+    """PostgreSQL's sandbox database is shared by the session: each test starts empty."""
+    if not url.startswith("postgresql"):
+        return
     engine = create_engine(url=url)
     async with engine.begin() as conn:
         await conn.run_sync(tables.metadata.drop_all)
     await engine.dispose()
-    return url
 
 
 @pytest.fixture
 async def sandbox(sandbox_database_url: str, clock: FixedClock) -> AsyncIterator[Sandbox]:
+    await empty_sandbox_database(sandbox_database_url)
     async with running_sandbox(database_url=sandbox_database_url, clock=clock) as running:
         yield running
