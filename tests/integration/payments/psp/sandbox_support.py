@@ -93,9 +93,7 @@ class Sandbox:
         action = re.search(r'action="([^"]+)"', page.text)
         assert action is not None
         target = action.group(1).replace("&amp;", "&")
-        return await self.http.post(
-            target, data={"number": number, "expiry": expiry, "cvc": cvc}
-        )
+        return await self.http.post(target, data={"number": number, "expiry": expiry, "cvc": cvc})
 
     async def hold(
         self, number: str, amount: str, currency: str = "EUR", *, key: str = "hold:1"
