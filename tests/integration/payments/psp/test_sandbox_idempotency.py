@@ -38,7 +38,7 @@ class TestReplays:
                 method_id=method.id,
                 amount=eur("40.00"),
                 off_session=True,
-            )  # fmt: skip
+            )
             for _ in range(2)
         ]
         first = await calls[0]

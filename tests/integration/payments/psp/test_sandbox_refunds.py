@@ -78,7 +78,7 @@ class TestRefunds:
                     reference=f"refund:{n}",
                     authorization_id=hold_id,
                     amount=eur("12.00"),
-                )  # fmt: skip
+                )
                 for n in range(6)
             ),
             return_exceptions=True,
