@@ -33,7 +33,7 @@ async def started(sandbox: Sandbox) -> tuple[str, str]:
 
 async def everything_stored(sandbox: Sandbox) -> str:
     async with sandbox.server.engine.connect() as conn:
-        rows = []
+        rows: list[object] = []
         for table in tables.metadata.sorted_tables:
             rows.extend((await conn.execute(select(table))).all())
     return repr(rows)
