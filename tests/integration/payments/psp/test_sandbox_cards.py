@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import timedelta
 
@@ -223,3 +224,5 @@ class TestSlowCaptureCard:
         assert seen.status is AuthorizationStatus.CAPTURED
         assert await sandbox.captures(hold.id) == [1000]
         pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pending
