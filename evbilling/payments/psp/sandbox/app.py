@@ -129,6 +129,12 @@ def _api_router(server: SandboxServer) -> APIRouter:
     async def read(operation: Operation) -> JSONResponse:
         return _answer(await server.read(operation))
 
+    async def expire_first(authorization_id: str) -> None:
+        async def run(conn: AsyncConnection, effects: Effects) -> Outcome:
+            return await ops.expire(conn, effects, now=now(), authorization_id=authorization_id)
+
+        await server.read(run)  # a missing hold is reported by the operation itself
+
     @router.post("/customers")
     async def create_customer(request: Request, params: CustomerParams) -> Response:
         async def run(conn: AsyncConnection, effects: Effects) -> Outcome:
@@ -204,6 +210,8 @@ def _api_router(server: SandboxServer) -> APIRouter:
 
     @router.post("/authorizations/{authorization_id}/increment")
     async def increment(request: Request, authorization_id: str, params: AmountParams) -> Response:
+        await expire_first(authorization_id)
+
         async def run(conn: AsyncConnection, effects: Effects) -> Outcome:
             return await ops.increment(
                 conn, effects, now=now(), currencies=server.currencies,
@@ -214,6 +222,8 @@ def _api_router(server: SandboxServer) -> APIRouter:
 
     @router.post("/authorizations/{authorization_id}/capture")
     async def capture(request: Request, authorization_id: str, params: AmountParams) -> Response:
+        await expire_first(authorization_id)
+
         async def run(conn: AsyncConnection, effects: Effects) -> Outcome:
             return await ops.capture(
                 conn, effects, now=now(), currencies=server.currencies,
@@ -227,6 +237,8 @@ def _api_router(server: SandboxServer) -> APIRouter:
     async def cancel(
         request: Request, authorization_id: str, params: EmptyParams | None = None
     ) -> Response:
+        await expire_first(authorization_id)
+
         async def run(conn: AsyncConnection, effects: Effects) -> Outcome:
             return await ops.cancel(conn, effects, now=now(), authorization_id=authorization_id)
 

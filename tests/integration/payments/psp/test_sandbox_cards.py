@@ -162,6 +162,10 @@ class TestEarlyExpiryCard:
                 idempotency_key="capture:1", authorization_id=hold.id, amount=eur("10.00")
             )
         assert refused.value.code == "authorization_unexpected_state"
+        assert await sandbox.events(hold.id) == [
+            "authorization.authorized",
+            "authorization.canceled",
+        ]
         after = await sandbox.provider.retrieve_authorization(authorization_id=hold.id)
         assert after.status is AuthorizationStatus.CANCELED
         assert await sandbox.captures(hold.id) == []
