@@ -108,6 +108,15 @@ class Sandbox:
             off_session=True,
         )
 
+    async def events(self, object_id: str) -> list[str]:
+        response = await self.http.get(
+            "/sandbox-psp/v1/_control/events",
+            params={"object_id": object_id},
+            headers={"Authorization": f"Bearer {API_KEY}"},
+        )
+        assert response.status_code == 200
+        return [row["type"] for row in response.json()["data"]]
+
     async def captures(self, authorization_id: str) -> list[int]:
         response = await self.http.get(
             f"/sandbox-psp/v1/_control/authorizations/{authorization_id}/captures",
