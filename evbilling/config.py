@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     jobs_lease_s: float = Field(default=300.0, ge=1)
     # An active session nothing was heard about for this long is closed as abandoned.
     session_abandon_after_s: float = Field(default=86_400.0, gt=0)
+    # A stopped session whose connector never reports Available is completed this long after
+    # its stop (idle time billed at most up to the connector's last status within it).
+    session_idle_cap_s: float = Field(default=14_400.0, gt=0)
     # HMAC key for API-key digests, the same on every server of one database (at least 32
     # characters). Unset: a SQLite database keeps a generated one beside it (api-key-secret,
     # mode 0600); PostgreSQL requires it.

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
+import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from urllib.parse import urljoin
 
+import httpx
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evbilling.access.domain import ALL_SCOPES
 from evbilling.access.service import create_api_key, ensure_operator
 from evbilling.drivers import service as drivers
 from evbilling.drivers.domain import TokenStatus
@@ -31,6 +37,11 @@ from evbilling.stations import service as station_service
 from evbilling.tariffs import service as tariffs
 
 STATION_PREFIX = "DEMO-"
+# The driver whose card is saved with the sandbox provider (its hosted page, as the driver
+# would): the simulated chargers charge with this RFID card, so holds, captures and ledger
+# entries appear. The sandbox's public success test card; it never reaches evbilling.
+CARD_DRIVER_UID = "04A1B2C3D4"
+SANDBOX_SUCCESS_CARD = "4242424242424242"
 # (RFID UID, driver, blocked?) — the simulated chargers use the active ones.
 TOKENS = (
     ("04A1B2C3D4", "Alice Example", False),
@@ -47,6 +58,8 @@ class DemoCredentials:
     tokens: tuple[tuple[str, str, bool], ...]
     tariff: str
     api_key: str
+    # The driver paying by card: (driver id, name, RFID UID).
+    card_driver: tuple[int, str, str] | None = None
 
 
 async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> DemoCredentials:
@@ -60,6 +73,7 @@ async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> Dem
     except NotFound:
         first_run = True
     location_id = None
+    card_driver: tuple[int, str, str] | None = None
     if first_run:
         await tariffs.create_tariff(
             db=db,
@@ -98,6 +112,7 @@ async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> Dem
                 now=now,
                 status=TokenStatus.BLOCKED if blocked else TokenStatus.ACTIVE,
             )
+    card_driver = await _card_driver(db, operator_id=operator_id)
     credentials = []
     for index in range(1, stations + 1):
         identity = f"{STATION_PREFIX}{index}"
@@ -121,15 +136,31 @@ async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> Dem
                 max_power_w=22_000,
             )
             credentials.append((created.station.id, identity, created.password))
+    # Every scope: the demo's operator also reads payments and the ledger.
     key = await create_api_key(
-        db=db, operator_id=operator_id, name="demo", now=now, hasher=context.api_keys
+        db=db,
+        operator_id=operator_id,
+        name="demo",
+        now=now,
+        hasher=context.api_keys,
+        scopes=ALL_SCOPES,
     )
     return DemoCredentials(
         stations=tuple(credentials),
         tokens=TOKENS,
         tariff="Demo standard: 0.39 EUR/kWh + 0.50 EUR per session, 19 % VAT",
         api_key=key.key,
+        card_driver=card_driver,
     )
+
+
+async def _card_driver(db: AsyncSession, *, operator_id: int) -> tuple[int, str, str] | None:
+    page = await drivers.list_tokens(db=db, operator_id=operator_id, uid=CARD_DRIVER_UID)
+    token = page.rows[0] if page.rows else None
+    if token is None or token.driver_id is None:
+        return None
+    driver = await drivers.get_driver(db=db, operator_id=operator_id, driver_id=token.driver_id)
+    return driver.id, driver.name, token.uid
 
 
 async def seed_demo(*, database_url: str, stations: int, api_keys: ApiKeyHasher) -> DemoCredentials:
@@ -170,14 +201,64 @@ def banner(*, database_url: str, host: str, port: int, credentials: DemoCredenti
         f"             {uid}  {name}{'  (blocked)' if blocked else ''}"
         for uid, name, blocked in credentials.tokens
     ]
+    if credentials.card_driver is not None:
+        _, name, uid = credentials.card_driver
+        lines += [
+            f"  card       {name} ({uid}) gets a sandbox card saved through the provider's",
+            "             hosted page; the simulated chargers charge with that RFID card: a hold",
+            "             at Authorize, a capture once the car has left, ledger entries for both",
+        ]
     lines += [
         "",
         "  Try:  export EVBILLING_API_KEY=" + credentials.api_key,
         f'        curl -H "Authorization: Bearer $EVBILLING_API_KEY" {base}/api/v1/sessions',
         "        .venv/bin/evbilling session list",
+        "  Payments and the ledger:",
+        "        .venv/bin/evbilling payments list",
+        "        .venv/bin/evbilling ledger trial-balance",
+        f'        curl -H "Authorization: Bearer $EVBILLING_API_KEY" {base}/api/v1/payments',
+        f'        curl -H "Authorization: Bearer $EVBILLING_API_KEY" {base}/api/v1/ledger/accounts',
         "",
     ]
     return "\n".join(lines)
+
+
+async def save_demo_card(*, base_url: str, api_key: str, driver_id: int) -> str:
+    """Save the sandbox's success card for the demo driver the way it happens for real: the
+    operator starts a card set-up (API), the driver fills in the provider's hosted page, the
+    provider sends them back to the server's return page, which stores the token. Nothing
+    when the driver has a card already. Returns what was saved ("visa 4242")."""
+    headers = {"Authorization": f"Bearer {api_key}"}
+    async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as http:
+        methods = await http.get(f"/api/v1/drivers/{driver_id}/payment-methods", headers=headers)
+        methods.raise_for_status()
+        if methods.json():
+            saved = methods.json()[0]
+            return f"{saved['brand']} {saved['last4']} (saved before)"
+        started = await http.post(
+            f"/api/v1/drivers/{driver_id}/card-setups",
+            headers={**headers, "Idempotency-Key": f"demo-card-setup-{uuid.uuid4()}"},
+            json={},
+        )
+        started.raise_for_status()
+        page = await http.get(started.json()["url"])
+        page.raise_for_status()
+        action = re.search(r'action="([^"]+)"', page.text)
+        if action is None:
+            raise RuntimeError("the sandbox's card page has no form")
+        target = urljoin(str(page.url), html.unescape(action.group(1)))
+        submitted = await http.post(
+            target,
+            data={"number": SANDBOX_SUCCESS_CARD, "expiry": "12/34", "cvc": "123"},
+            follow_redirects=True,  # to the server's return page, which stores the token
+        )
+        submitted.raise_for_status()
+        methods = await http.get(f"/api/v1/drivers/{driver_id}/payment-methods", headers=headers)
+        methods.raise_for_status()
+        if not methods.json():
+            raise RuntimeError("the card set-up did not store a payment method")
+        saved = methods.json()[0]
+        return f"{saved['brand']} {saved['last4']}"
 
 
 async def serve_with_simulated_chargers(
@@ -193,6 +274,16 @@ async def serve_with_simulated_chargers(
     while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn offers no event)
         await asyncio.sleep(0.05)
     simulation: asyncio.Task[object] | None = None
+    if server.started and credentials.card_driver is not None:
+        base_url = ocpp_url.replace("ws://", "http://", 1).removesuffix("/ocpp")
+        driver_id, name, uid = credentials.card_driver
+        try:
+            card = await save_demo_card(
+                base_url=base_url, api_key=credentials.api_key, driver_id=driver_id
+            )
+            print(f"  card       {name} ({uid}) pays by card: {card}", flush=True)  # noqa: T201
+        except (httpx.HTTPError, RuntimeError) as exc:
+            print(f"  card       could not save the demo card: {exc}", flush=True)  # noqa: T201
     if simulate and server.started:
         active_tags = [uid for uid, _, blocked in credentials.tokens if not blocked]
         stations = [

@@ -20,6 +20,7 @@ from evbilling.access import endpoints as access_endpoints
 from evbilling.access.caller import get_caller
 from evbilling.access.domain import InvalidApiKey, MissingScope
 from evbilling.charging import endpoints as charging_endpoints
+from evbilling.charging import events as charging_events
 from evbilling.charging import jobs as charging_jobs
 from evbilling.commands import endpoints as commands_endpoints
 from evbilling.commands.rotation import PasswordRefused
@@ -50,6 +51,7 @@ from evbilling.ledger import endpoints as ledger_endpoints
 from evbilling.locations import endpoints as locations_endpoints
 from evbilling.money import CurrencyMismatch, InvalidAmount, InvalidCurrency
 from evbilling.ocpp import LoginLimits, LoginThrottle, OcppGateway
+from evbilling.ocpp import jobs as ocpp_jobs
 from evbilling.ocpp.ws_protocol import OcppWebSocketProtocol
 from evbilling.payments import endpoints as payments_endpoints
 from evbilling.payments import jobs as payments_jobs
@@ -128,6 +130,13 @@ def job_registry(*, settings: Settings, provider: PaymentProvider | None = None)
     registry.schedule(charging_jobs.CLOSE_ABANDONED, every=timedelta(minutes=5))
     registry.register(charging_jobs.RETRY_PRICING, charging_jobs.retry_pricing)
     registry.schedule(charging_jobs.RETRY_PRICING, every=timedelta(minutes=15))
+    idle_cap = timedelta(seconds=settings.session_idle_cap_s)
+    registry.register(charging_jobs.COMPLETE_IDLE, charging_jobs.complete_idle(idle_cap=idle_cap))
+    registry.schedule(charging_jobs.COMPLETE_IDLE, every=timedelta(minutes=5))
+    registry.register_standalone(
+        charging_events.SESSION_LIMIT_REACHED,
+        ocpp_jobs.stop_at_spending_limit(timeout_s=settings.command_timeout_s),
+    )
     return registry
 
 
@@ -262,6 +271,7 @@ def create_app(
     limits: HttpLimits = HttpLimits(),
     proxies: TrustedProxies = TrustedProxies(),
     payments: PaymentsRuntime | None = None,
+    holds: HoldPolicy = HoldPolicy(),
 ) -> tuple[FastAPI, OcppGateway]:
     """The one ASGI app: /ocpp/{station_id}, /api/v1, /healthz."""
     gateway = OcppGateway(
@@ -277,6 +287,9 @@ def create_app(
                 address_window_s=auth_failure_window_s,
             )
         ),
+        # Card holds at Authorize / StartTransaction with the server's provider.
+        payment_provider=payments.provider if payments is not None else None,
+        hold_policy=holds,
     )
     context.commands = gateway
 
@@ -361,6 +374,7 @@ def build_application(*, settings: Settings, clock: Clock | None = None) -> Appl
         limits=http_limits(settings),
         proxies=trusted_proxies(settings),
         payments=payments,
+        holds=hold_policy(settings),
     )
     return Application(
         app=app, engine=engine, gateway=gateway, context=context, jobs=jobs, payments=payments

@@ -126,6 +126,14 @@ def _detail_text(s: SessionDetailRead) -> str:
     ]
     if s.end_reason is not None:
         lines.append(f"  ended: {s.end_reason}")
+    if s.payment_kind is not None:
+        lines.append(f"  paid by {s.payment_kind}: {s.payment_reason or '-'}")
+    if s.spending_limit is not None:
+        reached = f", reached {s.limit_reached_at.isoformat()}" if s.limit_reached_at else ""
+        lines.append(f"  spending limit {s.spending_limit} {s.currency}{reached}")
+    if s.completed_at is not None:
+        left = s.occupied_until.isoformat() if s.occupied_until else "-"
+        lines.append(f"  car left {left}; amount final {s.completed_at.isoformat()}")
     if s.pricing_error is not None:
         lines.append(f"  not priced: {s.pricing_error}")
     breakdown = s.cost_breakdown or {}

@@ -18,12 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evbilling.charging.ending import complete_if_final, price_session
 from evbilling.charging.pricing import priced_until
 from evbilling.charging.repository import ChargingRepository
+from evbilling.charging.station_events import StationRef, record_status
 from evbilling.infra.logging import get_logger
 from evbilling.models import ChargingSession
 
 log = get_logger(__name__)
 
 AVAILABLE = "Available"
+EV_DISCONNECTED = "EVDisconnected"
 IDLE_BATCH = 500
 
 
@@ -82,3 +84,56 @@ async def complete_idle_sessions(
     if done:
         log.info("sessions.idle_capped", sessions=done, idle_cap=str(idle_cap))
     return done
+
+
+async def unplugged_at_stop(
+    repo: ChargingRepository, *, session: ChargingSession, reason: str
+) -> bool:
+    """Whether the car has left as the session stops: the station says so (EVDisconnected),
+    or its connector reported Available since the session started (sent before the stop)."""
+    if reason == EV_DISCONNECTED:
+        return True
+    evse = await repo.evse(station_id=session.station_id, connector_id=session.connector_id)
+    return (
+        evse is not None
+        and evse.status == AVAILABLE
+        and evse.status_at is not None
+        and evse.status_at >= session.started_at
+    )
+
+
+async def status_notification(
+    *,
+    db: AsyncSession,
+    station: StationRef,
+    connector_id: int,
+    status: str,
+    error_code: str,
+    timestamp: datetime | None,
+    info: str | None,
+    vendor_id: str | None,
+    vendor_error_code: str | None,
+    now: datetime,
+) -> None:
+    """A connector's status (`station_events.record_status`); Available after a stop means
+    the car has left: its session's amount becomes final (`completion`)."""
+    await record_status(
+        db=db,
+        station=station,
+        connector_id=connector_id,
+        status=status,
+        error_code=error_code,
+        timestamp=timestamp,
+        info=info,
+        vendor_id=vendor_id,
+        vendor_error_code=vendor_error_code,
+        now=now,
+    )
+    if status == AVAILABLE and connector_id != 0:
+        await connector_available(
+            db=db,
+            station_id=station.id,
+            connector_id=connector_id,
+            at=timestamp or now,
+            now=now,
+        )

@@ -59,6 +59,28 @@ class SessionRead(BaseModel):
     cost_excl_vat: Amount | None
     cost_vat: Amount | None
     cost_incl_vat: Amount | None
+    occupied_until: datetime | None = Field(
+        description="When the car left the connector (the connector's Available after the "
+        "stop, EVDisconnected, or the idle cap); idle time until then is priced when the tariff "
+        "bills parking."
+    )
+    completed_at: datetime | None = Field(
+        description="When the session's amount became final (session.completed); null before."
+    )
+    spending_limit_minor: int | None = Field(
+        description="The most the session may cost incl. VAT, in minor units of its currency "
+        "(set by a card hold); the server stops it remotely when the running cost reaches it."
+    )
+    limit_reached_at: datetime | None = Field(
+        description="When the running cost reached the spending limit."
+    )
+    limit_stop_reason: str | None = Field(
+        description="Why the server stopped the session remotely (spending limit reached)."
+    )
+    payment_kind: str | None = Field(
+        description="How the session is paid: card, wallet, postpaid or free; null: not decided."
+    )
+    payment_reason: str | None = Field(description="Why it is paid that way, in a few words.")
 
     @field_validator("cost_excl_vat", "cost_vat", "cost_incl_vat")
     @classmethod
@@ -68,6 +90,14 @@ class SessionRead(BaseModel):
         if amount is None or currency is None:
             return amount
         return amount.quantize(Decimal(1).scaleb(-currency_exponent(currency)))
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def spending_limit(self) -> Amount | None:
+        """The spending limit in the session's currency (47.10), when it has one."""
+        if self.spending_limit_minor is None or self.currency is None:
+            return None
+        return Decimal(self.spending_limit_minor).scaleb(-currency_exponent(self.currency))
 
     @computed_field  # type: ignore[prop-decorator]
     @property

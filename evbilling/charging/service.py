@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.charging.completion import AVAILABLE, connector_available
+from evbilling.charging.completion import unplugged_at_stop
 from evbilling.charging.domain import (
     MAX_TRANSACTION_ID,
     AuthorizationStatus,
@@ -38,7 +38,6 @@ from evbilling.charging.station_events import (
     StationRef,
     UnknownConnector,
     evse_for,
-    record_status,
 )
 from evbilling.charging.stop_evidence import record_second_stop, settle_stop
 from evbilling.drivers.domain import TokenStatus
@@ -49,14 +48,14 @@ from evbilling.rating.resolution import TariffSnapshot, resolve_tariff, station_
 
 log = get_logger(__name__)
 
-EV_DISCONNECTED = "EVDisconnected"
-
 
 @dataclass(frozen=True, slots=True)
 class IdTagInfo:
     status: AuthorizationStatus
     expiry_date: datetime | None = None
     parent_id_tag: str | None = None
+    # The token's driver (never sent to the station): who a card hold is placed for.
+    driver_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +63,7 @@ class StartResult:
     transaction_id: int
     id_tag_info: IdTagInfo
     replayed: bool
+    session_id: int | None = None
 
 
 async def authorize(
@@ -91,6 +91,7 @@ async def authorize(
         status=status,
         expiry_date=token.expires_at if token is not None else None,
         parent_id_tag=token.parent_id_tag if token is not None else None,
+        driver_id=token.driver_id if token is not None else None,
     )
 
 
@@ -108,8 +109,12 @@ async def start_transaction(
     timestamp: datetime,
     reservation_id: int | None,
     now: datetime,
+    payment_refused: bool = False,
 ) -> StartResult:
     """Open a session; a replay of the same StartTransaction returns the same transaction.
+
+    With `payment_refused` (the driver's card hold was declined), an accepted token is
+    answered Blocked and its session recorded as rejected, never billed.
 
     A session still active on the connector is ended first (superseded: the station started
     another). A token that is not accepted, or that charges at another connector, still gets a
@@ -146,6 +151,7 @@ async def start_transaction(
         meter_start_wh=meter_start_wh,
         started_at=started_at,
         reservation_id=reservation_id,
+        payment_refused=payment_refused,
     )
     opened = await _open_deciding_races(db, opening=opening, now=now)
     if isinstance(opened, StartResult):
@@ -167,7 +173,12 @@ async def start_transaction(
         id_tag=id_tag,
         status=info.status.value,
     )
-    return StartResult(transaction_id=transaction_id, id_tag_info=info, replayed=False)
+    return StartResult(
+        transaction_id=transaction_id,
+        id_tag_info=info,
+        replayed=False,
+        session_id=charging_session.id,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +194,7 @@ class _Opening:
     meter_start_wh: int
     started_at: datetime
     reservation_id: int | None
+    payment_refused: bool = False
 
 
 async def _open_deciding_races(
@@ -218,6 +230,8 @@ async def _open(
     uid = normalize_id_tag(opening.id_tag)
     token = await repo.token(operator_id=station.operator_id, uid=uid)
     info = await authorize(db=db, station=station, id_tag=opening.id_tag, now=now, starting=True)
+    if opening.payment_refused and info.status is AuthorizationStatus.ACCEPTED:
+        info = IdTagInfo(status=AuthorizationStatus.BLOCKED, driver_id=info.driver_id)
     accepted = info.status is AuthorizationStatus.ACCEPTED
     snapshot: TariffSnapshot | None = None
     time_zone: str | None = None
@@ -267,11 +281,32 @@ async def _open(
     return charging_session, info
 
 
+async def is_replayed_start(
+    *,
+    db: AsyncSession,
+    station: StationRef,
+    connector_id: int,
+    id_tag: str,
+    meter_start_wh: int,
+    timestamp: datetime,
+) -> bool:
+    """Whether this StartTransaction opened a session already (a station resending it)."""
+    key = start_key(
+        station_id=station.id,
+        connector_id=connector_id,
+        id_tag=id_tag,
+        meter_start_wh=meter_start_wh,
+        timestamp=timestamp,
+    )
+    return await ChargingRepository(db).session_by_start_key(key) is not None
+
+
 def _replayed_start(existing: ChargingSession) -> StartResult:
     return StartResult(
         transaction_id=existing.transaction_id,
         id_tag_info=IdTagInfo(status=AuthorizationStatus(existing.authorization_status)),
         replayed=True,
+        session_id=existing.id,
     )
 
 
@@ -353,7 +388,7 @@ async def stop_transaction(
             meter_stop_wh=meter_stop_wh,
             stop_reason=stop_reason,
             stop_id_tag=tag,
-            unplugged=await _unplugged(repo, session=charging_session, reason=stop_reason),
+            unplugged=await unplugged_at_stop(repo, session=charging_session, reason=stop_reason),
         ),
         now=now,
     )
@@ -366,54 +401,3 @@ async def stop_transaction(
         cost=str(charging_session.cost_incl_vat),
     )
     return info
-
-
-async def _unplugged(repo: ChargingRepository, *, session: ChargingSession, reason: str) -> bool:
-    """Whether the car has left as the session stops: the station says so (EVDisconnected),
-    or its connector reported Available since the session started (sent before the stop)."""
-    if reason == EV_DISCONNECTED:
-        return True
-    evse = await repo.evse(station_id=session.station_id, connector_id=session.connector_id)
-    return (
-        evse is not None
-        and evse.status == AVAILABLE
-        and evse.status_at is not None
-        and evse.status_at >= session.started_at
-    )
-
-
-async def status_notification(
-    *,
-    db: AsyncSession,
-    station: StationRef,
-    connector_id: int,
-    status: str,
-    error_code: str,
-    timestamp: datetime | None,
-    info: str | None,
-    vendor_id: str | None,
-    vendor_error_code: str | None,
-    now: datetime,
-) -> None:
-    """A connector's status (`station_events.record_status`); Available after a stop means
-    the car has left: its session's amount becomes final (`completion`)."""
-    await record_status(
-        db=db,
-        station=station,
-        connector_id=connector_id,
-        status=status,
-        error_code=error_code,
-        timestamp=timestamp,
-        info=info,
-        vendor_id=vendor_id,
-        vendor_error_code=vendor_error_code,
-        now=now,
-    )
-    if status == AVAILABLE and connector_id != 0:
-        await connector_available(
-            db=db,
-            station_id=station.id,
-            connector_id=connector_id,
-            at=timestamp or now,
-            now=now,
-        )

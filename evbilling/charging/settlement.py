@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.charging.domain import MAX_END_REASON_LENGTH, SessionStatus
+from evbilling.charging.events import limit_text
 from evbilling.charging.repository import ChargingRepository
 from evbilling.kit import EVBillingError
 from evbilling.kit.errors import Conflict, InvalidRequest, NotFound
@@ -217,6 +218,20 @@ async def set_payment(
 
 
 PAYMENT_KINDS = frozenset({"card", "wallet", "postpaid", "free"})
+
+
+async def record_card_payment(*, db: AsyncSession, session_id: int, now: datetime) -> bool:
+    """A session that got a spending limit from a card hold (payments attached it) is paid
+    by card; False, and nothing changed, when it has no limit or a payment kind already."""
+    session = await ChargingRepository(db).session(session_id)
+    if session is None or session.spending_limit_minor is None or session.payment_kind:
+        return False
+    reason = "card hold"
+    if session.currency is not None:
+        limit = Money.from_minor_units(session.spending_limit_minor, session.currency)
+        reason = f"card hold; spending limit {limit_text(limit)}"
+    await set_payment(db=db, session_id=session_id, kind="card", reason=reason, now=now)
+    return True
 
 
 async def _active(db: AsyncSession, *, session_id: int) -> ChargingSession:

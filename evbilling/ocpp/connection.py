@@ -47,6 +47,8 @@ from evbilling.ocpp.v16.frames import (
 from evbilling.ocpp.v16.handlers import HANDLED_ACTIONS, StationHandlers
 from evbilling.ocpp.v16.link import Payload
 from evbilling.ocpp.v16.schemas import validate_request, validate_response
+from evbilling.payments.domain import HoldPolicy
+from evbilling.payments.psp import PaymentProvider
 
 log = get_logger(__name__)
 
@@ -98,6 +100,8 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         writer: GroupCommit,
         heartbeat_interval_s: int,
         response_timeout_s: float,
+        payment_provider: PaymentProvider | None = None,
+        hold_policy: HoldPolicy | None = None,
     ) -> None:
         super().__init__(
             station.identity, connection, response_timeout=response_timeout_s, logger=_RAW_FRAMES
@@ -110,7 +114,12 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         self.log: BoundLogger = log.bind(station=station.identity, address=address)
         self._writer = writer
         self._background: set[asyncio.Task[None]] = set()
-        self._handlers = StationHandlers(link=self, heartbeat_interval_s=heartbeat_interval_s)
+        self._handlers = StationHandlers(
+            link=self,
+            heartbeat_interval_s=heartbeat_interval_s,
+            payment_provider=payment_provider,
+            hold_policy=hold_policy,
+        )
         self._awaited: _AwaitedAnswer | None = None
         self._closed = False
         self.dropped_answers = 0

@@ -38,6 +38,8 @@ from evbilling.kit import new_secret
 from evbilling.kit.values import InvalidValue
 from evbilling.ocpp.connection import ConnectionLost, StationConnection
 from evbilling.ocpp.throttle import LoginThrottle
+from evbilling.payments.domain import HoldPolicy
+from evbilling.payments.psp import PaymentProvider
 from evbilling.stations.domain import StationIdentity
 
 log = get_logger(__name__)
@@ -85,6 +87,9 @@ class OcppGateway:
     heartbeat_interval_s: int = 300
     command_timeout_s: float = 30.0
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    # Card holds at Authorize / StartTransaction (ocpp/v16/card_holds.py); None: none.
+    payment_provider: PaymentProvider | None = None
+    hold_policy: HoldPolicy = field(default_factory=HoldPolicy)
     _live: dict[str, tuple[StationConnection, WebSocket]] = field(default_factory=dict)
     writer: GroupCommit = field(init=False)
 
@@ -151,6 +156,8 @@ class OcppGateway:
             writer=self.writer,
             heartbeat_interval_s=self.heartbeat_interval_s,
             response_timeout_s=self.command_timeout_s,
+            payment_provider=self.payment_provider,
+            hold_policy=self.hold_policy,
         )
         previous = self._live.get(identity)
         self._live[identity] = (connection, websocket)

@@ -11,12 +11,13 @@ that has ended meanwhile needs nothing more.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from evbilling.charging.domain import SessionStatus
 from evbilling.charging.settlement import get_settlement, record_limit_stop
 from evbilling.commands.service import prepare_session_stop
 from evbilling.infra.context import ServiceContext
+from evbilling.infra.jobs import StandaloneJobHandler
 from evbilling.infra.logging import get_logger
 from evbilling.kit import EVBillingError
 
@@ -29,13 +30,7 @@ class RemoteStopRefused(EVBillingError):
     """The station answered RemoteStopTransaction with Rejected."""
 
 
-class StandaloneHandler(Protocol):
-    async def __call__(
-        self, *, context: ServiceContext, payload: dict[str, Any], now: datetime
-    ) -> None: ...
-
-
-def stop_at_spending_limit(*, timeout_s: float) -> StandaloneHandler:
+def stop_at_spending_limit(*, timeout_s: float) -> StandaloneJobHandler:
     """The `session.limit_reached` handler, waiting `timeout_s` for the station's answer."""
 
     async def handler(*, context: ServiceContext, payload: dict[str, Any], now: datetime) -> None:

@@ -47,8 +47,12 @@ class TestWorkerInTheServer:
         # Act: each scheduled kind's current slot is enqueued and run soon after start-up.
         scheduled = [
             ("charging.close_abandoned", "succeeded"),
+            ("charging.complete_idle", "succeeded"),
             ("charging.retry_pricing", "succeeded"),
+            ("http.prune_idempotency_keys", "succeeded"),
             ("jobs.prune", "succeeded"),
+            ("payments.reconcile", "succeeded"),
+            ("payments.sweep_holds", "succeeded"),
         ]
         seen: list[tuple[str, str]] = []
         for _ in range(400):

@@ -14,15 +14,18 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.charging import meter_service, station_events
+from evbilling.charging import completion, meter_service, station_events
 from evbilling.charging import service as charging
 from evbilling.charging.domain import AuthorizationStatus
 from evbilling.charging.meter_service import MeterValueIn, SampledValueIn
 from evbilling.charging.station_events import StationInfo
 from evbilling.kit import parse_utc_timestamp
+from evbilling.ocpp.v16.card_holds import CardHolds
 from evbilling.ocpp.v16.display import CostDisplay
 from evbilling.ocpp.v16.frames import ErrorCode, FrameRejected
 from evbilling.ocpp.v16.link import Payload, StationLink
+from evbilling.payments.domain import HoldPolicy
+from evbilling.payments.psp import PaymentProvider
 
 __all__ = ["HANDLED_ACTIONS", "StationHandlers"]
 
@@ -64,12 +67,21 @@ def _id_tag_info(info: charging.IdTagInfo) -> Payload:
 class StationHandlers:
     """The 1.6 handlers of one connected station (and its cost display)."""
 
-    __slots__ = ("_display", "_heartbeat_interval_s", "_link")
+    __slots__ = ("_cards", "_display", "_heartbeat_interval_s", "_link")
 
-    def __init__(self, *, link: StationLink, heartbeat_interval_s: int) -> None:
+    def __init__(
+        self,
+        *,
+        link: StationLink,
+        heartbeat_interval_s: int,
+        payment_provider: PaymentProvider | None = None,
+        hold_policy: HoldPolicy | None = None,
+    ) -> None:
         self._link = link
         self._heartbeat_interval_s = heartbeat_interval_s
         self._display = CostDisplay(link=link)
+        # Card holds at Authorize / StartTransaction; None: no card payments.
+        self._cards = CardHolds(link=link, provider=payment_provider, policy=hold_policy)
 
     async def handle(self, *, action: str, payload: Payload) -> Payload:
         """Answer one CALL of an action in HANDLED_ACTIONS."""
@@ -114,7 +126,7 @@ class StationHandlers:
         timestamp = payload.get("timestamp")
 
         async def work(db: AsyncSession, now: datetime) -> None:
-            await charging.status_notification(
+            await completion.status_notification(
                 db=db,
                 station=station,
                 connector_id=payload["connectorId"],
@@ -138,25 +150,32 @@ class StationHandlers:
                 db=db, station=station, id_tag=payload["idTag"], now=now
             )
 
-        info = await self._link.run(work)
+        info = await self._link.run(work)  # committed before the provider is asked
+        if self._cards.enabled:
+            info = await self._cards.authorize(info=info)
         if self._display.enabled and info.status is AuthorizationStatus.ACCEPTED:
             self._display.show_user_price(id_tag=payload["idTag"])
         return {"idTagInfo": _id_tag_info(info)}
 
     async def start_transaction(self, payload: Payload) -> Payload:
         station = self._link.station
+        timestamp = parse_utc_timestamp(payload["timestamp"])
+        refused = False
 
         async def work(db: AsyncSession, now: datetime) -> charging.StartResult:
-            return await charging.start_transaction(
+            result = await charging.start_transaction(
                 db=db,
                 station=station,
                 connector_id=payload["connectorId"],
                 id_tag=payload["idTag"],
                 meter_start_wh=payload["meterStart"],
-                timestamp=parse_utc_timestamp(payload["timestamp"]),
+                timestamp=timestamp,
                 reservation_id=payload.get("reservationId"),
                 now=now,
+                payment_refused=refused,
             )
+            await self._cards.attach(db=db, result=result, now=now)
+            return result
 
         if payload["connectorId"] == 0:
             raise FrameRejected(
@@ -164,6 +183,13 @@ class StationHandlers:
                 code=ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
                 description="connectorId 0 is the station itself; a transaction needs a connector",
                 details={"field": "connectorId"},
+            )
+        if self._cards.enabled:
+            refused = await self._cards.refused_before_start(
+                connector_id=payload["connectorId"],
+                id_tag=payload["idTag"],
+                meter_start_wh=payload["meterStart"],
+                timestamp=timestamp,
             )
         result = await self._link.run(work)
         return {

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from evbilling.charging import completion
 from evbilling.charging import service as charging
 from evbilling.charging.station_events import StationRef
 from evbilling.infra.context import ServiceContext
@@ -48,7 +49,7 @@ async def connector_status(
     connector_id: int = 1,
 ) -> None:
     async with context.unit_of_work() as db:
-        await charging.status_notification(
+        await completion.status_notification(
             db=db,
             station=station,
             connector_id=connector_id,
