@@ -22,6 +22,7 @@ from evbilling.infra.db.migrate import upgrade
 from evbilling.infra.jobs import JobRegistry
 from evbilling.infra.jobs import cli as jobs_cli
 from evbilling.infra.secrets import ApiKeySecretError
+from evbilling.ledger import cli as ledger_cli
 from evbilling.locations import cli as locations_cli
 from evbilling.main import (
     api_key_hasher,
@@ -179,6 +180,7 @@ simulator_cli.register(app)
 jobs_cli.register(app, registry=_job_registry)
 ocpp_cli.register(app)
 payments_cli.register(app, provider=_payment_provider, public_url=_public_url)
+ledger_cli.register(app)
 
 
 def main() -> None:

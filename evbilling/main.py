@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from evbilling.access import endpoints as access_endpoints
+from evbilling.access.caller import get_caller
 from evbilling.access.domain import InvalidApiKey, MissingScope
 from evbilling.charging import endpoints as charging_endpoints
 from evbilling.charging import events as charging_events
@@ -46,6 +47,7 @@ from evbilling.infra.secrets import ApiKeyHasher, WeakPassword, api_key_hasher_f
 from evbilling.infra.station_link import CommandRejected, StationNotConnected, StationTimeout
 from evbilling.kit import Clock, SystemClock
 from evbilling.kit.clock import InvalidTimestamp
+from evbilling.ledger import endpoints as ledger_endpoints
 from evbilling.locations import endpoints as locations_endpoints
 from evbilling.money import CurrencyMismatch, InvalidAmount, InvalidCurrency
 from evbilling.ocpp import LoginLimits, LoginThrottle, OcppGateway
@@ -88,6 +90,7 @@ ROUTERS = (
     commands_endpoints.router,
     access_endpoints.router,
     payments_endpoints.router,
+    ledger_endpoints.create_router(caller=get_caller),
 )
 
 # The money-moving routes, full paths: an Idempotency-Key makes a retry of one safe.

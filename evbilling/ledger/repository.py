@@ -1,4 +1,5 @@
-"""All SQL of the ledger.
+"""The ledger's writes and the reads they depend on (idempotency, holds); balances and lists
+are in read_repository, prebuilt statements in sql.
 
 Writes are Core statements on the session's connection (a transfer is two or three short
 statements: no ORM unit of work, no row per account touched). Account rows are immutable,
@@ -17,28 +18,19 @@ from typing import Any
 from sqlalchemy import (
     Engine,
     Select,
-    String,
-    and_,
-    case,
-    cast,
     event,
-    func,
     insert,
-    literal,
-    or_,
     select,
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
-from evbilling.infra.db.repository import KeysetPage
+from evbilling.infra.db.inline_sqlite import InlineConnection
 from evbilling.ledger.domain import (
-    AccountBalance,
     AccountKind,
     AccountRef,
     EntryKind,
@@ -46,9 +38,18 @@ from evbilling.ledger.domain import (
     PendingStatus,
     PendingTransfer,
     PostedEntry,
-    account_balance_of,
 )
-from evbilling.models import Driver, LedgerAccount, LedgerEntry, LedgerLine, LedgerPending
+from evbilling.ledger.sql import (
+    INSERT_LINE,
+    POSTGRES_ENTRY_WITH_LINES,
+    SQLITE_UNBALANCED,
+    UNBALANCED,
+    account_ref,
+    inline_insert_entry,
+    insert_entry_statement,
+    insert_or_skip,
+)
+from evbilling.models import LedgerAccount, LedgerEntry, LedgerLine, LedgerPending
 
 # ---------------------------------------------------------------------------------------------
 # Account ids: known (committed) ones per engine; ones created in a transaction are promoted
@@ -106,51 +107,22 @@ class StoredPending:
     pending_entry_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class AccountLine:
-    """One line of an account with what its entry says."""
-
-    id: int
-    entry_id: int
-    reference: str
-    entry_kind: EntryKind
-    description: str
-    amount_minor: int
-    currency: str
-    created_at: datetime
-
-
-def _ref(row: Any) -> AccountRef:
-    return AccountRef(AccountKind(row.kind), row.currency, row.scope)
-
-
-# Which lines count where: a hold's own lines only in pending balances, and only while it is
-# pending; every other line in posted balances.
-_IS_HOLD_LINE = LedgerEntry.kind == EntryKind.PENDING.value
-
-
-def _debits(amount: Any) -> ColumnElement[Any]:
-    return func.coalesce(func.sum(case((amount > 0, amount), else_=0)), 0)
-
-
-def _credits(amount: Any) -> ColumnElement[Any]:
-    return func.coalesce(func.sum(case((amount < 0, -amount), else_=0)), 0)
-
-
 class LedgerRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
         self._dialect = db.sync_session.get_bind().dialect.name
+        self._bound: AsyncConnection | None = None
+        self._inline_connection: InlineConnection | None = None
 
     async def _connection(self) -> AsyncConnection:
-        return await self.db.connection()
+        # One repository serves one service call, inside one transaction: its connection
+        # stays the same (services never commit).
+        if self._bound is None:
+            self._bound = await self.db.connection()
+        return self._bound
 
-    def _insert_or_skip(self, table: Any, *, conflict: Sequence[str]) -> Insert:
-        if self._dialect == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
-        if self._dialect == "sqlite":
-            return sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict)
-        raise NotImplementedError(f"the ledger runs on PostgreSQL and SQLite, not {self._dialect}")
+    def insert_or_skip(self, table: Any, *, conflict: Sequence[str]) -> Insert:
+        return insert_or_skip(self._dialect, table, conflict=conflict)
 
     # -----------------------------------------------------------------------------------------
     # Accounts
@@ -180,7 +152,7 @@ class LedgerRepository:
             return ids
         connection = await self._connection()
         inserted = await connection.execute(
-            self._insert_or_skip(LedgerAccount, conflict=("kind", "currency", "scope"))
+            self.insert_or_skip(LedgerAccount, conflict=("kind", "currency", "scope"))
             .values(
                 [
                     {
@@ -196,7 +168,7 @@ class LedgerRepository:
                 LedgerAccount.id, LedgerAccount.kind, LedgerAccount.currency, LedgerAccount.scope
             )
         )
-        new = {_ref(row): int(row.id) for row in inserted}
+        new = {account_ref(row): int(row.id) for row in inserted}
         rest = [ref for ref in missing if ref not in new]
         existing: dict[AccountRef, int] = {}
         if rest:
@@ -212,7 +184,7 @@ class LedgerRepository:
                     )
                 )
             )
-            existing = {_ref(row): int(row.id) for row in rows}
+            existing = {account_ref(row): int(row.id) for row in rows}
             # Rows this statement did not create were committed by someone (PostgreSQL's ON
             # CONFLICT waits for the other transaction), or created earlier in this one.
             _KNOWN.setdefault(engine, {}).update(existing)
@@ -252,53 +224,79 @@ class LedgerRepository:
         kind: EntryKind,
         description: str,
         now: datetime,
+        lines: Sequence[tuple[int, str, int]] = (),
         pending_id: int | None = None,
         reverses_id: int | None = None,
     ) -> int | None:
-        """The new entry's id, or None when the reference is booked already."""
-        connection = await self._connection()
-        result = await connection.execute(
-            self._insert_or_skip(LedgerEntry, conflict=("reference",))
-            .values(
-                reference=reference,
-                kind=kind.value,
-                description=description,
-                pending_id=pending_id,
-                reverses_id=reverses_id,
-                created_at=now,
-            )
-            .returning(LedgerEntry.id)
-        )
-        value = result.scalar()
-        return None if value is None else int(value)
+        """Insert an entry and its (account id, currency, amount) lines; the new entry's id,
+        or None (and nothing written) when the reference is booked already.
 
-    async def insert_lines(self, *, entry_id: int, lines: Sequence[tuple[int, str, int]]) -> None:
-        """(account id, currency, amount) lines of one entry; on SQLite the entry's balance is
-        checked here, in the transaction (PostgreSQL's deferred trigger checks at commit)."""
+        PostgreSQL: one statement (the entry and its lines in one data-modifying CTE; the
+        deferred trigger checks the balance at commit). SQLite: the entry, then its lines;
+        the caller runs `unbalanced_currencies` in the transaction."""
         connection = await self._connection()
-        await connection.execute(
-            insert(LedgerLine),
-            [
+        entry = {
+            "reference": reference,
+            "kind": kind.value,
+            "description": description,
+            "pending_id": pending_id,
+            "reverses_id": reverses_id,
+            "created_at": now,
+        }
+        if self._dialect == "postgresql" and lines:
+            accounts, currencies, amounts = zip(*lines, strict=True)
+            result = await connection.execute(
+                POSTGRES_ENTRY_WITH_LINES,
                 {
-                    "entry_id": entry_id,
-                    "account_id": account,
-                    "currency": currency,
-                    "amount_minor": amount,
-                }
-                for account, currency, amount in lines
-            ],
-        )
+                    **entry,
+                    "accounts": list(accounts),
+                    "currencies": list(currencies),
+                    "amounts": list(amounts),
+                },
+            )
+            value = result.scalar()
+            return None if value is None else int(value)
+        inline = await self._inline(connection)
+        if inline is not None:
+            return await inline_insert_entry(inline, entry, lines, dialect=connection.dialect)
+        result = await connection.execute(insert_entry_statement(self._dialect), entry)
+        value = result.scalar()
+        if value is None:
+            return None
+        if lines:
+            await connection.execute(
+                INSERT_LINE,
+                [
+                    {"entry_id": value, "account_id": a, "currency": c, "amount_minor": m}
+                    for a, c, m in lines
+                ],
+            )
+        return int(value)
 
     async def unbalanced_currencies(self, *, entry_id: int) -> list[str]:
         """The currencies whose lines of the entry do not sum to zero (none, normally)."""
         connection = await self._connection()
-        rows = await connection.execute(
-            select(LedgerLine.currency)
-            .where(LedgerLine.entry_id == entry_id)
-            .group_by(LedgerLine.currency)
-            .having(func.sum(LedgerLine.amount_minor) != 0)
-        )
+        inline = await self._inline(connection)
+        if inline is not None:
+            cursor = inline.cursor()
+            await cursor.execute(SQLITE_UNBALANCED, (entry_id,))
+            found = await cursor.fetchall()
+            await cursor.close()
+            return [str(row[0]) for row in found]
+        rows = await connection.execute(UNBALANCED, {"entry_id": entry_id})
         return [str(currency) for currency in rows.scalars()]
+
+    async def _inline(self, connection: AsyncConnection) -> InlineConnection | None:
+        """evbilling's own SQLite connection (see infra.db.inline_sqlite), when it is one:
+        the hot path's statements then go to it directly, in the same transaction."""
+        if self._dialect != "sqlite":
+            return None
+        if self._inline_connection is None:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            if isinstance(driver, InlineConnection):
+                self._inline_connection = driver
+        return self._inline_connection
 
     @property
     def checks_balance_at_commit(self) -> bool:
@@ -326,7 +324,7 @@ class LedgerRepository:
         )
         by_entry: dict[int, list[Line]] = {entry_id: [] for entry_id in ids}
         for line in lines:
-            by_entry[line.entry_id].append(Line(_ref(line), int(line.amount_minor)))
+            by_entry[line.entry_id].append(Line(account_ref(line), int(line.amount_minor)))
         return [
             StoredEntry(
                 id=e.id,
@@ -469,163 +467,3 @@ class LedgerRepository:
             )
         )
         return result.rowcount == 1
-
-    # -----------------------------------------------------------------------------------------
-    # Balances and reads
-
-    @staticmethod
-    def _sums() -> tuple[ColumnElement[Any], ...]:
-        amount = LedgerLine.amount_minor
-        posted = LedgerEntry.kind != EntryKind.PENDING.value
-        held = and_(_IS_HOLD_LINE, LedgerPending.status == PendingStatus.PENDING.value)
-        return (
-            _debits(case((posted, amount), else_=0)),
-            _credits(case((posted, amount), else_=0)),
-            _debits(case((held, amount), else_=0)),
-            _credits(case((held, amount), else_=0)),
-        )
-
-    @staticmethod
-    def _lines_with_status() -> Any:
-        return LedgerLine.__table__.join(
-            LedgerEntry, LedgerEntry.id == LedgerLine.entry_id
-        ).outerjoin(LedgerPending, LedgerPending.pending_entry_id == LedgerLine.entry_id)
-
-    async def sums(
-        self, account_ids: Sequence[int]
-    ) -> dict[int, tuple[tuple[int, int], tuple[int, int]]]:
-        """(posted (debits, credits), pending (debits, credits)) of each account."""
-        if not account_ids:
-            return {}
-        rows = await self.db.execute(
-            select(LedgerLine.account_id, *self._sums())
-            .select_from(self._lines_with_status())
-            .where(LedgerLine.account_id.in_(list(account_ids)))
-            .group_by(LedgerLine.account_id)
-        )
-        return {
-            int(row[0]): ((int(row[1]), int(row[2])), (int(row[3]), int(row[4]))) for row in rows
-        }
-
-    async def balance(self, *, account_id: int, account: AccountRef) -> AccountBalance:
-        sums = (await self.sums([account_id])).get(account_id, ((0, 0), (0, 0)))
-        return account_balance_of(
-            account_id=account_id, account=account, posted=sums[0], pending=sums[1]
-        )
-
-    async def sums_by_currency(self) -> list[tuple[str, tuple[int, int], tuple[int, int]]]:
-        rows = await self.db.execute(
-            select(LedgerLine.currency, *self._sums())
-            .select_from(self._lines_with_status())
-            .group_by(LedgerLine.currency)
-            .order_by(LedgerLine.currency)
-        )
-        return [
-            (str(row[0]), (int(row[1]), int(row[2])), (int(row[3]), int(row[4]))) for row in rows
-        ]
-
-    @staticmethod
-    def _visible(operator_id: int | None) -> ColumnElement[bool]:
-        """Accounts an operator sees: its own scopes and its drivers'; None sees all."""
-        if operator_id is None:
-            return literal(True)
-        own = f"operator:{operator_id}"
-        drivers = select(literal("driver:") + cast(Driver.id, String)).where(
-            Driver.operator_id == operator_id
-        )
-        return or_(
-            LedgerAccount.scope == own,
-            LedgerAccount.scope.startswith(own + "/", autoescape=True),
-            and_(LedgerAccount.scope.startswith("driver:"), LedgerAccount.scope.in_(drivers)),
-        )
-
-    async def account(self, *, account_id: int, operator_id: int | None) -> AccountBalance | None:
-        row = (
-            await self.db.execute(
-                select(
-                    LedgerAccount.id,
-                    LedgerAccount.kind,
-                    LedgerAccount.currency,
-                    LedgerAccount.scope,
-                ).where(LedgerAccount.id == account_id, self._visible(operator_id))
-            )
-        ).one_or_none()
-        if row is None:
-            return None
-        return await self.balance(account_id=int(row.id), account=_ref(row))
-
-    async def accounts(
-        self,
-        *,
-        operator_id: int | None,
-        kind: AccountKind | None,
-        currency: str | None,
-        limit: int,
-        after: int | None,
-    ) -> KeysetPage[AccountBalance]:
-        """Accounts in id order with their balances, the page after the id `after`."""
-        statement = select(
-            LedgerAccount.id, LedgerAccount.kind, LedgerAccount.currency, LedgerAccount.scope
-        ).where(self._visible(operator_id))
-        if kind is not None:
-            statement = statement.where(LedgerAccount.kind == kind.value)
-        if currency is not None:
-            statement = statement.where(LedgerAccount.currency == currency)
-        if after is not None:
-            statement = statement.where(LedgerAccount.id > after)
-        rows = (await self.db.execute(statement.order_by(LedgerAccount.id).limit(limit + 1))).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        sums = await self.sums([int(row.id) for row in rows])
-        empty = ((0, 0), (0, 0))
-        items = [
-            account_balance_of(
-                account_id=int(row.id),
-                account=_ref(row),
-                posted=sums.get(int(row.id), empty)[0],
-                pending=sums.get(int(row.id), empty)[1],
-            )
-            for row in rows
-        ]
-        return KeysetPage(
-            rows=items, limit=limit, next_after=items[-1].account_id if more else None
-        )
-
-    async def account_lines(
-        self, *, account_id: int, limit: int, after: int | None
-    ) -> KeysetPage[AccountLine]:
-        """An account's lines newest first, the page after the line id `after`."""
-        statement = (
-            select(
-                LedgerLine.id,
-                LedgerLine.entry_id,
-                LedgerLine.amount_minor,
-                LedgerLine.currency,
-                LedgerEntry.reference,
-                LedgerEntry.kind,
-                LedgerEntry.description,
-                LedgerEntry.created_at,
-            )
-            .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
-            .where(LedgerLine.account_id == account_id)
-        )
-        if after is not None:
-            statement = statement.where(LedgerLine.id < after)
-        rows = (
-            await self.db.execute(statement.order_by(LedgerLine.id.desc()).limit(limit + 1))
-        ).all()
-        more = len(rows) > limit
-        items = [
-            AccountLine(
-                id=int(row.id),
-                entry_id=int(row.entry_id),
-                reference=row.reference,
-                entry_kind=EntryKind(row.kind),
-                description=row.description,
-                amount_minor=int(row.amount_minor),
-                currency=row.currency,
-                created_at=row.created_at,
-            )
-            for row in rows[:limit]
-        ]
-        return KeysetPage(rows=items, limit=limit, next_after=items[-1].id if more else None)

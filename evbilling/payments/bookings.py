@@ -50,6 +50,28 @@ async def book_hold(*, db: AsyncSession, payment: Payment, now: datetime) -> int
     return pending.id
 
 
+async def rebook_hold(*, db: AsyncSession, payment: Payment, now: datetime) -> int:
+    """After an increment: the hold's pending transfer voided and one opened for the new
+    authorized amount (references name the amount, so each increment books once)."""
+    if payment.ledger_pending_id is not None:
+        await ledger.void_pending(
+            db=db,
+            pending_id=payment.ledger_pending_id,
+            reference=f"increment:hold:{payment.id}:{payment.authorized_minor}",
+            now=now,
+        )
+    pending = await ledger.open_pending(
+        db=db,
+        reference=f"hold:{payment.id}:{payment.authorized_minor}",
+        debit=AccountRef.psp_clearing(provider=payment.provider, currency=payment.currency),
+        credit=AccountRef.driver_receivable(driver_id=payment.driver_id, currency=payment.currency),
+        amount_minor=payment.authorized_minor,
+        now=now,
+        expires_at=payment.capture_before,
+    )
+    return pending.id
+
+
 async def book_capture(
     *, db: AsyncSession, payment: Payment, amount_minor: int, now: datetime
 ) -> None:

@@ -1,4 +1,5 @@
-"""Releasing a hold no session will use (a failed, refused or abandoned start; a hold too
+"""Holds outside a session's settlement: raising one (an increment, where the provider
+offers it), and releasing one no session will use (a failed, refused or abandoned start; a hold too
 small for its margin; a hold whose authorization outcome was lost), in three phases like
 every provider call: the cancel call stored, made with no transaction open, recorded."""
 
@@ -10,12 +11,15 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.infra.context import ServiceContext
+from evbilling.kit import InvalidRequest, NotFound
+from evbilling.models import Payment
+from evbilling.money import Money
 from evbilling.payments.calls import finish_call, get_call, latest_call, store_call
 from evbilling.payments.domain import CallState, HoldPolicy, PaymentStatus
-from evbilling.payments.errors import PaymentsError
+from evbilling.payments.errors import HoldNotCapturable, PaymentsError
 from evbilling.payments.psp import Authorization, OutcomeUnknown, PaymentProvider, ProviderError
 from evbilling.payments.repository import PaymentRepository
-from evbilling.payments.service import apply_authorization
+from evbilling.payments.service import apply_authorization, minor
 
 _SWEEP_BATCH = 200
 
@@ -109,6 +113,66 @@ async def _record(
             finish_call(call, state=CallState.SUCCEEDED, object_id=found.id, now=now)
     await db.flush()
     return PaymentStatus(payment.status).live and payment.session_id is None
+
+
+class HoldNotIncreased(PaymentsError):
+    """The provider refused the increment (declined, or not available on this hold)."""
+
+
+async def increment_hold(
+    *,
+    context: ServiceContext,
+    provider: PaymentProvider,
+    hold_id: int,
+    new_total: Money,
+) -> Payment:
+    """Raise an authorized hold to `new_total` (where the provider offers increments); the
+    session's spending limit is the caller's to raise from the result."""
+    async with context.unit_of_work() as db:
+        payment = await PaymentRepository(db).get_for_update(id=hold_id)
+        if payment is None:
+            raise NotFound(kind="hold", key=hold_id)
+        if payment.status != PaymentStatus.AUTHORIZED.value or payment.authorization_id is None:
+            raise HoldNotCapturable(f"hold {hold_id} is {payment.status}, not authorized")
+        if new_total.currency != payment.currency or minor(new_total) <= payment.authorized_minor:
+            raise InvalidRequest("must be above the authorized amount", field="new_total")
+        call = await store_call(
+            db=db,
+            provider=payment.provider,
+            operation="increment",
+            subject=payment.reference or f"hold:{payment.id}",
+            amount_minor=minor(new_total),
+            now=context.clock.now(),
+        )
+        key, authorization_id = call.idempotency_key, payment.authorization_id
+        await db.commit()
+    refused: ProviderError | None = None
+    found: Authorization | None = None
+    try:
+        found = await provider.increment(
+            idempotency_key=key, authorization_id=authorization_id, new_total=new_total
+        )
+    except OutcomeUnknown:
+        found = await provider.retrieve_authorization(authorization_id=authorization_id)
+    except ProviderError as error:
+        refused = error
+    async with context.unit_of_work() as db:
+        payment = await PaymentRepository(db).get_for_update(id=hold_id)
+        assert payment is not None
+        call_row = await get_call(db=db, key=key)
+        assert call_row is not None
+        now = context.clock.now()
+        if found is not None:
+            await apply_authorization(db=db, payment=payment, authorization=found, now=now)
+            done = payment.authorized_minor >= minor(new_total)
+            state = CallState.SUCCEEDED if done else CallState.FAILED
+            finish_call(call_row, state=state, object_id=found.id, now=now)
+        else:
+            finish_call(call_row, state=CallState.FAILED, error=refused, now=now)
+        await db.commit()
+    if refused is not None:
+        raise HoldNotIncreased(str(refused)) from refused
+    return payment
 
 
 async def unused_holds(*, db: AsyncSession, policy: HoldPolicy, now: datetime) -> list[int]:

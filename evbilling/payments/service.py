@@ -54,7 +54,9 @@ async def apply_authorization(
     if not current.can_move(target):
         # Same state or a step back (an older event): only what grows is taken.
         if current is PaymentStatus.AUTHORIZED and target is PaymentStatus.AUTHORIZED:
-            return _take_increment(payment, authorization, now=now)
+            return await _take_increment(
+                db=db, payment=payment, authorization=authorization, now=now
+            )
         return False
     if target in (PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED):
         if current is PaymentStatus.PLANNED:
@@ -88,14 +90,19 @@ async def _authorized(
         payment.ledger_pending_id = await bookings.book_hold(db=db, payment=payment, now=now)
 
 
-def _take_increment(payment: Payment, authorization: Authorization, *, now: datetime) -> bool:
+async def _take_increment(
+    *, db: AsyncSession, payment: Payment, authorization: Authorization, now: datetime
+) -> bool:
+    """A larger authorized amount (an increment): the ledger's hold is booked again for it
+    (the old pending transfer voided, a new one opened), so a capture up to it posts."""
     authorized = minor(authorization.authorized)
     if authorized <= payment.authorized_minor:
         return False
-    # The ledger's pending transfer keeps the first amount: a capture never exceeds it.
     payment.authorized_minor = authorized
     payment.capture_before = authorization.capture_before or payment.capture_before
     payment.updated_at = now
+    payment.ledger_pending_id = await bookings.rebook_hold(db=db, payment=payment, now=now)
+    await db.flush()
     return True
 
 

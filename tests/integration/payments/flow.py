@@ -63,7 +63,9 @@ async def card_session(
 
 async def payment_of(payments: Payments, session_id: int) -> Payment:
     async with payments.context.unit_of_work() as db:
-        return (await db.execute(select(Payment).where(Payment.session_id == session_id))).scalar_one()
+        return (
+            await db.execute(select(Payment).where(Payment.session_id == session_id))
+        ).scalar_one()
 
 
 async def charge_of(payments: Payments, session_id: int) -> SessionCharge:
@@ -79,7 +81,9 @@ async def balance(payments: Payments, account: AccountRef) -> int:
 
 
 async def receivable(payments: Payments, driver_id: int) -> int:
-    return await balance(payments, AccountRef.driver_receivable(driver_id=driver_id, currency="EUR"))
+    return await balance(
+        payments, AccountRef.driver_receivable(driver_id=driver_id, currency="EUR")
+    )
 
 
 async def clearing(payments: Payments) -> int:
@@ -95,8 +99,6 @@ async def calls(payments: Payments, operation: str) -> int:
     async with payments.context.unit_of_work() as db:
         return int(
             (
-                await db.execute(
-                    select(func.count()).where(ProviderCall.operation == operation)
-                )
+                await db.execute(select(func.count()).where(ProviderCall.operation == operation))
             ).scalar_one()
         )

@@ -27,18 +27,23 @@ from evbilling.main import create_app, job_registry
 from evbilling.models import ChargingSession
 from evbilling.money import Money
 from evbilling.payments import card_flow
-from evbilling.payments.psp.sandbox.server import SandboxServer
 from evbilling.payments.providers import PaymentsRuntime, ProviderSettings, server_payments
+from evbilling.payments.psp.sandbox.server import SandboxServer
 from tests.integration.arrange import add_driver, add_station, add_tariff
 
 BASE = "http://testserver"
 WEBHOOK_SECRET = "whsec_payments_tests_0123456789"
+SANDBOX_API_KEY = "sk_sandbox_tests_0123456789"
+API_KEY_HEADER = {"Authorization": f"Bearer {SANDBOX_API_KEY}"}
 SUCCESS = "4242424242424242"
 DECLINE = "4000000000000002"
 PARTIAL = "4000000000000119"
 CAPTURE_FAILS = "4000000000000135"
 SLOW_CAPTURE = "4000000000000143"
 TWICE_REVERSED = "4000000000000150"
+# What the browser types into the hosted page besides the number.
+FORM_EXPIRY = "12/34"
+FORM_CVC = "123"
 
 
 @dataclass(slots=True)
@@ -52,6 +57,7 @@ class Payments:
     api: httpx.AsyncClient  # /api/v1 with a payments key
     operator_id: int
     worker: JobWorker
+    cvc: str = FORM_CVC  # what the browser types as the CVC
 
     @property
     def sandbox(self) -> SandboxServer:
@@ -81,7 +87,7 @@ class Payments:
         assert action is not None
         submitted = await self.http.post(
             action.group(1).replace("&amp;", "&"),
-            data={"number": number, "expiry": "12/34", "cvc": "123"},
+            data={"number": number, "expiry": FORM_EXPIRY, "cvc": self.cvc},
         )
         assert submitted.status_code == 303, submitted.text
         back = urlsplit(submitted.headers["location"])
@@ -111,7 +117,11 @@ class Payments:
 
 @asynccontextmanager
 async def running_payments(
-    *, context: ServiceContext, clock: FixedClock, tmp_path: Path, operator_id: int,
+    *,
+    context: ServiceContext,
+    clock: FixedClock,
+    tmp_path: Path,
+    operator_id: int,
     webhooks: bool = True,
 ) -> AsyncIterator[Payments]:
     runtime = server_payments(
@@ -122,6 +132,7 @@ async def running_payments(
             sandbox_webhooks=webhooks,
             slow_capture_s=0.2,
             webhook_secret=WEBHOOK_SECRET,
+            sandbox_api_key=SANDBOX_API_KEY,
         ),
         clock=clock,
     )

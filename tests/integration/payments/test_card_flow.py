@@ -32,7 +32,10 @@ class TestSavingACard:
         assert listed.status_code == 200
         [method] = listed.json()
         assert (method["brand"], method["last4"], method["exp_month"], method["exp_year"]) == (
-            "visa", "4242", 12, 2034,
+            "visa",
+            "4242",
+            12,
+            2034,
         )
         assert method["is_default"] is True
 
@@ -46,7 +49,9 @@ class TestCardSession:
         # Act
         decision = await payments.hold(driver_id=driver_id, station_id=station_id)
         session_id = await start_session(
-            payments.context, operator_id=payments.operator_id, station_id=station_id,
+            payments.context,
+            operator_id=payments.operator_id,
+            station_id=station_id,
             driver_id=driver_id,
         )
         async with payments.context.unit_of_work() as db:

@@ -37,7 +37,11 @@ class TestCapture:
         payment = await payment_of(payments, done.session_id)
         charge = await charge_of(payments, done.session_id)
         assert (payment.status, payment.captured_minor) == ("captured", 952)
-        assert (charge.captured_minor, charge.receivable_minor, charge.status) == (952, 0, "settled")
+        assert (charge.captured_minor, charge.receivable_minor, charge.status) == (
+            952,
+            0,
+            "settled",
+        )
         assert await receivable(payments, done.driver_id) == 0
         assert await clearing(payments) == 952
         assert await trial_balance_is_zero(payments)
@@ -54,7 +58,9 @@ class TestCapture:
         assert listed.status_code == 200
         [item] = listed.json()["items"]
         assert (item["session_id"], item["receivable_minor"], item["shortfall_reason"]) == (
-            done.session_id, 333, "above_hold",
+            done.session_id,
+            333,
+            "above_hold",
         )
 
     async def test_a_zero_energy_session_releases_its_hold(self, payments: Payments) -> None:
@@ -167,8 +173,12 @@ class TestHolds:
 
         async with payments.context.unit_of_work() as db:
             planned = await plan_hold(
-                db=db, operator_id=payments.operator_id, station_id=station_id, evse_id=None,
-                driver_id=driver_id, now=payments.clock.now(),
+                db=db,
+                operator_id=payments.operator_id,
+                station_id=station_id,
+                evse_id=None,
+                driver_id=driver_id,
+                now=payments.clock.now(),
             )
 
         assert planned is None
@@ -176,7 +186,9 @@ class TestHolds:
     async def test_a_session_without_a_card_is_owed_in_full(self, payments: Payments) -> None:
         station_id, driver_id = await add_site(payments.context, payments.operator_id)
         session_id = await start_session(
-            payments.context, operator_id=payments.operator_id, station_id=station_id,
+            payments.context,
+            operator_id=payments.operator_id,
+            station_id=station_id,
             driver_id=driver_id,
         )
         await complete_session(payments.context, session_id=session_id, total="7.14")

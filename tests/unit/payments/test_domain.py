@@ -67,9 +67,14 @@ class TestSpendingLimit:
     def test_margin_is_price_times_power_over_meter_interval_and_stop_latency_plus_idle_cap(
         self,
     ) -> None:
-        prices = UnitPrices(currency=EUR, energy_per_kwh=Decimal("0.60"), parking_per_hour=Decimal(3))
-        policy = HoldPolicy(meter_interval=timedelta(seconds=60), stop_latency=timedelta(seconds=30),
-                            idle_cap=timedelta(minutes=20))  # fmt: skip
+        prices = UnitPrices(
+            currency=EUR, energy_per_kwh=Decimal("0.60"), parking_per_hour=Decimal(3)
+        )
+        policy = HoldPolicy(
+            meter_interval=timedelta(seconds=60),
+            stop_latency=timedelta(seconds=30),
+            idle_cap=timedelta(minutes=20),
+        )
         # 0.60 x 50 kW x 90 s / 3600 = 0.75; idle 3.00 x 1/3 h = 1.00
         assert safety_margin(prices=prices, power_w=50_000, policy=policy) == eur("1.75")
 
@@ -84,28 +89,36 @@ class TestCapturePlan:
     def test_captures_the_cost_when_the_hold_covers_it(self) -> None:
         plan = capture_plan(cost=eur("9.52"), capturable=eur("50"), minimum=eur("0.50"))
         assert (plan.capture, plan.receivable, plan.reason) == (
-            eur("9.52"), eur("0.00"), ShortfallReason.NONE,
+            eur("9.52"),
+            eur("0.00"),
+            ShortfallReason.NONE,
         )
 
     def test_captures_what_is_capturable_and_leaves_the_rest_owed(self) -> None:
         plan = capture_plan(cost=eur("61.00"), capturable=eur("50"), minimum=eur("0.50"))
         assert (plan.capture, plan.receivable, plan.reason) == (
-            eur("50"), eur("11.00"), ShortfallReason.ABOVE_HOLD,
+            eur("50"),
+            eur("11.00"),
+            ShortfallReason.ABOVE_HOLD,
         )
 
     def test_below_the_providers_minimum_releases_and_leaves_it_all_owed(self) -> None:
         plan = capture_plan(cost=eur("0.30"), capturable=eur("50"), minimum=eur("0.50"))
         assert (plan.capture.is_zero(), plan.receivable, plan.reason) == (
-            True, eur("0.30"), ShortfallReason.BELOW_MINIMUM,
+            True,
+            eur("0.30"),
+            ShortfallReason.BELOW_MINIMUM,
         )
 
     def test_a_zero_cost_releases_the_hold_owing_nothing(self) -> None:
         plan = capture_plan(cost=eur("0"), capturable=eur("50"), minimum=eur("0.50"))
-        assert plan.capture.is_zero() and plan.receivable.is_zero()
+        assert plan.capture.is_zero()
+        assert plan.receivable.is_zero()
 
     def test_without_a_hold_everything_is_owed(self) -> None:
         plan = capture_plan(cost=eur("5"), capturable=eur("0"), minimum=eur("0.50"))
-        assert plan.reason is ShortfallReason.NO_HOLD and plan.receivable == eur("5")
+        assert plan.reason is ShortfallReason.NO_HOLD
+        assert plan.receivable == eur("5")
 
     def test_refuses_a_negative_cost(self) -> None:
         with pytest.raises(InvalidRequest):

@@ -12,18 +12,24 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from evbilling.kit import Clock
-from evbilling.money import InvalidCurrency, validate_currency
 from evbilling.payments.psp.sandbox import operations as ops
 from evbilling.payments.psp.sandbox import setups
 from evbilling.payments.psp.sandbox import tables as t
-from evbilling.payments.psp.sandbox.cards import CardRejected, check_card
-from evbilling.payments.psp.sandbox.hosted import card_form, done_page, parse_form
+from evbilling.payments.psp.sandbox.pages import page_router, page_url
+from evbilling.payments.psp.sandbox.params import (
+    AmountParams,
+    AuthorizationParams,
+    CustomerParams,
+    EmptyParams,
+    Params,
+    RefundParams,
+    SetupParams,
+)
 from evbilling.payments.psp.sandbox.server import Answer, Operation, SandboxServer, fingerprint
 from evbilling.payments.psp.sandbox.store import (
     ApiFailure,
@@ -33,52 +39,6 @@ from evbilling.payments.psp.sandbox.store import (
     refund_json,
 )
 from evbilling.payments.psp.sandbox.webhooks import DEFAULT_RETRY_DELAYS
-
-
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CustomerParams(_Params):
-    reference: str = Field(min_length=1, max_length=120)
-    email: str | None = Field(default=None, max_length=320)
-
-
-class SetupParams(_Params):
-    customer: str = Field(min_length=1, max_length=32)
-    return_url: str = Field(min_length=1, max_length=2000)
-
-
-class AuthorizationParams(_Params):
-    reference: str = Field(min_length=1, max_length=120)
-    customer: str = Field(min_length=1, max_length=32)
-    payment_method: str = Field(min_length=1, max_length=32)
-    currency: str
-    amount: StrictInt
-    off_session: StrictBool = False
-    statement_descriptor: str | None = Field(default=None, max_length=22)
-
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, value: str) -> str:
-        try:
-            return validate_currency(value)
-        except InvalidCurrency as exc:
-            raise ValueError(str(exc)) from exc
-
-
-class AmountParams(_Params):
-    amount: StrictInt
-
-
-class EmptyParams(_Params):
-    pass
-
-
-class RefundParams(_Params):
-    reference: str = Field(min_length=1, max_length=120)
-    authorization: str = Field(min_length=1, max_length=32)
-    amount: StrictInt
 
 
 def create_sandbox_app(
@@ -127,20 +87,13 @@ def create_sandbox_app(
         return JSONResponse(exc.body, status_code=exc.status)
 
     app.include_router(_api_router(server))
-    app.include_router(_page_router(server))
+    app.include_router(page_router(server))
     return app
 
 
 def _answer(answer: Answer) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return JSONResponse(answer.body, status_code=answer.status, headers=headers)
-
-
-def _page_url(server: SandboxServer, request: Request) -> str:
-    if server.public_url:
-        return server.public_url
-    root_path = str(request.scope.get("root_path", "")).rstrip("/")
-    return f"{request.url.scheme}://{request.url.netloc}{root_path}"
 
 
 def _api_router(server: SandboxServer) -> APIRouter:
@@ -161,7 +114,7 @@ def _api_router(server: SandboxServer) -> APIRouter:
     def now() -> datetime:
         return server.clock.now()
 
-    async def write(request: Request, params: _Params, operation: Operation) -> JSONResponse:
+    async def write(request: Request, params: Params, operation: Operation) -> JSONResponse:
         key = request.headers.get("idempotency-key")
         if key is not None and not 1 <= len(key) <= 255:
             raise ApiFailure(
@@ -175,6 +128,12 @@ def _api_router(server: SandboxServer) -> APIRouter:
 
     async def read(operation: Operation) -> JSONResponse:
         return _answer(await server.read(operation))
+
+    async def expire_first(authorization_id: str) -> None:
+        async def run(conn: AsyncConnection, effects: Effects) -> Outcome:
+            return await ops.expire(conn, effects, now=now(), authorization_id=authorization_id)
+
+        await server.read(run)  # a missing hold is reported by the operation itself
 
     @router.post("/customers")
     async def create_customer(request: Request, params: CustomerParams) -> Response:
@@ -194,22 +153,22 @@ def _api_router(server: SandboxServer) -> APIRouter:
 
     @router.post("/card_setups")
     async def create_setup(request: Request, params: SetupParams) -> Response:
-        page_url = _page_url(server, request)
+        here = page_url(server, request)
 
         async def run(conn: AsyncConnection, _: Effects) -> Outcome:
             return await setups.create_setup(
                 conn, now=now(), customer_id=params.customer, return_url=params.return_url,
-                page_url=page_url,
+                page_url=here,
             )  # fmt: skip
 
         return await write(request, params, run)
 
     @router.get("/card_setups/{setup_id}")
     async def get_setup(request: Request, setup_id: str) -> Response:
-        page_url = _page_url(server, request)
+        here = page_url(server, request)
 
         async def run(conn: AsyncConnection, _: Effects) -> Outcome:
-            return await setups.get_setup(conn, setup_id=setup_id, page_url=page_url)
+            return await setups.get_setup(conn, setup_id=setup_id, page_url=here)
 
         return await read(run)
 
@@ -251,6 +210,8 @@ def _api_router(server: SandboxServer) -> APIRouter:
 
     @router.post("/authorizations/{authorization_id}/increment")
     async def increment(request: Request, authorization_id: str, params: AmountParams) -> Response:
+        await expire_first(authorization_id)
+
         async def run(conn: AsyncConnection, effects: Effects) -> Outcome:
             return await ops.increment(
                 conn, effects, now=now(), currencies=server.currencies,
@@ -261,6 +222,8 @@ def _api_router(server: SandboxServer) -> APIRouter:
 
     @router.post("/authorizations/{authorization_id}/capture")
     async def capture(request: Request, authorization_id: str, params: AmountParams) -> Response:
+        await expire_first(authorization_id)
+
         async def run(conn: AsyncConnection, effects: Effects) -> Outcome:
             return await ops.capture(
                 conn, effects, now=now(), currencies=server.currencies,
@@ -274,6 +237,8 @@ def _api_router(server: SandboxServer) -> APIRouter:
     async def cancel(
         request: Request, authorization_id: str, params: EmptyParams | None = None
     ) -> Response:
+        await expire_first(authorization_id)
+
         async def run(conn: AsyncConnection, effects: Effects) -> Outcome:
             return await ops.cancel(conn, effects, now=now(), authorization_id=authorization_id)
 
@@ -386,58 +351,3 @@ def _api_router(server: SandboxServer) -> APIRouter:
         return await read(run)
 
     return router
-
-
-def _page_router(server: SandboxServer) -> APIRouter:
-    router = APIRouter()
-
-    @router.get("/setup/{setup_id}", response_class=HTMLResponse)
-    async def setup_page(request: Request, setup_id: str, key: str = "") -> Response:
-        await server.start()
-
-        async def run(conn: AsyncConnection, _: Effects) -> Outcome:
-            row = await setups.page_setup(conn, setup_id=setup_id, page_key=key)
-            return Outcome(200, {"status": row["status"]})
-
-        answer = await server.read(run)
-        if answer.status != 200:
-            return HTMLResponse("<!doctype html><title>Not found</title>Not found", 404)
-        if answer.body["status"] != "pending":
-            return HTMLResponse(done_page())
-        return HTMLResponse(card_form(action=str(request.url)), headers=_NO_STORE)
-
-    @router.post("/setup/{setup_id}", response_class=HTMLResponse)
-    async def submit_card(request: Request, setup_id: str, key: str = "") -> Response:
-        await server.start()
-        form = parse_form(await request.body())
-        try:
-            card = check_card(
-                number=form.get("number", ""), expiry=form.get("expiry", ""),
-                cvc=form.get("cvc", ""), now=server.clock.now(),
-            )  # fmt: skip
-        except CardRejected as rejected:
-            page = card_form(action=str(request.url), error=str(rejected))
-            return HTMLResponse(page, status_code=422, headers=_NO_STORE)
-        finally:
-            form.clear()
-        page_url = _page_url(server, request)
-        redirect: list[str] = []
-
-        async def run(conn: AsyncConnection, effects: Effects) -> Outcome:
-            redirect.append(
-                await setups.complete_setup(
-                    conn, effects, now=server.clock.now(), setup_id=setup_id, page_key=key,
-                    card=card, page_url=page_url,
-                )
-            )  # fmt: skip
-            return Outcome(303, {})
-
-        answer = await server.read(run)
-        if answer.status != 303:
-            return HTMLResponse(done_page() if answer.status == 400 else "Not found", answer.status)
-        return RedirectResponse(redirect[0], status_code=303, headers=_NO_STORE)
-
-    return router
-
-
-_NO_STORE = {"Cache-Control": "no-store"}

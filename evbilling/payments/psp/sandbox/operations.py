@@ -121,6 +121,14 @@ async def retrieve(
     return Outcome(200, authorization_json(row))
 
 
+async def expire(
+    conn: AsyncConnection, effects: Effects, *, now: datetime, authorization_id: str
+) -> Outcome:
+    """Cancel the hold if its deadline passed, in a transaction of its own: the expiry stands
+    even when the request that touched the hold is then refused."""
+    return await retrieve(conn, effects, now=now, authorization_id=authorization_id)
+
+
 async def list_authorizations(
     conn: AsyncConnection, effects: Effects, *, now: datetime, reference: str | None
 ) -> Outcome:

@@ -1,14 +1,14 @@
 """The sandbox server's state: its database, clock, webhook sender, and idempotency keys
 honoured like Stripe's.
 
-Idempotency: a POST with an `Idempotency-Key` stores the key (with a fingerprint of the
-method, path and body) before running; the operation's answer, success or error, is stored
-in the operation's own transaction, so effect and stored answer commit together. The same
-key again within 24 h answers the stored response (header `Idempotent-Replayed: true`); the
-same key with other parameters is refused (400 `idempotency_error`); a key still running is
-answered 409 `idempotency_key_in_use`. A request refused before it ran (bad parameters, an
-unknown object, a refused amount) stores nothing, as at Stripe... except that the sandbox
-stores every answer of an operation that started, including declines and capture failures.
+A POST with an `Idempotency-Key` stores the key (with a fingerprint of method, path and
+body) before running; the operation's answer is stored in the operation's own transaction,
+so effect and stored answer commit together. The same key again within 24 h gets the
+stored answer (header `Idempotent-Replayed: true`), including a decline or a capture
+failure; the same key with other parameters is refused (400 `idempotency_key_reused`); a key
+whose request is still running is answered 409 `idempotency_key_in_use`. A request refused
+with nothing done (400/404: bad amount, wrong state, unknown object) stores nothing, so its
+key can be used again.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ Every money-moving call carries the caller's idempotency key (`Idempotency-Key` 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -274,7 +275,11 @@ class StripeProvider:
         self, *, created_from: datetime, created_to: datetime
     ) -> Sequence[BalanceTransaction]:
         params: BalanceTransactionListParams = {
-            "created": {"gte": int(created_from.timestamp()), "lt": int(created_to.timestamp())},
+            # Stripe records whole seconds: second s is in [from, to) iff ceil(from) <= s < ceil(to)
+            "created": {
+                "gte": math.ceil(created_from.timestamp()),
+                "lt": math.ceil(created_to.timestamp()),
+            },
             "limit": 100,
             "expand": ["data.source"],
         }

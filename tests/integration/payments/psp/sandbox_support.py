@@ -93,9 +93,7 @@ class Sandbox:
         action = re.search(r'action="([^"]+)"', page.text)
         assert action is not None
         target = action.group(1).replace("&amp;", "&")
-        return await self.http.post(
-            target, data={"number": number, "expiry": expiry, "cvc": cvc}
-        )
+        return await self.http.post(target, data={"number": number, "expiry": expiry, "cvc": cvc})
 
     async def hold(
         self, number: str, amount: str, currency: str = "EUR", *, key: str = "hold:1"
@@ -109,6 +107,15 @@ class Sandbox:
             amount=Money.of(amount, currency),
             off_session=True,
         )
+
+    async def events(self, object_id: str) -> list[str]:
+        response = await self.http.get(
+            "/sandbox-psp/v1/_control/events",
+            params={"object_id": object_id},
+            headers={"Authorization": f"Bearer {API_KEY}"},
+        )
+        assert response.status_code == 200
+        return [row["type"] for row in response.json()["data"]]
 
     async def captures(self, authorization_id: str) -> list[int]:
         response = await self.http.get(
