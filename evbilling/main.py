@@ -102,23 +102,6 @@ def job_registry(*, settings: Settings, provider: PaymentProvider | None = None)
     recurring kind adds a schedule line (docs/jobs.md). `provider`: the server's payment
     provider (other processes reach it as `remote_provider` does)."""
     registry = JobRegistry()
-    psp = provider or remote_provider(config=provider_settings(settings))
-    settle = payments_jobs.settle_session(provider=psp, max_failures=settings.capture_max_failures)
-    registry.register_standalone(payments_jobs.SESSION_COMPLETED, settle)
-    registry.register_standalone(
-        payments_jobs.RELEASE_KIND, payments_jobs.release_hold(provider=psp)
-    )
-    registry.register_standalone(
-        payments_jobs.REFUND_KIND, payments_jobs.finish_refund(provider=psp)
-    )
-    registry.register(
-        payments_jobs.SWEEP_KIND, payments_jobs.sweep_holds(policy=hold_policy(settings))
-    )
-    registry.schedule(payments_jobs.SWEEP_KIND, every=timedelta(minutes=5))
-    registry.register_standalone(
-        payments_jobs.RECONCILE_KIND, payments_jobs.reconcile_nightly(provider=psp)
-    )
-    registry.schedule(payments_jobs.RECONCILE_KIND, every=timedelta(days=1))
     registry.register(PRUNE_KIND, prune_succeeded_jobs)
     registry.schedule(PRUNE_KIND, every=timedelta(hours=1))
     registry.register(PRUNE_IDEMPOTENCY_KEYS, prune_idempotency_keys)
@@ -137,6 +120,23 @@ def job_registry(*, settings: Settings, provider: PaymentProvider | None = None)
         charging_events.SESSION_LIMIT_REACHED,
         ocpp_jobs.stop_at_spending_limit(timeout_s=settings.command_timeout_s),
     )
+    psp = provider or remote_provider(config=provider_settings(settings))
+    settle = payments_jobs.settle_session(provider=psp, max_failures=settings.capture_max_failures)
+    registry.register_standalone(payments_jobs.SESSION_COMPLETED, settle)
+    registry.register_standalone(
+        payments_jobs.RELEASE_KIND, payments_jobs.release_hold(provider=psp)
+    )
+    registry.register_standalone(
+        payments_jobs.REFUND_KIND, payments_jobs.finish_refund(provider=psp)
+    )
+    registry.register(
+        payments_jobs.SWEEP_KIND, payments_jobs.sweep_holds(policy=hold_policy(settings))
+    )
+    registry.schedule(payments_jobs.SWEEP_KIND, every=timedelta(minutes=5))
+    registry.register_standalone(
+        payments_jobs.RECONCILE_KIND, payments_jobs.reconcile_nightly(provider=psp)
+    )
+    registry.schedule(payments_jobs.RECONCILE_KIND, every=timedelta(days=1))
     return registry
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evbilling.charging import events as charging_events
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.jobs import enqueue
 from evbilling.infra.jobs.registry import JobHandler, StandaloneJobHandler
@@ -30,7 +31,7 @@ from evbilling.payments.card_flow import RELEASE_KIND
 from evbilling.payments.domain import HoldPolicy
 from evbilling.payments.psp import PaymentProvider
 
-SESSION_COMPLETED = "session.completed"
+SESSION_COMPLETED = charging_events.SESSION_COMPLETED
 REFUND_KIND = refunds.REFUND_KIND
 SWEEP_KIND = "payments.sweep_holds"
 RECONCILE_KIND = "payments.reconcile"

@@ -56,9 +56,14 @@ class TestJobsCli:
         outcomes = sorted((run["kind"], run["outcome"]) for run in runs)
         assert outcomes == [
             ("charging.close_abandoned", "succeeded"),
+            ("charging.complete_idle", "succeeded"),
             ("charging.retry_pricing", "succeeded"),
+            ("http.prune_idempotency_keys", "succeeded"),
             ("jobs.prune", "succeeded"),
             ("payments.capture", "dead"),
+            # No server runs here, so the provider (its sandbox) cannot be reached: retried.
+            ("payments.reconcile", "retrying"),
+            ("payments.sweep_holds", "succeeded"),
         ]
         assert invoke_json("jobs", "run-once") == []
         assert invoke_json("jobs", "show", str(capture))["last_error"] == (
@@ -82,8 +87,12 @@ class TestJobsCli:
         # The run that killed the capture also ran the server's scheduled slots.
         assert [job["kind"] for job in everything["items"]] == [
             "payments.refund",
+            "payments.reconcile",
+            "payments.sweep_holds",
+            "charging.complete_idle",
             "charging.retry_pricing",
             "charging.close_abandoned",
+            "http.prune_idempotency_keys",
             "jobs.prune",
             "payments.capture",
         ]
