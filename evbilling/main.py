@@ -121,7 +121,11 @@ def job_registry(*, settings: Settings, provider: PaymentProvider | None = None)
         ocpp_jobs.stop_at_spending_limit(timeout_s=settings.command_timeout_s),
     )
     psp = provider or remote_provider(config=provider_settings(settings))
-    settle = payments_jobs.settle_session(provider=psp, max_failures=settings.capture_max_failures)
+    settle = payments_jobs.settle_session(
+        provider=psp,
+        max_failures=settings.capture_max_failures,
+        capture_margin=timedelta(seconds=settings.capture_margin_s),
+    )
     registry.register_standalone(payments_jobs.SESSION_COMPLETED, settle)
     registry.register_standalone(
         payments_jobs.RELEASE_KIND, payments_jobs.release_hold(provider=psp)
@@ -427,6 +431,7 @@ def hold_policy(settings: Settings) -> HoldPolicy:
         stop_latency=timedelta(seconds=settings.hold_stop_latency_s),
         idle_cap=timedelta(seconds=settings.hold_idle_cap_s),
         unused_hold_after=timedelta(seconds=settings.hold_unused_after_s),
+        capture_margin=timedelta(seconds=settings.capture_margin_s),
     )
 
 

@@ -59,7 +59,10 @@ def _id(payload: dict[str, Any], name: str) -> int:
 
 
 def settle_session(
-    *, provider: PaymentProvider, max_failures: int = capture.DEFAULT_MAX_FAILURES
+    *,
+    provider: PaymentProvider,
+    max_failures: int = capture.DEFAULT_MAX_FAILURES,
+    capture_margin: timedelta = capture.DEFAULT_CAPTURE_MARGIN,
 ) -> StandaloneJobHandler:
     async def handler(*, context: ServiceContext, payload: dict[str, Any], now: datetime) -> None:
         await capture.settle_session(
@@ -67,6 +70,7 @@ def settle_session(
             provider=provider,
             session_id=_id(payload, "session_id"),
             max_failures=max_failures,
+            capture_margin=capture_margin,
         )
 
     return handler
