@@ -31,6 +31,7 @@ from evbilling.payments.psp import PaymentProvider
 from evbilling.payments.schemas import (
     CardSetupRead,
     ChargePage,
+    ChargeRead,
     PaymentPage,
     PaymentRead,
     ReconciliationRead,
@@ -140,6 +141,30 @@ def refund_command(
         )
 
     emit_read(RefundRead.model_validate(_with_provider(work)), as_json=as_json)
+
+
+@app.command("write-off")
+def write_off_command(
+    session_id: int,
+    amount: Annotated[
+        str | None, typer.Option(help="In the currency's units; all that is owed if omitted.")
+    ] = None,
+    as_json: bool = JsonOption,
+) -> None:
+    """Write off (part of) what a driver owes for a session."""
+    try:
+        value = None if amount is None else Decimal(amount)
+    except InvalidOperation as exc:
+        raise typer.BadParameter(f"amount: not a decimal number: {amount!r}") from exc
+
+    async def work(db: Any, context: ServiceContext, operator_id: int) -> ChargeRead:
+        row = await service.write_off(
+            db=db, operator_id=operator_id, session_id=session_id, amount=value,
+            now=context.clock.now(),
+        )  # fmt: skip
+        return ChargeRead.model_validate(row)
+
+    emit_read(run_command(work), as_json=as_json)
 
 
 @app.command("reconcile")
