@@ -197,14 +197,10 @@ class TestListingAndPruning:
         await add_job(context, n=1)
         await worker(context, registry()).run_once(now=clock.now())
 
-        await worker(context, job_registry(settings=Settings())).run_once(
-            now=clock.now() + timedelta(days=8)
-        )
+        server_jobs = job_registry(settings=Settings())
+        await worker(context, server_jobs).run_once(now=clock.now() + timedelta(days=8))
 
         # The week-old job is gone; what is left are this round's scheduled slots.
         kinds = sorted((job.kind, job.status) for job in await all_jobs(context))
-        assert kinds == [
-            ("charging.close_abandoned", "succeeded"),
-            ("charging.retry_pricing", "succeeded"),
-            ("jobs.prune", "succeeded"),
-        ]
+        assert ("jobs.prune", "succeeded") in kinds
+        assert kinds == sorted((s.kind, "succeeded") for s in server_jobs.schedules)
