@@ -150,6 +150,9 @@ class LedgerRepository:
                 ids[ref] = found
         if not missing:
             return ids
+        # One order for every writer: two transactions creating the same new accounts wait
+        # for each other in the same order instead of deadlocking.
+        missing.sort(key=lambda ref: (ref.kind.value, ref.currency, ref.scope))
         connection = await self._connection()
         inserted = await connection.execute(
             self.insert_or_skip(LedgerAccount, conflict=("kind", "currency", "scope"))
