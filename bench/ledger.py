@@ -1,7 +1,8 @@
 """Ledger throughput: balanced transfers booked through the real service (`post_entry`), one
 transfer per committed transaction, beside the same inserts done with the raw driver.
 
-- SQLite (a temporary file, WAL, synchronous=FULL): one writer, transfers in sequence.
+- SQLite (a temporary file, WAL, synchronous=FULL unless --sqlite-synchronous says
+  otherwise): one writer, transfers in sequence.
 - PostgreSQL (a throw-away database created and dropped here): 8 concurrent clients, first
   between many accounts, then the hot-account case where every transfer credits ONE revenue
   account. Deadlocks and serialization failures are counted (each would be a failed
@@ -87,21 +88,28 @@ def _ratio(service: Tally, raw: Tally) -> float:
 # SQLite: the service and the raw peer take turns, so both see the same machine.
 
 
-def _full_sync(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.close()
+SYNCHRONOUS = ("FULL", "NORMAL", "OFF")
+
+
+def _sync(mode: str) -> Callable[[Any, Any], None]:
+    def set_mode(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA synchronous={mode}")
+        cursor.close()
+
+    return set_mode
 
 
 class SqliteService:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, synchronous: str) -> None:
         self.url = f"sqlite+aiosqlite:///{path}"
+        self.synchronous = synchronous
         self.count = 0
 
     async def open(self) -> None:
         await asyncio.to_thread(upgrade, url=self.url)
         self.engine = create_engine(url=self.url)
-        event.listen(self.engine.sync_engine, "connect", _full_sync)
+        event.listen(self.engine.sync_engine, "connect", _sync(self.synchronous))
         self.sessions = create_session_factory(self.engine)
 
     async def run(self, seconds: float, tally: Tally) -> None:
@@ -136,8 +144,9 @@ class SqliteService:
 class SqliteRaw:
     """The same statements through the sqlite3 module, the same pragmas and triggers."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, synchronous: str) -> None:
         self.path = path
+        self.synchronous = synchronous
         self.count = 0
         self.accounts: dict[tuple[str, str], int] = {}
         self.at = NOW.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
@@ -145,7 +154,7 @@ class SqliteRaw:
     async def open(self) -> None:
         await asyncio.to_thread(upgrade, url=f"sqlite+aiosqlite:///{self.path}")
         self.connection = sqlite3.connect(self.path, isolation_level=None)
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+        for pragma in ("journal_mode=WAL", f"synchronous={self.synchronous}", "foreign_keys=ON"):
             self.connection.execute(f"PRAGMA {pragma}")
 
     def _account(self, ref: AccountRef) -> int:
@@ -189,10 +198,12 @@ class SqliteRaw:
         tally.seconds += time.perf_counter() - start
 
 
-async def _sqlite(directory: Path, *, seconds: float, rounds: int) -> dict[str, Any]:
+async def _sqlite(
+    directory: Path, *, seconds: float, rounds: int, synchronous: str
+) -> dict[str, Any]:
     service, raw = (
-        SqliteService(directory / "service.sqlite3"),
-        SqliteRaw(directory / "raw.sqlite3"),
+        SqliteService(directory / "service.sqlite3", synchronous=synchronous),
+        SqliteRaw(directory / "raw.sqlite3", synchronous=synchronous),
     )
     await service.open()
     await raw.open()
@@ -493,11 +504,22 @@ def main() -> None:
     parser.add_argument(
         "--processes", type=int, default=1, help="processes the 8 PostgreSQL clients run in"
     )
+    parser.add_argument(
+        "--sqlite-synchronous",
+        choices=SYNCHRONOUS,
+        default="FULL",
+        help="FULL is the benchmark; OFF shows the CPU cost without the disk",
+    )
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         sqlite_figures = asyncio.run(
-            _sqlite(Path(directory), seconds=args.seconds, rounds=args.rounds)
+            _sqlite(
+                Path(directory),
+                seconds=args.seconds,
+                rounds=args.rounds,
+                synchronous=args.sqlite_synchronous,
+            )
         )
     result: dict[str, Any] = {
         "benchmark": "ledger_transfers",
