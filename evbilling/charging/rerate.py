@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.charging.metering import Reading, SessionEvidence, StatusChange, decode_periods
-from evbilling.charging.pricing import rate_evidence
+from evbilling.charging.pricing import priced_until, rate_evidence
 from evbilling.charging.read_repository import RerateRepository
 from evbilling.kit.errors import InvalidRequest
 from evbilling.rating.engine import rate_session
@@ -123,7 +123,9 @@ async def rerate(
                 rated = rate_session(
                     tariff=tariff,
                     periods=decode_periods(row.rating_periods),
-                    end=row.stopped_at,
+                    # The window they were rated over: to when the car left, when idle
+                    # time until then was priced.
+                    end=priced_until(row),
                     time_zone=row.time_zone,
                 )
             else:

@@ -161,3 +161,42 @@ class TestCardFlowOverOcpp:
         assert jobs == [{"session_id": session.id}]
         assert [(p.status, p.captured_minor) for p in released] == [("released", 0)]
         assert captures == []
+
+    async def test_a_start_without_authorize_holds_the_card_once_even_when_replayed(
+        self, context: ServiceContext, operator_id: int, clock: FixedClock, tmp_path: Path
+    ) -> None:
+        # A remote start the station does not authorize: StartTransaction comes first.
+        tariff = await create_tariff(context, operator_id=operator_id)
+        await create_station(context, operator_id=operator_id, tariff_id=tariff)
+        await create_token(context, operator_id=operator_id, uid=CARD)
+        async with sandbox_and_server(context, clock, tmp_path) as (sandbox, server):
+            await save_card(context, sandbox, operator_id=operator_id, number=SUCCESS)
+            async with charger(server) as station:
+                started = await station.start_tx(CARD, meter_start=0, minutes=0)
+                # The station resends it after a reconnect: the same transaction, no new hold.
+                replayed = await station.start_tx(CARD, meter_start=0, minutes=0)
+
+        sessions = await sessions_of(context)
+        held = await payments_of(context)
+        assert started.id_tag_info["status"] == "Accepted"
+        assert replayed.transaction_id == started.transaction_id
+        assert [(p.status, p.session_id) for p in held] == [("authorized", sessions[0].id)]
+        assert (sessions[0].spending_limit_minor, sessions[0].payment_kind) == (892, "card")
+
+    async def test_a_driver_without_a_saved_card_charges_as_before(
+        self, context: ServiceContext, operator_id: int, clock: FixedClock, tmp_path: Path
+    ) -> None:
+        tariff = await create_tariff(context, operator_id=operator_id)
+        await create_station(context, operator_id=operator_id, tariff_id=tariff)
+        await create_token(context, operator_id=operator_id, uid=CARD)
+        async with sandbox_and_server(context, clock, tmp_path) as (_, server):
+            async with charger(server) as station:
+                authorized = await station.call(call.Authorize(id_tag=CARD))
+                started = await station.start_tx(CARD, meter_start=0, minutes=0)
+
+        sessions = await sessions_of(context)
+        assert authorized.id_tag_info["status"] == "Accepted"
+        assert started.id_tag_info["status"] == "Accepted"
+        assert await payments_of(context) == []
+        assert (sessions[0].status, sessions[0].spending_limit_minor) == ("active", None)
+        assert sessions[0].payment_kind is None

@@ -8,6 +8,7 @@ tariff bills parking time); `completed_at` is when the session's amount became f
 `session.completed` was recorded. Payments sets `spending_limit_minor` (incl. VAT, minor units
 of the session's currency); charging records `limit_reached_at` and, once the station was told
 to stop, `limit_stop_reason`. `payment_kind` / `payment_reason` say how the session is paid.
+Sessions that had ended already are final as they are: occupied and completed until their stop.
 """
 
 from collections.abc import Sequence
@@ -43,6 +44,12 @@ def upgrade() -> None:
     )
     op.add_column(
         "charging_sessions", sa.Column("payment_reason", sa.String(length=200), nullable=True)
+    )
+    # Sessions that ended before: final as they are (their car is long gone), never completed
+    # again by the idle-cap sweep, and no session.completed for them.
+    op.execute(
+        "UPDATE charging_sessions SET occupied_until = stopped_at, completed_at = stopped_at "
+        "WHERE stopped_at IS NOT NULL"
     )
 
 

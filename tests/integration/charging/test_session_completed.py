@@ -12,6 +12,7 @@ from typing import Any
 from evbilling.charging.completion import complete_idle_sessions
 from evbilling.charging.ending import close_abandoned_sessions, price_session, retry_failed_pricing
 from evbilling.charging.events import SESSION_COMPLETED, SESSION_REPRICED
+from evbilling.charging.rerate import rerate
 from evbilling.charging.station_events import StationRef
 from evbilling.infra.context import ServiceContext
 from evbilling.models import ChargingSession
@@ -244,6 +245,28 @@ class TestIdleTimeUntilUnplug:
         assert row.cost_incl_vat == Decimal("5.52")
         assert row.energy_wh == 2000
         assert row.completed_at is not None
+
+    async def test_a_rerate_prices_the_same_window_until_unplug(
+        self, context: ServiceContext, operator_id: int
+    ) -> None:
+        station = await arranged(context, operator_id, ocpi=PARKING)
+        _, stopped = await charged_and_stopped(context, station, wh=2000)
+        await connector_status(
+            context, station, status="Available", at=stopped + timedelta(minutes=30)
+        )
+        same = {"country_code": "DE", "party_id": "EVB", "id": "P1", **PARKING}
+
+        async with context.unit_of_work() as db:
+            report = await rerate(
+                db=db,
+                operator_id=operator_id,
+                tariff_document=same,
+                started_from=stopped - timedelta(days=1),
+                started_before=stopped + timedelta(days=1),
+            )
+
+        assert report.totals()["billed_excl_vat"] == Decimal("4.60")
+        assert report.totals()["difference_excl_vat"] == Decimal(0)
 
     async def test_is_free_when_the_tariff_bills_no_parking(
         self, context: ServiceContext, operator_id: int
