@@ -61,7 +61,7 @@ from evbilling.payments.errors import HoldNotCapturable, NotRefundable, RefundTo
 from evbilling.payments.providers import (
     PaymentsRuntime,
     ProviderSettings,
-    remote_provider,
+    process_payments,
     server_payments,
 )
 from evbilling.payments.psp import PaymentProvider, WebhookRejected
@@ -100,7 +100,7 @@ IDEMPOTENT_ROUTES: tuple[str, ...] = payments_endpoints.IDEMPOTENT_ROUTES
 def job_registry(*, settings: Settings, provider: PaymentProvider | None = None) -> JobRegistry:
     """Every kind of background job and the slice handler that runs it, one line each; a
     recurring kind adds a schedule line (docs/jobs.md). `provider`: the server's payment
-    provider (other processes reach it as `remote_provider` does)."""
+    provider (a command opens its own, `process_payments`)."""
     registry = JobRegistry()
     registry.register(PRUNE_KIND, prune_succeeded_jobs)
     registry.schedule(PRUNE_KIND, every=timedelta(hours=1))
@@ -120,7 +120,10 @@ def job_registry(*, settings: Settings, provider: PaymentProvider | None = None)
         charging_events.SESSION_LIMIT_REACHED,
         ocpp_jobs.stop_at_spending_limit(timeout_s=settings.command_timeout_s),
     )
-    psp = provider or remote_provider(config=provider_settings(settings))
+    psp = (
+        provider
+        or process_payments(config=provider_settings(settings), clock=SystemClock()).provider
+    )
     settle = payments_jobs.settle_session(
         provider=psp,
         max_failures=settings.capture_max_failures,

@@ -1,7 +1,7 @@
 """`evbilling payments ...`: card set-ups, payments, refunds, receivables and reconciliation
 from the command line. Commands that call the provider open their own short units of work
-(none is open while the provider answers); the provider is the server's (the root command
-passes its factory to `register`; the sandbox is reached through the running server)."""
+(none is open while the provider answers); the root command passes the provider's factory
+to `register` (the sandbox's own database opened here, or Stripe)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
 from evbilling.kit import EVBillingError, SystemClock, parse_utc_timestamp
 from evbilling.payments import card_setup, reconcile, refunds, service
+from evbilling.payments.providers import PaymentsRuntime
 from evbilling.payments.psp import PaymentProvider
 from evbilling.payments.schemas import (
     CardSetupRead,
@@ -44,7 +45,7 @@ app = typer.Typer(
     help="Card payments: saved cards, holds, refunds, receivables.", no_args_is_help=True
 )
 
-_provider: Callable[[], PaymentProvider] | None = None
+_provider: Callable[[], PaymentsRuntime] | None = None
 _public_url: Callable[[], str] = lambda: "http://127.0.0.1:8080"  # noqa: E731
 _PAYMENT_COLUMNS = ["id", "driver_id", "session_id", "status", "currency", "authorized_minor",
                     "captured_minor", "refunded_minor"]  # fmt: skip
@@ -53,7 +54,7 @@ _CHARGE_COLUMNS = ["session_id", "driver_id", "currency", "total_minor", "captur
 
 
 def register(
-    root: typer.Typer, *, provider: Callable[[], PaymentProvider], public_url: Callable[[], str]
+    root: typer.Typer, *, provider: Callable[[], PaymentsRuntime], public_url: Callable[[], str]
 ) -> None:
     """Mount `payments` on the root command; `provider` builds the configured provider."""
     global _provider, _public_url
@@ -71,16 +72,14 @@ def _with_provider(work: Callable[[ServiceContext, PaymentProvider, int], Awaita
             clock=SystemClock(),
             api_keys=config.api_keys,
         )
-        provider = _provider()
+        runtime = _provider()
         try:
             async with context.unit_of_work() as db:
                 operator_id = await config.operator_of(db=db, now=context.clock.now())
                 await db.commit()
-            return await work(context, provider, operator_id)
+            return await work(context, runtime.provider, operator_id)
         finally:
-            close = getattr(provider, "aclose", None)
-            if close is not None:
-                await close()
+            await runtime.close()
             await engine.dispose()
 
     try:
