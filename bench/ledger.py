@@ -1,7 +1,8 @@
 """Ledger throughput: balanced transfers booked through the real service (`post_entry`), one
 transfer per committed transaction, beside the same inserts done with the raw driver.
 
-- SQLite (a temporary file, WAL, synchronous=FULL): one writer, transfers in sequence.
+- SQLite (a temporary file, WAL, synchronous=FULL unless --sqlite-synchronous says
+  otherwise): one writer, transfers in sequence.
 - PostgreSQL (a throw-away database created and dropped here): 8 concurrent clients, first
   between many accounts, then the hot-account case where every transfer credits ONE revenue
   account. Deadlocks and serialization failures are counted (each would be a failed
@@ -17,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
+import os
 import platform
 import sqlite3
 import sys
@@ -40,6 +43,7 @@ from evbilling.infra.db.engine import create_engine, create_session_factory
 from evbilling.infra.db.migrate import upgrade
 from evbilling.ledger import service as ledger
 from evbilling.ledger.domain import AccountRef, Line, build_entry
+from evbilling.ledger.repository import LedgerRepository
 
 CLIENTS = 8
 DRIVERS = 1000
@@ -62,124 +66,190 @@ def _rate(count: int, seconds: float) -> float:
     return round(count / seconds, 1)
 
 
-# ---------------------------------------------------------------------------------------------
-# SQLite
-
-
-def _full_sync(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.close()
-
-
-async def _sqlite_service(path: Path, *, seconds: float) -> dict[str, Any]:
-    url = f"sqlite+aiosqlite:///{path}"
-    await asyncio.to_thread(upgrade, url=url)
-    engine = create_engine(url=url)
-    event.listen(engine.sync_engine, "connect", _full_sync)
-    sessions = create_session_factory(engine)
-    count = 0
-    start = time.perf_counter()
-    deadline = start + seconds
-    while time.perf_counter() < deadline:
-        async with sessions() as db:
-            await ledger.post_entry(
-                db=db,
-                draft=build_entry(
-                    reference=f"t{count}", description="bench", lines=_lines(count, hot=False)
-                ),
-                now=NOW,
-            )
-            await db.commit()
-        count += 1
-    elapsed = time.perf_counter() - start
-    async with engine.connect() as connection:
-        sync = (await connection.execute(text("PRAGMA synchronous"))).scalar()
-    difference = await _difference(engine)
-    await engine.dispose()
-    return {
-        "transfers": count,
-        "transfers_per_second": _rate(count, elapsed),
-        "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(int(sync or 0)),
-        "trial_balance_difference": difference,
-    }
-
-
-def _sqlite_raw(path: Path, *, seconds: float) -> dict[str, Any]:
-    upgrade(url=f"sqlite+aiosqlite:///{path}")
-    connection = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
-        connection.execute(f"PRAGMA {pragma}")
-    accounts: dict[tuple[str, str], int] = {}
-    at = NOW.replace(tzinfo=None).isoformat(sep=" ")
-
-    def account(ref: AccountRef) -> int:
-        key = (ref.kind.value, ref.scope)
-        if key not in accounts:
-            connection.execute(
-                "INSERT INTO ledger_accounts (kind, currency, scope, created_at) VALUES (?,?,?,?)",
-                (ref.kind.value, ref.currency, ref.scope, at),
-            )
-            accounts[key] = int(connection.execute("SELECT last_insert_rowid()").fetchone()[0])
-        return accounts[key]
-
-    count = 0
-    start = time.perf_counter()
-    deadline = start + seconds
-    while time.perf_counter() < deadline:
-        lines = _lines(count, hot=False)
-        ids = [account(line.account) for line in lines]
-        connection.execute("BEGIN")
-        entry = connection.execute(
-            "INSERT INTO ledger_entries (reference, kind, description, created_at) "
-            "VALUES (?, 'transfer', 'bench', ?) RETURNING id",
-            (f"t{count}", at),
-        ).fetchone()[0]
-        connection.executemany(
-            "INSERT INTO ledger_lines (entry_id, account_id, currency, amount_minor) "
-            "VALUES (?, ?, ?, ?)",
-            [(entry, i, CURRENCY, line.amount_minor) for i, line in zip(ids, lines, strict=True)],
-        )
-        connection.execute("COMMIT")
-        count += 1
-    elapsed = time.perf_counter() - start
-    connection.close()
-    return {"transfers": count, "transfers_per_second": _rate(count, elapsed)}
-
-
-# ---------------------------------------------------------------------------------------------
-# PostgreSQL
-
-
 @dataclass
 class Tally:
     transfers: int = 0
+    seconds: float = 0.0
     deadlocks: int = 0
     other_failures: int = 0
 
+    def figures(self) -> dict[str, Any]:
+        return {
+            "transfers": self.transfers,
+            "transfers_per_second": _rate(self.transfers, self.seconds),
+        }
+
+
+def _ratio(service: Tally, raw: Tally) -> float:
+    return round(service.transfers / service.seconds / (raw.transfers / raw.seconds), 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# SQLite: the service and the raw peer take turns, so both see the same machine.
+
+
+SYNCHRONOUS = ("FULL", "NORMAL", "OFF")
+
+
+def _sync(mode: str) -> Callable[[Any, Any], None]:
+    def set_mode(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA synchronous={mode}")
+        cursor.close()
+
+    return set_mode
+
+
+class SqliteService:
+    def __init__(self, path: Path, *, synchronous: str) -> None:
+        self.url = f"sqlite+aiosqlite:///{path}"
+        self.synchronous = synchronous
+        self.count = 0
+
+    async def open(self) -> None:
+        await asyncio.to_thread(upgrade, url=self.url)
+        self.engine = create_engine(url=self.url)
+        event.listen(self.engine.sync_engine, "connect", _sync(self.synchronous))
+        self.sessions = create_session_factory(self.engine)
+
+    async def run(self, seconds: float, tally: Tally) -> None:
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            async with self.sessions() as db:
+                await ledger.post_entry(
+                    db=db,
+                    draft=build_entry(
+                        reference=f"t{self.count}",
+                        description="bench",
+                        lines=_lines(self.count, hot=False),
+                    ),
+                    now=NOW,
+                )
+                await db.commit()
+            self.count += 1
+            tally.transfers += 1
+        tally.seconds += time.perf_counter() - start
+
+    async def close(self) -> dict[str, Any]:
+        async with self.engine.connect() as connection:
+            sync = (await connection.execute(text("PRAGMA synchronous"))).scalar()
+        difference = await _difference(self.engine)
+        await self.engine.dispose()
+        return {
+            "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(int(sync or 0)),
+            "trial_balance_difference": difference,
+        }
+
+
+class SqliteRaw:
+    """The same statements through the sqlite3 module, the same pragmas and triggers."""
+
+    def __init__(self, path: Path, *, synchronous: str) -> None:
+        self.path = path
+        self.synchronous = synchronous
+        self.count = 0
+        self.accounts: dict[tuple[str, str], int] = {}
+        self.at = NOW.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+    async def open(self) -> None:
+        await asyncio.to_thread(upgrade, url=f"sqlite+aiosqlite:///{self.path}")
+        self.connection = sqlite3.connect(self.path, isolation_level=None)
+        for pragma in ("journal_mode=WAL", f"synchronous={self.synchronous}", "foreign_keys=ON"):
+            self.connection.execute(f"PRAGMA {pragma}")
+
+    def _account(self, ref: AccountRef) -> int:
+        key = (ref.kind.value, ref.scope)
+        if key not in self.accounts:
+            self.accounts[key] = int(
+                self.connection.execute(
+                    "INSERT INTO ledger_accounts (kind, currency, scope, created_at) "
+                    "VALUES (?, ?, ?, ?) RETURNING id",
+                    (ref.kind.value, ref.currency, ref.scope, self.at),
+                ).fetchone()[0]
+            )
+        return self.accounts[key]
+
+    def run(self, seconds: float, tally: Tally) -> None:
+        start = time.perf_counter()
+        connection = self.connection
+        while time.perf_counter() - start < seconds:
+            lines = _lines(self.count, hot=False)
+            ids = [self._account(line.account) for line in lines]
+            connection.execute("BEGIN")
+            entry = connection.execute(
+                "INSERT INTO ledger_entries (reference, kind, description, created_at) "
+                "VALUES (?, 'transfer', 'bench', ?) ON CONFLICT (reference) DO NOTHING "
+                "RETURNING id",
+                (f"t{self.count}", self.at),
+            ).fetchone()[0]
+            connection.executemany(
+                "INSERT INTO ledger_lines (entry_id, account_id, currency, amount_minor) "
+                "VALUES (?, ?, ?, ?)",
+                [(entry, i, CURRENCY, x.amount_minor) for i, x in zip(ids, lines, strict=True)],
+            )
+            connection.execute(
+                "SELECT currency FROM ledger_lines WHERE entry_id = ? "
+                "GROUP BY currency HAVING sum(amount_minor) <> 0",
+                (entry,),
+            ).fetchall()
+            connection.execute("COMMIT")
+            self.count += 1
+            tally.transfers += 1
+        tally.seconds += time.perf_counter() - start
+
+
+async def _sqlite(
+    directory: Path, *, seconds: float, rounds: int, synchronous: str
+) -> dict[str, Any]:
+    service, raw = (
+        SqliteService(directory / "service.sqlite3", synchronous=synchronous),
+        SqliteRaw(directory / "raw.sqlite3", synchronous=synchronous),
+    )
+    await service.open()
+    await raw.open()
+    service_tally, raw_tally = Tally(), Tally()
+    for _ in range(rounds):
+        await service.run(seconds / rounds, service_tally)
+        raw.run(seconds / rounds, raw_tally)
+    checks = await service.close()
+    raw.connection.close()
+    return {
+        **service_tally.figures(),
+        **checks,
+        "raw_sqlite3": raw_tally.figures(),
+        "service_vs_raw": _ratio(service_tally, raw_tally),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL: 8 concurrent clients; service and raw peer take turns, spread and hot.
+
 
 def _is_deadlock(exc: BaseException) -> bool:
-    chain: BaseException | None = exc
-    while chain is not None:
-        code = getattr(chain, "sqlstate", None) or getattr(chain, "pgcode", None)
-        if code in ("40P01", "40001"):
+    seen: BaseException | None = exc
+    while seen is not None:
+        if (getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)) in (
+            "40P01",
+            "40001",
+        ):
             return True
-        chain = chain.__cause__ or getattr(chain, "orig", None)
-        if chain is exc:
-            break
+        seen = getattr(seen, "orig", None) or seen.__cause__
     return "deadlock" in str(exc).lower()
 
 
 async def _clients(
-    work: Callable[[int, int], Awaitable[None]], *, seconds: float
-) -> tuple[Tally, float]:
-    tally = Tally()
+    work: Callable[[int, int], Awaitable[None]],
+    *,
+    clients: int,
+    seconds: float,
+    tally: Tally,
+    first: int,
+) -> None:
     start = time.perf_counter()
-    deadline = start + seconds
 
     async def client(number: int) -> None:
-        sequence = 0
-        while time.perf_counter() < deadline:
+        sequence = first
+        while time.perf_counter() - start < seconds:
             try:
                 await work(number, sequence)
                 tally.transfers += 1
@@ -192,84 +262,8 @@ async def _clients(
                         print(f"failure: {exc!r}", file=sys.stderr)
             sequence += 1
 
-    await asyncio.gather(*(client(number) for number in range(CLIENTS)))
-    return tally, time.perf_counter() - start
-
-
-async def _postgres_service(url: str, *, seconds: float, hot: bool, tag: str) -> dict[str, Any]:
-    engine = create_engine(url=url)
-    sessions = create_session_factory(engine)
-
-    async def transfer(client: int, sequence: int) -> None:
-        number = sequence * CLIENTS + client
-        async with sessions() as db:
-            await ledger.post_entry(
-                db=db,
-                draft=build_entry(
-                    reference=f"{tag}:{client}:{sequence}",
-                    description="bench",
-                    lines=_lines(number, hot=hot),
-                ),
-                now=NOW,
-            )
-            await db.commit()
-
-    # Warm up: the accounts exist and their ids are cached, as in a running server.
-    async with sessions() as db:
-        for number in range(max(DRIVERS, LOCATIONS)):
-            await ledger.post_entry(
-                db=db,
-                draft=build_entry(
-                    reference=f"{tag}:warm:{number}",
-                    description="bench",
-                    lines=_lines(number, hot=hot),
-                ),
-                now=NOW,
-            )
-        await db.commit()
-    tally, elapsed = await _clients(transfer, seconds=seconds)
-    await engine.dispose()
-    return {
-        "transfers": tally.transfers,
-        "transfers_per_second": _rate(tally.transfers, elapsed),
-        "deadlock_failures": tally.deadlocks,
-        "other_failures": tally.other_failures,
-    }
-
-
-async def _postgres_raw(dsn: str, *, seconds: float, hot: bool, tag: str) -> dict[str, Any]:
-    pool = await asyncpg.create_pool(dsn, min_size=CLIENTS, max_size=CLIENTS)
-    accounts: dict[tuple[str, str], int] = {}
-    async with pool.acquire() as connection:
-        for row in await connection.fetch("SELECT id, kind, scope FROM ledger_accounts"):
-            accounts[(row["kind"], row["scope"])] = row["id"]
-
-    async def transfer(client: int, sequence: int) -> None:
-        lines = _lines(sequence * CLIENTS + client, hot=hot)
-        ids = [accounts[(line.account.kind.value, line.account.scope)] for line in lines]
-        async with pool.acquire() as connection, connection.transaction():
-            entry = await connection.fetchval(
-                "INSERT INTO ledger_entries (reference, kind, description, created_at) "
-                "VALUES ($1, 'transfer', 'bench', $2) RETURNING id",
-                f"{tag}:{client}:{sequence}",
-                NOW,
-            )
-            await connection.executemany(
-                "INSERT INTO ledger_lines (entry_id, account_id, currency, amount_minor) "
-                "VALUES ($1, $2, $3, $4)",
-                [
-                    (entry, i, CURRENCY, line.amount_minor)
-                    for i, line in zip(ids, lines, strict=True)
-                ],
-            )
-
-    tally, elapsed = await _clients(transfer, seconds=seconds)
-    await pool.close()
-    return {
-        "transfers": tally.transfers,
-        "transfers_per_second": _rate(tally.transfers, elapsed),
-        "deadlock_failures": tally.deadlocks,
-    }
+    await asyncio.gather(*(client(number) for number in range(clients)))
+    tally.seconds += time.perf_counter() - start
 
 
 async def _difference(engine: AsyncEngine) -> int:
@@ -305,74 +299,244 @@ async def _admin(url: str, statement: str) -> None:
     await engine.dispose()
 
 
-async def _postgres(admin_url: str, *, seconds: float) -> dict[str, Any]:
+CASES = ("spread", "raw_spread", "hot", "raw_hot")
+
+
+async def _warm_up(url: str) -> None:
+    """Every account of the run exists before the clients start, as in a running server."""
+    engine = create_engine(url=url)
+    async with create_session_factory(engine)() as db:
+        for number in range(max(DRIVERS, LOCATIONS)):
+            for one_revenue in (False, True):
+                await ledger.post_entry(
+                    db=db,
+                    draft=build_entry(
+                        reference=f"warm:{one_revenue}:{number}",
+                        description="bench",
+                        lines=_lines(number, hot=one_revenue),
+                    ),
+                    now=NOW,
+                )
+        await db.commit()
+    await engine.dispose()
+
+
+async def _postgres_rounds(
+    url: str,
+    dsn: str,
+    *,
+    seconds: float,
+    rounds: int,
+    clients: int,
+    tag: str,
+    wait: Callable[[], Any] | None = None,
+) -> dict[str, Tally]:
+    """This process's clients: each round, every case in turn (after `wait`, when several
+    processes run the cases together)."""
+    engine = create_engine(url=url)
+    sessions = create_session_factory(engine)
+    pool = await asyncpg.create_pool(dsn, min_size=clients, max_size=clients)
+
+    def service(*, hot: bool, case: str) -> Callable[[int, int], Awaitable[None]]:
+        async def transfer(client: int, sequence: int) -> None:
+            async with sessions() as db:
+                await ledger.post_entry(
+                    db=db,
+                    draft=build_entry(
+                        reference=f"{case}:{tag}:{client}:{sequence}",
+                        description="bench",
+                        lines=_lines(sequence * clients + client, hot=hot),
+                    ),
+                    now=NOW,
+                )
+                await db.commit()
+
+        return transfer
+
+    accounts: dict[tuple[str, str], int] = {}
+
+    def raw(*, hot: bool, case: str) -> Callable[[int, int], Awaitable[None]]:
+        async def transfer(client: int, sequence: int) -> None:
+            lines = _lines(sequence * clients + client, hot=hot)
+            ids = [accounts[(x.account.kind.value, x.account.scope)] for x in lines]
+            async with pool.acquire() as connection, connection.transaction():
+                entry = await connection.fetchval(
+                    "INSERT INTO ledger_entries (reference, kind, description, created_at) "
+                    "VALUES ($1, 'transfer', 'bench', $2) ON CONFLICT (reference) DO NOTHING "
+                    "RETURNING id",
+                    f"{case}:{tag}:{client}:{sequence}",
+                    NOW,
+                )
+                await connection.executemany(
+                    "INSERT INTO ledger_lines (entry_id, account_id, currency, amount_minor) "
+                    "VALUES ($1, $2, $3, $4)",
+                    [(entry, i, CURRENCY, x.amount_minor) for i, x in zip(ids, lines, strict=True)],
+                )
+
+        return transfer
+
+    async with pool.acquire() as connection:
+        for row in await connection.fetch("SELECT id, kind, scope FROM ledger_accounts"):
+            accounts[(row["kind"], row["scope"])] = row["id"]
+    # This process's account-id cache, warmed as a running server's is.
+    async with sessions() as db:
+        refs = {
+            line.account for n in range(DRIVERS) for h in (False, True) for line in _lines(n, hot=h)
+        }
+        await LedgerRepository(db).account_ids(refs, now=NOW)
+        await db.commit()
+
+    works = {
+        "spread": service(hot=False, case="spread"),
+        "raw_spread": raw(hot=False, case="raw"),
+        "hot": service(hot=True, case="hot"),
+        "raw_hot": raw(hot=True, case="rawhot"),
+    }
+    tallies = {name: Tally() for name in CASES}
+    for round_ in range(rounds):
+        for name in CASES:
+            if wait is not None:
+                await asyncio.to_thread(wait)
+            await _clients(
+                works[name],
+                clients=clients,
+                seconds=seconds / rounds,
+                tally=tallies[name],
+                first=round_ * 1_000_000,
+            )
+    await pool.close()
+    await engine.dispose()
+    return tallies
+
+
+def _worker(
+    url: str, dsn: str, seconds: float, rounds: int, clients: int, tag: str, barrier: Any
+) -> dict[str, tuple[int, float, int, int]]:
+    tallies = asyncio.run(
+        _postgres_rounds(
+            url, dsn, seconds=seconds, rounds=rounds, clients=clients, tag=tag, wait=barrier.wait
+        )
+    )
+    return {
+        name: (t.transfers, t.seconds, t.deadlocks, t.other_failures) for name, t in tallies.items()
+    }
+
+
+def _in_processes(
+    url: str, dsn: str, *, seconds: float, rounds: int, processes: int
+) -> list[dict[str, Tally]]:
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        barrier = manager.Barrier(processes)
+        with context.Pool(processes) as pool:
+            results = pool.starmap(
+                _worker,
+                [
+                    (url, dsn, seconds, rounds, CLIENTS // processes, f"p{index}", barrier)
+                    for index in range(processes)
+                ],
+            )
+    return [{name: Tally(*figures) for name, figures in result.items()} for result in results]
+
+
+def _summary(per_process: list[dict[str, Tally]]) -> dict[str, Any]:
+    def rate(name: str) -> float:
+        return round(sum(p[name].transfers / p[name].seconds for p in per_process), 1)
+
+    return {
+        "transfers_per_second": rate("spread"),
+        "hot_account_transfers_per_second": rate("hot"),
+        "deadlock_failures": sum(t.deadlocks for p in per_process for t in p.values()),
+        "other_failures": sum(t.other_failures for p in per_process for t in p.values()),
+        "raw_asyncpg": {
+            "transfers_per_second": rate("raw_spread"),
+            "hot_account_transfers_per_second": rate("raw_hot"),
+        },
+        "service_vs_raw": round(rate("spread") / rate("raw_spread"), 2),
+        "hot_service_vs_raw": round(rate("hot") / rate("raw_hot"), 2),
+    }
+
+
+async def _postgres(
+    admin_url: str, *, seconds: float, rounds: int, processes: int
+) -> dict[str, Any]:
     name = f"evbilling_bench_{uuid.uuid4().hex[:10]}"
     base = make_url(admin_url)
     await _admin(admin_url, f'CREATE DATABASE "{name}"')
     url = base.set(database=name).render_as_string(hide_password=False)
+    dsn = base.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
     try:
         await asyncio.to_thread(upgrade, url=url)
-        spread = await _postgres_service(url, seconds=seconds, hot=False, tag="spread")
-        hot = await _postgres_service(url, seconds=seconds, hot=True, tag="hot")
-        dsn = base.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
-        raw_spread = await _postgres_raw(dsn, seconds=seconds, hot=False, tag="raw")
-        raw_hot = await _postgres_raw(dsn, seconds=seconds, hot=True, tag="rawhot")
+        await _warm_up(url)
+        if processes == 1:
+            per_process = [
+                await _postgres_rounds(
+                    url, dsn, seconds=seconds, rounds=rounds, clients=CLIENTS, tag="p0"
+                )
+            ]
+        else:
+            per_process = await asyncio.to_thread(
+                _in_processes, url, dsn, seconds=seconds, rounds=rounds, processes=processes
+            )
         engine = create_engine(url=url)
-        difference = await _difference(engine)
-        overdrafts = await _overdrafts(engine)
+        checks = {
+            "trial_balance_difference": await _difference(engine),
+            "overdrafts": await _overdrafts(engine),
+        }
         await engine.dispose()
+        return {
+            "clients": CLIENTS,
+            "client_processes": processes,
+            **_summary(per_process),
+            **checks,
+        }
     finally:
         await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return {
-        "clients": CLIENTS,
-        "transfers_per_second": spread["transfers_per_second"],
-        "hot_account_transfers_per_second": hot["transfers_per_second"],
-        "deadlock_failures": spread["deadlock_failures"] + hot["deadlock_failures"],
-        "overdrafts": overdrafts,
-        "other_failures": spread["other_failures"] + hot["other_failures"],
-        "trial_balance_difference": difference,
-        "raw_asyncpg": {
-            "transfers_per_second": raw_spread["transfers_per_second"],
-            "hot_account_transfers_per_second": raw_hot["transfers_per_second"],
-        },
-        "service_vs_raw": round(
-            spread["transfers_per_second"] / raw_spread["transfers_per_second"], 2
-        ),
-        "hot_service_vs_raw": round(
-            hot["transfers_per_second"] / raw_hot["transfers_per_second"], 2
-        ),
-    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per case and peer")
+    parser.add_argument("--rounds", type=int, default=5, help="turns service/raw take")
     parser.add_argument(
         "--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="processes the 8 PostgreSQL clients run in"
+    )
+    parser.add_argument(
+        "--sqlite-synchronous",
+        choices=SYNCHRONOUS,
+        default="FULL",
+        help="FULL is the benchmark; OFF shows the CPU cost without the disk",
     )
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
-        service = asyncio.run(
-            _sqlite_service(Path(directory) / "service.sqlite3", seconds=args.seconds)
+        sqlite_figures = asyncio.run(
+            _sqlite(
+                Path(directory),
+                seconds=args.seconds,
+                rounds=args.rounds,
+                synchronous=args.sqlite_synchronous,
+            )
         )
-        raw = _sqlite_raw(Path(directory) / "raw.sqlite3", seconds=args.seconds)
     result: dict[str, Any] = {
         "benchmark": "ledger_transfers",
-        "transfer": "2 lines (Dr driver receivable / Cr revenue), one per commit",
-        "sqlite": {
-            **service,
-            "raw_sqlite3": raw,
-            "service_vs_raw": round(
-                service["transfers_per_second"] / raw["transfers_per_second"], 2
-            ),
-        },
+        "transfer": "2 lines (Dr driver receivable / Cr revenue) via post_entry, one per commit",
+        "sqlite": sqlite_figures,
     }
     if not args.no_postgres:
-        result["postgres"] = asyncio.run(_postgres(args.postgres, seconds=args.seconds))
+        result["postgres"] = asyncio.run(
+            _postgres(
+                args.postgres, seconds=args.seconds, rounds=args.rounds, processes=args.processes
+            )
+        )
     result["machine"] = {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
     }
     result["date"] = datetime.now(UTC).isoformat(timespec="seconds")

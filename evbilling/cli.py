@@ -22,6 +22,7 @@ from evbilling.infra.db.migrate import upgrade
 from evbilling.infra.jobs import JobRegistry
 from evbilling.infra.jobs import cli as jobs_cli
 from evbilling.infra.secrets import ApiKeySecretError
+from evbilling.kit import SystemClock
 from evbilling.ledger import cli as ledger_cli
 from evbilling.locations import cli as locations_cli
 from evbilling.main import (
@@ -36,8 +37,7 @@ from evbilling.main import (
 )
 from evbilling.ocpp import cli as ocpp_cli
 from evbilling.payments import cli as payments_cli
-from evbilling.payments.providers import remote_provider
-from evbilling.payments.psp import PaymentProvider
+from evbilling.payments.providers import PaymentsRuntime, process_payments
 from evbilling.rating import cli as rating_cli
 from evbilling.simulator import cli as simulator_cli
 from evbilling.stations import cli as stations_cli
@@ -77,10 +77,10 @@ def _job_registry() -> JobRegistry:
     return job_registry(settings=_read)
 
 
-def _payment_provider() -> PaymentProvider:
-    """The provider as this command reaches it (the running server's sandbox, or Stripe)."""
+def _payment_provider() -> PaymentsRuntime:
+    """The provider as this command reaches it (the sandbox's database, or Stripe)."""
     assert _read is not None, "configure() runs before every command"
-    return remote_provider(config=provider_settings(_read))
+    return process_payments(config=provider_settings(_read), clock=SystemClock())
 
 
 def _public_url() -> str:

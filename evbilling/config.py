@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     # Refused captures retried (with the job's backoff) this often before the hold is
     # released and the amount left owed.
     capture_max_failures: int = Field(default=5, ge=1, le=50)
+    # ...but not past the provider's capture deadline minus this margin.
+    capture_margin_s: float = Field(default=7200.0, ge=0)
     # Where drivers' browsers and providers reach this server (default http://host:port).
     public_base_url: str | None = None
 

@@ -61,7 +61,7 @@ from evbilling.payments.errors import HoldNotCapturable, NotRefundable, RefundTo
 from evbilling.payments.providers import (
     PaymentsRuntime,
     ProviderSettings,
-    remote_provider,
+    process_payments,
     server_payments,
 )
 from evbilling.payments.psp import PaymentProvider, WebhookRejected
@@ -100,25 +100,8 @@ IDEMPOTENT_ROUTES: tuple[str, ...] = payments_endpoints.IDEMPOTENT_ROUTES
 def job_registry(*, settings: Settings, provider: PaymentProvider | None = None) -> JobRegistry:
     """Every kind of background job and the slice handler that runs it, one line each; a
     recurring kind adds a schedule line (docs/jobs.md). `provider`: the server's payment
-    provider (other processes reach it as `remote_provider` does)."""
+    provider (a command opens its own, `process_payments`)."""
     registry = JobRegistry()
-    psp = provider or remote_provider(config=provider_settings(settings))
-    settle = payments_jobs.settle_session(provider=psp, max_failures=settings.capture_max_failures)
-    registry.register_standalone(payments_jobs.SESSION_COMPLETED, settle)
-    registry.register_standalone(
-        payments_jobs.RELEASE_KIND, payments_jobs.release_hold(provider=psp)
-    )
-    registry.register_standalone(
-        payments_jobs.REFUND_KIND, payments_jobs.finish_refund(provider=psp)
-    )
-    registry.register(
-        payments_jobs.SWEEP_KIND, payments_jobs.sweep_holds(policy=hold_policy(settings))
-    )
-    registry.schedule(payments_jobs.SWEEP_KIND, every=timedelta(minutes=5))
-    registry.register_standalone(
-        payments_jobs.RECONCILE_KIND, payments_jobs.reconcile_nightly(provider=psp)
-    )
-    registry.schedule(payments_jobs.RECONCILE_KIND, every=timedelta(days=1))
     registry.register(PRUNE_KIND, prune_succeeded_jobs)
     registry.schedule(PRUNE_KIND, every=timedelta(hours=1))
     registry.register(PRUNE_IDEMPOTENCY_KEYS, prune_idempotency_keys)
@@ -137,6 +120,30 @@ def job_registry(*, settings: Settings, provider: PaymentProvider | None = None)
         charging_events.SESSION_LIMIT_REACHED,
         ocpp_jobs.stop_at_spending_limit(timeout_s=settings.command_timeout_s),
     )
+    psp = (
+        provider
+        or process_payments(config=provider_settings(settings), clock=SystemClock()).provider
+    )
+    settle = payments_jobs.settle_session(
+        provider=psp,
+        max_failures=settings.capture_max_failures,
+        capture_margin=timedelta(seconds=settings.capture_margin_s),
+    )
+    registry.register_standalone(payments_jobs.SESSION_COMPLETED, settle)
+    registry.register_standalone(
+        payments_jobs.RELEASE_KIND, payments_jobs.release_hold(provider=psp)
+    )
+    registry.register_standalone(
+        payments_jobs.REFUND_KIND, payments_jobs.finish_refund(provider=psp)
+    )
+    registry.register(
+        payments_jobs.SWEEP_KIND, payments_jobs.sweep_holds(policy=hold_policy(settings))
+    )
+    registry.schedule(payments_jobs.SWEEP_KIND, every=timedelta(minutes=5))
+    registry.register_standalone(
+        payments_jobs.RECONCILE_KIND, payments_jobs.reconcile_nightly(provider=psp)
+    )
+    registry.schedule(payments_jobs.RECONCILE_KIND, every=timedelta(days=1))
     return registry
 
 
@@ -427,6 +434,7 @@ def hold_policy(settings: Settings) -> HoldPolicy:
         stop_latency=timedelta(seconds=settings.hold_stop_latency_s),
         idle_cap=timedelta(seconds=settings.hold_idle_cap_s),
         unused_hold_after=timedelta(seconds=settings.hold_unused_after_s),
+        capture_margin=timedelta(seconds=settings.capture_margin_s),
     )
 
 

@@ -7,6 +7,9 @@ fees) and other operators' accounts answer 404, like a missing id. The ledger si
 caller (`create_router(caller=...)`).
 """
 
+# No `from __future__ import annotations` here: the routes' parameter types are aliases local
+# to create_router, which FastAPI resolves when each route is defined.
+
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Protocol
 

@@ -22,6 +22,7 @@ from evbilling.ledger.domain import (
     transfer_lines,
 )
 from evbilling.ledger.errors import EntryConflict, PendingAlreadyResolved
+from evbilling.ledger.hold_repository import HoldRepository
 from evbilling.ledger.repository import LedgerRepository, StoredEntry
 
 
@@ -59,7 +60,7 @@ async def open_pending(
     check_hold_amount(amount_minor)
     lines = transfer_lines(debit=debit, credit=credit, amount_minor=amount_minor)
     repo = LedgerRepository(db)
-    existing = await repo.pending(reference=reference)
+    existing = await HoldRepository(db).pending(reference=reference)
     if existing is not None:
         return _same_hold(
             existing.transfer,
@@ -77,7 +78,7 @@ async def open_pending(
         now=now,
     )
     if entry_id is None:
-        raced = await repo.pending(reference=reference)
+        raced = await HoldRepository(db).pending(reference=reference)
         if raced is None:
             raise EntryConflict(f"reference {reference!r} is booked already, not as a hold")
         return _same_hold(
@@ -88,7 +89,7 @@ async def open_pending(
             expires_at=expires_at,
         )
     ids = await repo.account_ids((debit, credit), now=now)
-    pending_id = await repo.insert_pending(
+    pending_id = await HoldRepository(db).insert_pending(
         reference=reference,
         debit_account_id=ids[debit],
         credit_account_id=ids[credit],
@@ -136,7 +137,7 @@ async def post_pending(
     earlier = await _resolution(
         repo, pending_id=pending_id, reference=reference, kind=EntryKind.POST_PENDING
     )
-    stored = await repo.pending(pending_id=pending_id, for_update=earlier is None)
+    stored = await HoldRepository(db).pending(pending_id=pending_id, for_update=earlier is None)
     if stored is None:
         raise NotFound(kind="ledger hold", key=pending_id)
     hold = stored.transfer
@@ -158,7 +159,7 @@ async def post_pending(
     if entry_id is None:
         raise EntryConflict(f"reference {reference!r} was booked concurrently")
     await _resolve(
-        repo,
+        db,
         hold=hold,
         status=PendingStatus.POSTED,
         posted=amount_minor,
@@ -184,7 +185,7 @@ async def void_pending(*, db: AsyncSession, pending_id: int, reference: str, now
     )
     if earlier is not None:
         return
-    stored = await repo.pending(pending_id=pending_id, for_update=True)
+    stored = await HoldRepository(db).pending(pending_id=pending_id, for_update=True)
     if stored is None:
         raise NotFound(kind="ledger hold", key=pending_id)
     hold = stored.transfer
@@ -201,13 +202,11 @@ async def void_pending(*, db: AsyncSession, pending_id: int, reference: str, now
     )
     if entry_id is None:
         raise EntryConflict(f"reference {reference!r} was booked concurrently")
-    await _resolve(
-        repo, hold=hold, status=PendingStatus.VOIDED, posted=0, entry_id=entry_id, now=now
-    )
+    await _resolve(db, hold=hold, status=PendingStatus.VOIDED, posted=0, entry_id=entry_id, now=now)
 
 
 async def _resolve(
-    repo: LedgerRepository,
+    db: AsyncSession,
     *,
     hold: PendingTransfer,
     status: PendingStatus,
@@ -215,7 +214,7 @@ async def _resolve(
     entry_id: int,
     now: datetime,
 ) -> None:
-    moved = await repo.resolve_pending(
+    moved = await HoldRepository(db).resolve_pending(
         pending_id=hold.id,
         status=status,
         posted_minor=posted,
@@ -227,12 +226,12 @@ async def _resolve(
 
 
 async def get_pending(*, db: AsyncSession, reference: str) -> PendingTransfer | None:
-    stored = await LedgerRepository(db).pending(reference=reference)
+    stored = await HoldRepository(db).pending(reference=reference)
     return None if stored is None else stored.transfer
 
 
 async def get_pending_by_id(*, db: AsyncSession, pending_id: int) -> PendingTransfer:
-    stored = await LedgerRepository(db).pending(pending_id=pending_id)
+    stored = await HoldRepository(db).pending(pending_id=pending_id)
     if stored is None:
         raise NotFound(kind="ledger hold", key=pending_id)
     return stored.transfer

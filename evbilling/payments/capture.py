@@ -17,7 +17,7 @@ then the hold is released and the whole amount stays owed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +47,9 @@ from evbilling.payments.repository import ChargeRepository, PaymentRepository
 from evbilling.payments.service import apply_authorization, minor, settle_charge
 
 DEFAULT_MAX_FAILURES = 5
+# A capture is due this long before the provider's capture deadline: past it, a refused
+# capture is not retried into an expiring hold (the hold is released, the amount owed).
+DEFAULT_CAPTURE_MARGIN = timedelta(hours=2)
 
 
 class SettlementPending(PaymentsError):
@@ -85,6 +88,7 @@ async def settle_session(
     provider: PaymentProvider,
     session_id: int,
     max_failures: int = DEFAULT_MAX_FAILURES,
+    capture_margin: timedelta = DEFAULT_CAPTURE_MARGIN,
 ) -> None:
     """The whole settlement of one session (the `session.completed` job's work)."""
     async with context.unit_of_work() as db:
@@ -101,6 +105,7 @@ async def settle_session(
             step=step,
             outcome=outcome,
             max_failures=max_failures,
+            capture_margin=capture_margin,
             now=context.clock.now(),
         )
         await db.commit()
@@ -252,7 +257,13 @@ async def call_provider(
 
 
 async def record_settlement(
-    *, db: AsyncSession, step: ProviderStep, outcome: StepOutcome, max_failures: int, now: datetime
+    *,
+    db: AsyncSession,
+    step: ProviderStep,
+    outcome: StepOutcome,
+    max_failures: int,
+    now: datetime,
+    capture_margin: timedelta = DEFAULT_CAPTURE_MARGIN,
 ) -> bool:
     """Phase 3: True when the session is settled."""
     payment = await PaymentRepository(db).get_for_update(id=step.payment_id)
@@ -274,7 +285,9 @@ async def record_settlement(
         finish_call(call, state=CallState.FAILED, error=outcome.refused, now=now)
         if step.operation is Operation.CAPTURE:
             charge.capture_failures += 1
-            if charge.capture_failures >= max_failures:
+            deadline = payment.capture_before
+            too_late = deadline is not None and now >= deadline - capture_margin
+            if charge.capture_failures >= max_failures or too_late:
                 # Given up: the hold is released next and the whole amount stays owed.
                 charge.capture_minor = 0
                 charge.shortfall_reason = ShortfallReason.NO_HOLD.value

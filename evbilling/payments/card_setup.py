@@ -166,7 +166,10 @@ async def apply_card_setup(
 ) -> CardSetup | None:
     """Bring our set-up in line with the provider's (idempotent; a final state stays): a
     succeeded set-up's method stored once, as the driver's default."""
-    ours = await CardSetupRepository(db).by_provider_id(provider=provider, setup_id=setup.id)
+    # Locked: the return page and the webhook may apply the same set-up at the same time.
+    ours = await CardSetupRepository(db).by_provider_id(
+        provider=provider, setup_id=setup.id, lock=True
+    )
     if ours is None:
         return None
     if ours.status != CardSetupStatus.PENDING.value or setup.status is CardSetupStatus.PENDING:

@@ -1,7 +1,7 @@
 """`evbilling payments ...`: card set-ups, payments, refunds, receivables and reconciliation
 from the command line. Commands that call the provider open their own short units of work
-(none is open while the provider answers); the provider is the server's (the root command
-passes its factory to `register`; the sandbox is reached through the running server)."""
+(none is open while the provider answers); the root command passes the provider's factory
+to `register` (the sandbox's own database opened here, or Stripe)."""
 
 from __future__ import annotations
 
@@ -27,10 +27,12 @@ from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
 from evbilling.kit import EVBillingError, SystemClock, parse_utc_timestamp
 from evbilling.payments import card_setup, reconcile, refunds, service
+from evbilling.payments.providers import PaymentsRuntime
 from evbilling.payments.psp import PaymentProvider
 from evbilling.payments.schemas import (
     CardSetupRead,
     ChargePage,
+    ChargeRead,
     PaymentPage,
     PaymentRead,
     ReconciliationRead,
@@ -43,7 +45,7 @@ app = typer.Typer(
     help="Card payments: saved cards, holds, refunds, receivables.", no_args_is_help=True
 )
 
-_provider: Callable[[], PaymentProvider] | None = None
+_provider: Callable[[], PaymentsRuntime] | None = None
 _public_url: Callable[[], str] = lambda: "http://127.0.0.1:8080"  # noqa: E731
 _PAYMENT_COLUMNS = ["id", "driver_id", "session_id", "status", "currency", "authorized_minor",
                     "captured_minor", "refunded_minor"]  # fmt: skip
@@ -52,7 +54,7 @@ _CHARGE_COLUMNS = ["session_id", "driver_id", "currency", "total_minor", "captur
 
 
 def register(
-    root: typer.Typer, *, provider: Callable[[], PaymentProvider], public_url: Callable[[], str]
+    root: typer.Typer, *, provider: Callable[[], PaymentsRuntime], public_url: Callable[[], str]
 ) -> None:
     """Mount `payments` on the root command; `provider` builds the configured provider."""
     global _provider, _public_url
@@ -70,16 +72,14 @@ def _with_provider(work: Callable[[ServiceContext, PaymentProvider, int], Awaita
             clock=SystemClock(),
             api_keys=config.api_keys,
         )
-        provider = _provider()
+        runtime = _provider()
         try:
             async with context.unit_of_work() as db:
                 operator_id = await config.operator_of(db=db, now=context.clock.now())
                 await db.commit()
-            return await work(context, provider, operator_id)
+            return await work(context, runtime.provider, operator_id)
         finally:
-            close = getattr(provider, "aclose", None)
-            if close is not None:
-                await close()
+            await runtime.close()
             await engine.dispose()
 
     try:
@@ -140,6 +140,30 @@ def refund_command(
         )
 
     emit_read(RefundRead.model_validate(_with_provider(work)), as_json=as_json)
+
+
+@app.command("write-off")
+def write_off_command(
+    session_id: int,
+    amount: Annotated[
+        str | None, typer.Option(help="In the currency's units; all that is owed if omitted.")
+    ] = None,
+    as_json: bool = JsonOption,
+) -> None:
+    """Write off (part of) what a driver owes for a session."""
+    try:
+        value = None if amount is None else Decimal(amount)
+    except InvalidOperation as exc:
+        raise typer.BadParameter(f"amount: not a decimal number: {amount!r}") from exc
+
+    async def work(db: Any, context: ServiceContext, operator_id: int) -> ChargeRead:
+        row = await service.write_off(
+            db=db, operator_id=operator_id, session_id=session_id, amount=value,
+            now=context.clock.now(),
+        )  # fmt: skip
+        return ChargeRead.model_validate(row)
+
+    emit_read(run_command(work), as_json=as_json)
 
 
 @app.command("reconcile")

@@ -33,12 +33,14 @@ from evbilling.payments.schemas import (
     ReconciliationRead,
     RefundCreate,
     RefundRead,
+    WriteOffCreate,
 )
 
 # Money-moving routes (full paths) the Idempotency-Key middleware guards.
 IDEMPOTENT_ROUTES: tuple[str, ...] = (
     "/api/v1/drivers/{driver_id}/card-setups",
     "/api/v1/payments/{payment_id}/refunds",
+    "/api/v1/sessions/{session_id}/charge/write-off",
 )
 PAGES_PREFIX = card_setup.PAGES_PREFIX
 WEBHOOKS_PREFIX = "/webhooks"
@@ -198,6 +200,26 @@ async def list_refunds(payment_id: int, caller: PaymentsCaller, db: Db) -> list[
 )
 async def get_charge(session_id: int, caller: PaymentsCaller, db: Db) -> ChargeRead:
     row = await service.get_charge(db=db, operator_id=caller.operator_id, session_id=session_id)
+    return ChargeRead.model_validate(row)
+
+
+@router.post(
+    "/sessions/{session_id}/charge/write-off",
+    response_model=ChargeRead,
+    tags=_TAG,
+    summary="Write off (part of) what the driver owes for a session",
+    responses=problems(403, 404),
+)
+async def write_off(
+    session_id: int, body: WriteOffCreate, caller: PaymentsCaller, db: Db, context: Context
+) -> ChargeRead:
+    row = await service.write_off(
+        db=db,
+        operator_id=caller.operator_id,
+        session_id=session_id,
+        amount=body.amount,
+        now=context.clock.now(),
+    )
     return ChargeRead.model_validate(row)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evbilling.charging import events as charging_events
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.jobs import enqueue
 from evbilling.infra.jobs.registry import JobHandler, StandaloneJobHandler
@@ -30,7 +31,7 @@ from evbilling.payments.card_flow import RELEASE_KIND
 from evbilling.payments.domain import HoldPolicy
 from evbilling.payments.psp import PaymentProvider
 
-SESSION_COMPLETED = "session.completed"
+SESSION_COMPLETED = charging_events.SESSION_COMPLETED
 REFUND_KIND = refunds.REFUND_KIND
 SWEEP_KIND = "payments.sweep_holds"
 RECONCILE_KIND = "payments.reconcile"
@@ -58,7 +59,10 @@ def _id(payload: dict[str, Any], name: str) -> int:
 
 
 def settle_session(
-    *, provider: PaymentProvider, max_failures: int = capture.DEFAULT_MAX_FAILURES
+    *,
+    provider: PaymentProvider,
+    max_failures: int = capture.DEFAULT_MAX_FAILURES,
+    capture_margin: timedelta = capture.DEFAULT_CAPTURE_MARGIN,
 ) -> StandaloneJobHandler:
     async def handler(*, context: ServiceContext, payload: dict[str, Any], now: datetime) -> None:
         await capture.settle_session(
@@ -66,6 +70,7 @@ def settle_session(
             provider=provider,
             session_id=_id(payload, "session_id"),
             max_failures=max_failures,
+            capture_margin=capture_margin,
         )
 
     return handler

@@ -4,8 +4,9 @@ read the settings and hand them here).
 - In the server with the sandbox (the default): the sandbox's app is mounted at
   /sandbox-psp, the client reaches it in-process (no socket), and its webhooks are delivered
   in-process to /webhooks/sandbox. Browsers reach its hosted page at the public base URL.
-- In other processes (the CLI, `jobs run-once`): the sandbox of the running server, over
-  HTTP; or Stripe.
+- In other processes (the CLI, `jobs run-once`): the same sandbox (its database) opened
+  in-process, without webhooks; a sandbox elsewhere over HTTP (`EVBILLING_PSP_SANDBOX_URL`);
+  or Stripe.
 """
 
 from __future__ import annotations
@@ -111,6 +112,37 @@ def server_payments(*, config: ProviderSettings, clock: Clock) -> PaymentsRuntim
         timeout=60.0,
     )
     return PaymentsRuntime(provider=provider, public_base_url=base, sandbox=sandbox, _root=late)
+
+
+def process_payments(*, config: ProviderSettings, clock: Clock) -> PaymentsRuntime:
+    """The provider of a process that serves nothing (a command): the configured sandbox's
+    own database opened here (no server needs to run; its webhooks are not sent), or the
+    provider as `remote_provider` reaches it."""
+    base = config.public_base_url.rstrip("/")
+    if not config.mounts_sandbox:
+        return PaymentsRuntime(provider=remote_provider(config=config), public_base_url=base)
+    _make_folder(config.sandbox_database_url)
+    late = _Late()
+    secret = _secret(config)
+    sandbox = create_sandbox_app(
+        database_url=config.sandbox_database_url,
+        api_key=config.sandbox_api_key,
+        webhook_secret=secret,
+        webhook_url=None,
+        clock=clock,
+        public_url=f"{base}{SANDBOX_MOUNT}",
+        slow_capture_seconds=config.slow_capture_s,
+    )
+    provider = SandboxProvider(
+        f"{base}{SANDBOX_MOUNT}",
+        config.sandbox_api_key,
+        secret,
+        transport=httpx.ASGITransport(app=late),
+        timeout=60.0,
+    )
+    runtime = PaymentsRuntime(provider=provider, public_base_url=base, sandbox=sandbox, _root=late)
+    runtime.attach(FastAPI(openapi_url=None))
+    return runtime
 
 
 def _make_folder(database_url: str) -> None:

@@ -81,13 +81,15 @@ class CardSetupRepository(RepositoryBase[CardSetup]):
     model = CardSetup
     kind = "card setup"
 
-    async def by_provider_id(self, *, provider: str, setup_id: str) -> CardSetup | None:
-        result = await self.db.execute(
-            select(CardSetup).where(
-                CardSetup.provider == provider, CardSetup.provider_setup_id == setup_id
-            )
+    async def by_provider_id(
+        self, *, provider: str, setup_id: str, lock: bool = False
+    ) -> CardSetup | None:
+        statement = select(CardSetup).where(
+            CardSetup.provider == provider, CardSetup.provider_setup_id == setup_id
         )
-        return result.scalar_one_or_none()
+        if lock:
+            statement = statement.with_for_update()
+        return (await self.db.execute(statement)).scalar_one_or_none()
 
 
 class PaymentRepository(RepositoryBase[Payment]):

@@ -102,6 +102,12 @@ class RefundRead(Output):
     updated_at: datetime
 
 
+class WriteOffCreate(Input):
+    amount: Decimal | None = Field(
+        default=None, gt=0, max_digits=20, description="In currency units; all owed if omitted."
+    )
+
+
 class ChargeRead(Output):
     """What a settled session came to: total = captured + receivable + written off."""
 

@@ -10,14 +10,15 @@ an older view after a newer one, changes nothing.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.infra.db.repository import KeysetPage, PageRequest
 from evbilling.infra.validation import check_page, record_id
-from evbilling.kit import NotFound
+from evbilling.kit import InvalidRequest, NotFound
 from evbilling.models import Payment, PaymentRefund, SessionCharge
-from evbilling.money import Money
+from evbilling.money import InvalidAmount, Money
 from evbilling.payments import bookings
 from evbilling.payments.calls import finish_call, latest_call
 from evbilling.payments.domain import (
@@ -190,6 +191,39 @@ async def list_receivables(
     below the provider's minimum, a session without a card), newest first."""
     check_page_limit(limit)
     return await ChargeRepository(db).receivables(operator_id=operator_id, limit=limit, after=after)
+
+
+async def write_off(
+    *,
+    db: AsyncSession,
+    operator_id: int,
+    session_id: int,
+    amount: Decimal | None,
+    now: datetime,
+) -> SessionCharge:
+    """Give up (part of) what a driver owes for a session: Dr written_off / Cr the driver's
+    receivable; `amount` None: all of it. Never more than is owed."""
+    charge = await ChargeRepository(db).for_session(session_id=session_id, lock=True)
+    if charge is None or charge.operator_id != operator_id:
+        raise NotFound(kind="session charge", key=session_id)
+    if amount is None:
+        amount_minor = charge.receivable_minor
+    else:
+        try:
+            amount_minor = Money.of(amount, charge.currency).minor_units()
+        except InvalidAmount as exc:
+            raise InvalidRequest(str(exc), field="amount") from exc
+    if amount_minor <= 0 or amount_minor > charge.receivable_minor:
+        raise InvalidRequest(
+            f"must be more than 0 and at most the {charge.receivable_minor} minor units owed",
+            field="amount",
+        )
+    await bookings.book_write_off(db=db, charge=charge, amount_minor=amount_minor, now=now)
+    charge.receivable_minor -= amount_minor
+    charge.written_off_minor += amount_minor
+    charge.updated_at = now
+    await db.flush()
+    return charge
 
 
 async def get_charge(*, db: AsyncSession, operator_id: int, session_id: int) -> SessionCharge:

@@ -225,3 +225,33 @@ class TestConcurrentResolution:
         clearing = await balance_of(context, CLEARING)
         assert clearing.balance_minor == state.posted_minor
         assert clearing.debits_pending == 0
+
+
+class TestConcurrentBooking:
+    async def test_the_same_reference_booked_concurrently_is_one_entry(
+        self, engine: AsyncEngine, context: ServiceContext
+    ) -> None:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("concurrent writers: PostgreSQL")
+
+        entries = await asyncio.gather(*(post(context, "sale:1", sale("sale:1")) for _ in range(8)))
+
+        assert len({entry.id for entry in entries}) == 1
+        assert await _scalar(engine, "SELECT count(*) FROM ledger_entries") == 1
+        assert (await balance_of(context, RECEIVABLE)).balance_minor == 1190
+
+    async def test_writers_creating_the_same_accounts_in_any_order_never_deadlock(
+        self, engine: AsyncEngine, context: ServiceContext
+    ) -> None:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("concurrent writers: PostgreSQL")
+        lines = sale("x")
+
+        async def book(number: int) -> None:
+            ordered = lines if number % 2 else tuple(reversed(lines))
+            await post(context, f"sale:{number}", ordered)
+
+        await asyncio.gather(*(book(number) for number in range(8)))
+
+        assert await _scalar(engine, "SELECT count(*) FROM ledger_accounts") == 3
+        assert (await balance_of(context, RECEIVABLE)).balance_minor == 8 * 1190

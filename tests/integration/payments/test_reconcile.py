@@ -8,9 +8,16 @@ from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
+from evbilling.ledger.domain import AccountRef
 from evbilling.models import ChargingSession, Payment, ReconciliationRun, SessionCharge
 from evbilling.payments.reconcile import reconcile
-from tests.integration.payments.flow import card_session, payment_of
+from tests.integration.payments.flow import (
+    balance,
+    card_session,
+    charge_of,
+    payment_of,
+    receivable,
+)
 from tests.integration.payments.support import Payments
 
 
@@ -123,3 +130,24 @@ class TestNoCentLost:
         total = sum((Decimal(value) for value in priced if value is not None), Decimal(0))
         assert int(sums[0]) + int(sums[1]) + int(sums[2]) == int(total * 100)
         assert int(sums[1]) > 0  # the shortfall and the below-minimum session are owed
+
+
+class TestWriteOff:
+    async def test_moves_what_is_owed_to_written_off_and_refuses_more(
+        self, payments: Payments
+    ) -> None:
+        done = await card_session(payments, total="15.00")  # 3.33 owed
+        path = f"/sessions/{done.session_id}/charge/write-off"
+
+        too_much = await payments.api.post(path, json={"amount": "3.34"})
+        partly = await payments.api.post(path, json={"amount": "1.00"})
+        rest = await payments.api.post(path, json={})
+
+        assert too_much.status_code == 422
+        assert partly.status_code == 200, partly.text
+        assert (rest.json()["receivable_minor"], rest.json()["written_off_minor"]) == (0, 333)
+        assert await receivable(payments, done.driver_id) == 0
+        written = AccountRef.written_off(operator_id=payments.operator_id, currency="EUR")
+        assert await balance(payments, written) == 333
+        charge = await charge_of(payments, done.session_id)
+        assert charge.captured_minor + charge.receivable_minor + charge.written_off_minor == 1500

@@ -151,3 +151,28 @@ class TestConcurrentRefunds:
         assert after.refunded_minor == 900 <= after.captured_minor
         assert await clearing(payments) == 52
         assert await trial_balance_is_zero(payments)
+
+
+class TestIdempotentRefunds:
+    async def test_the_same_idempotency_key_refunds_once_and_answers_the_same(
+        self, payments: Payments
+    ) -> None:
+        done = await card_session(payments, total="9.52")
+        payment = await payment_of(payments, done.session_id)
+        body = {"amount": "2.00", "reason": "retried by the client"}
+        headers = {"Idempotency-Key": "refund-2026-03-02-a"}
+
+        first = await payments.api.post(
+            f"/payments/{payment.id}/refunds", json=body, headers=headers
+        )
+        again = await payments.api.post(
+            f"/payments/{payment.id}/refunds", json=body, headers=headers
+        )
+        other = await payments.api.post(
+            f"/payments/{payment.id}/refunds", json={**body, "amount": "3.00"}, headers=headers
+        )
+
+        assert first.status_code == again.status_code == 201
+        assert again.json() == first.json()
+        assert other.status_code == 409
+        assert (await payment_of(payments, done.session_id)).refunded_minor == 200

@@ -4,6 +4,8 @@ provider's minimum or without a card; refused captures retried, then left owed."
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from evbilling.models import Payment
@@ -123,6 +125,24 @@ class TestRefusedCaptures:
         assert await calls(payments, "capture") == 5
         assert await receivable(payments, done.driver_id) == 952
         assert await trial_balance_is_zero(payments)
+
+    async def test_near_the_capture_deadline_a_refusal_is_not_retried(
+        self, payments: Payments
+    ) -> None:
+        done = await card_session(payments, total="9.52", card=CAPTURE_FAILS, settle=False)
+        held = await payment_of(payments, done.session_id)
+        assert held.capture_before is not None
+        payments.clock.current = held.capture_before - timedelta(hours=1)
+
+        await payments.run_jobs()
+        payments.clock.advance(seconds=120)
+        await payments.run_jobs()
+
+        payment = await payment_of(payments, done.session_id)
+        charge = await charge_of(payments, done.session_id)
+        assert payment.status == "released"
+        assert (charge.capture_failures, charge.receivable_minor) == (1, 952)
+        assert await calls(payments, "capture") == 1
 
 
 class TestHolds:

@@ -8,7 +8,11 @@ from evbilling.payments.psp.sandbox.cards import TEST_CARDS, CardBehaviour
 from evbilling.payments.psp.sandbox.client import SandboxProvider
 from evbilling.payments.psp.sandbox.webhooks import SIGNATURE_HEADER
 
+# Where main keeps the sandbox's own database unless told otherwise (never evbilling's).
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/sandbox-psp.sqlite3"
+
 __all__ = [
+    "DEFAULT_DATABASE_URL",
     "SIGNATURE_HEADER",
     "TEST_CARDS",
     "CardBehaviour",
