@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
+# The suite starts the CLI and the server as subprocesses: let them reuse compiled bytecode.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: install run test lint typecheck imports pytest bench lock clean
 
 $(BIN)/python:

@@ -174,7 +174,10 @@ async def _new_charge(
 ) -> SessionCharge:
     """The session's charge, its sale booked, and how much its capture is to take."""
     settlement = await get_settlement(db=db, session_id=session_id)
-    total = settlement.total if settlement.billable and settlement.total is not None else None
+    # A session that delivered no energy is a failed start: its hold is released and it
+    # costs nothing, whatever its tariff's session fee (docs/payments.md).
+    charged = settlement.billable and settlement.energy_wh > 0
+    total = settlement.total if charged and settlement.total is not None else None
     currency = (
         total.currency
         if total is not None

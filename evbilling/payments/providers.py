@@ -24,7 +24,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from evbilling.kit import Clock
 from evbilling.payments.psp import PaymentProvider
 from evbilling.payments.psp.sandbox import SandboxProvider, create_sandbox_app
-from evbilling.payments.psp.stripe import StripeProvider
 
 SANDBOX_MOUNT = "/sandbox-psp"
 
@@ -156,6 +155,9 @@ def remote_provider(*, config: ProviderSettings) -> PaymentProvider:
     if config.psp == "stripe":
         if not config.stripe_api_key:
             raise ValueError("EVBILLING_PSP=stripe needs EVBILLING_STRIPE_API_KEY")
+        # Imported here: the SDK takes a while to import, and only a Stripe server needs it.
+        from evbilling.payments.psp.stripe import StripeProvider
+
         return StripeProvider(config.stripe_api_key, dict(config.stripe_webhook_secrets))
     url = config.sandbox_url or f"{config.public_base_url.rstrip('/')}{SANDBOX_MOUNT}"
     return SandboxProvider(url, config.sandbox_api_key, _secret(config), timeout=60.0)

@@ -36,6 +36,7 @@ async def card_session(
     price: str = "0.40",
     identity: str = "CP-1",
     settle: bool = True,
+    energy_wh: int | None = None,
 ) -> CardSession:
     """A driver saves `card`, is held at Authorize, charges, and the session completes at
     `total` EUR; with `settle`, the session.completed job runs and webhooks are delivered."""
@@ -53,7 +54,9 @@ async def card_session(
     async with payments.context.unit_of_work() as db:
         await attach_session(db=db, session_id=session_id, now=payments.clock.now())
         await db.commit()
-    await complete_session(payments.context, session_id=session_id, total=total)
+    await complete_session(
+        payments.context, session_id=session_id, total=total, energy_wh=energy_wh
+    )
     await enqueue_completed(payments.context, session_id=session_id)
     if settle:
         await payments.run_jobs()

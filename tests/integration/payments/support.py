@@ -218,9 +218,15 @@ async def start_session(
 
 
 async def complete_session(
-    context: ServiceContext, *, session_id: int, total: str, vat_percent: str = "19"
+    context: ServiceContext,
+    *,
+    session_id: int,
+    total: str,
+    vat_percent: str = "19",
+    energy_wh: int | None = None,
 ) -> Money:
-    """The session stopped and priced at `total` EUR incl. VAT (one line at `vat_percent`)."""
+    """The session stopped and priced at `total` EUR incl. VAT (one line at `vat_percent`),
+    with 10 kWh delivered unless the total is zero or `energy_wh` says otherwise."""
     gross = Decimal(total)
     net = (gross / (1 + Decimal(vat_percent) / 100)).quantize(Decimal("0.01"))
     now = context.clock.now()
@@ -230,7 +236,7 @@ async def complete_session(
         session.pricing_status = "priced"
         session.stopped_at = now
         session.completed_at = now
-        session.energy_wh = 10_000 if gross > 0 else 0
+        session.energy_wh = energy_wh if energy_wh is not None else (10_000 if gross > 0 else 0)
         session.currency = "EUR"
         session.cost_excl_vat = net
         session.cost_vat = gross - net

@@ -105,6 +105,8 @@ class TestNoCentLost:
     ) -> None:
         for index, amount in enumerate(["9.52", "15.00", "0.30", "0.00", "4.00"]):
             await card_session(payments, total=amount, identity=f"CP-{index}")
+        # A failed start (no energy) is priced at its session fee but not charged.
+        await card_session(payments, total="1.20", identity="CP-9", energy_wh=0)
 
         async with payments.context.unit_of_work() as db:
             sums = (
@@ -120,7 +122,8 @@ class TestNoCentLost:
                 (
                     await db.execute(
                         select(ChargingSession.cost_incl_vat).where(
-                            ChargingSession.pricing_status == "priced"
+                            ChargingSession.pricing_status == "priced",
+                            ChargingSession.energy_wh > 0,
                         )
                     )
                 )

@@ -75,6 +75,19 @@ class TestCapture:
         assert await clearing(payments) == 0
         assert await trial_balance_is_zero(payments)
 
+    async def test_a_session_fee_without_energy_is_not_charged_a_failed_start(
+        self, payments: Payments
+    ) -> None:
+        done = await card_session(payments, total="1.20", energy_wh=0)
+
+        payment = await payment_of(payments, done.session_id)
+        charge = await charge_of(payments, done.session_id)
+        assert (payment.status, payment.captured_minor) == ("released", 0)
+        assert (charge.total_minor, charge.receivable_minor) == (0, 0)
+        assert await receivable(payments, done.driver_id) == 0
+        assert await clearing(payments) == 0
+        assert await trial_balance_is_zero(payments)
+
     async def test_below_the_providers_minimum_the_hold_is_released_and_the_cost_owed(
         self, payments: Payments
     ) -> None:
