@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -18,12 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from evbilling.access import endpoints as access_endpoints
 from evbilling.access.caller import get_caller
-from evbilling.access.domain import InvalidApiKey, MissingScope
 from evbilling.charging import endpoints as charging_endpoints
 from evbilling.charging import events as charging_events
 from evbilling.charging import jobs as charging_jobs
 from evbilling.commands import endpoints as commands_endpoints
-from evbilling.commands.rotation import PasswordRefused
 from evbilling.config import Settings
 from evbilling.drivers import endpoints as drivers_endpoints
 from evbilling.infra.context import ServiceContext
@@ -39,43 +36,30 @@ from evbilling.infra.http.idempotency import (
     prune_idempotency_keys,
 )
 from evbilling.infra.http.limits import HttpLimits, RequestBodyLimits
-from evbilling.infra.http.problems import ProblemRegistry
 from evbilling.infra.jobs import PRUNE_KIND, JobRegistry, JobWorker, prune_succeeded_jobs
 from evbilling.infra.logging import configure_logging, get_logger
 from evbilling.infra.memory import return_large_blocks_to_system
-from evbilling.infra.secrets import ApiKeyHasher, WeakPassword, api_key_hasher_for
-from evbilling.infra.station_link import CommandRejected, StationNotConnected, StationTimeout
+from evbilling.infra.secrets import ApiKeyHasher, api_key_hasher_for
 from evbilling.kit import Clock, SystemClock
-from evbilling.kit.clock import InvalidTimestamp
 from evbilling.ledger import endpoints as ledger_endpoints
 from evbilling.locations import endpoints as locations_endpoints
-from evbilling.money import CurrencyMismatch, InvalidAmount, InvalidCurrency
 from evbilling.ocpp import LoginLimits, LoginThrottle, OcppGateway
 from evbilling.ocpp import jobs as ocpp_jobs
 from evbilling.ocpp.ws_protocol import OcppWebSocketProtocol
 from evbilling.payments import endpoints as payments_endpoints
 from evbilling.payments import jobs as payments_jobs
-from evbilling.payments.card_setup import CardSetupUnavailable
 from evbilling.payments.domain import HoldPolicy, parse_caps
-from evbilling.payments.errors import HoldNotCapturable, NotRefundable, RefundTooLarge
 from evbilling.payments.providers import (
     PaymentsRuntime,
     ProviderSettings,
     process_payments,
     server_payments,
 )
-from evbilling.payments.psp import PaymentProvider, WebhookRejected
+from evbilling.payments.psp import PaymentProvider
+from evbilling.problems import problem_registry
 from evbilling.rating import endpoints as rating_endpoints
-from evbilling.rating.engine import (
-    InvalidCdr,
-    InvalidMeterData,
-    InvalidSession,
-    InvalidTimeZone,
-    TariffNotApplicable,
-)
 from evbilling.stations import endpoints as stations_endpoints
 from evbilling.tariffs import endpoints as tariffs_endpoints
-from evbilling.tariffs.domain import InvalidTariff
 
 _log = get_logger(__name__)
 
@@ -145,67 +129,6 @@ def job_registry(*, settings: Settings, provider: PaymentProvider | None = None)
     )
     registry.schedule(payments_jobs.RECONCILE_KIND, every=timedelta(days=1))
     return registry
-
-
-def problem_registry() -> ProblemRegistry:
-    """Every named failure a client can cause, mapped to HTTP once. Anything else is a 500."""
-    registry = ProblemRegistry()
-    registry.register(InvalidApiKey, status=401, title="Unauthorized", kind="unauthorized")
-    registry.register(MissingScope, status=403, title="Forbidden", kind="forbidden")
-    registry.register(RefundTooLarge, status=409, title="Refund too large", kind="refund-too-large")
-    registry.register(NotRefundable, status=409, title="Not refundable", kind="not-refundable")
-    registry.register(HoldNotCapturable, status=409, title="Not capturable", kind="not-capturable")
-    registry.register(
-        WebhookRejected, status=400, title="Webhook rejected", kind="webhook-rejected"
-    )
-    registry.register(
-        CardSetupUnavailable, status=503, title="Provider unavailable", kind="provider-unavailable"
-    )
-    registry.register(
-        StationNotConnected, status=409, title="Station not connected", kind="station-offline"
-    )
-    registry.register(
-        StationTimeout, status=504, title="Station did not answer", kind="station-timeout"
-    )
-    registry.register(
-        PasswordRefused,
-        status=409,
-        title="Station refused the new password",
-        kind="station-refused",
-        extra=_refused_status,
-    )
-    registry.register(
-        CommandRejected,
-        status=502,
-        title="Station answered with an error",
-        kind="station-error",
-        extra=_ocpp_error,
-    )
-    for client_error in (
-        InvalidCurrency,
-        CurrencyMismatch,
-        InvalidAmount,
-        InvalidTimestamp,
-        WeakPassword,
-        InvalidTariff,
-        InvalidCdr,
-        InvalidSession,
-        InvalidTimeZone,
-        InvalidMeterData,
-        TariffNotApplicable,
-    ):
-        registry.register_validation(client_error, title=client_error.__name__)
-    return registry
-
-
-def _refused_status(exc: Exception) -> dict[str, Any]:
-    assert isinstance(exc, PasswordRefused)
-    return {"station_status": exc.status}
-
-
-def _ocpp_error(exc: Exception) -> dict[str, Any]:
-    assert isinstance(exc, CommandRejected)
-    return {"ocpp_error": exc.code, "ocpp_description": exc.description}
 
 
 def create_api(*, context: ServiceContext, payments: PaymentsRuntime | None = None) -> FastAPI:

@@ -1,0 +1,1 @@
+"""The parts of bench/ledger.py: shared transfers and tallies, the SQLite rounds."""
