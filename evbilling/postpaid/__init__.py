@@ -1,0 +1,1 @@
+"""Postpaid accounts for businesses and fleets: accrual, credit limits, statements."""

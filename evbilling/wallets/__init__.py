@@ -1,0 +1,1 @@
+"""Prepaid wallets: balances that never go below zero, reservations around sessions."""
