@@ -3,7 +3,7 @@ operator -> location -> station -> EVSE/connector; drivers, groups, tokens; vers
 tariffs; charging sessions with meter readings and anomalies; connector status history; OCPP
 messages that failed on their own (dead letters); the double-entry ledger; card payments
 (customers, saved methods, holds, refunds, provider calls and events, settled session
-charges)."""
+charges); one-time codes linking RFID cards to drivers."""
 
 from evbilling.models.base import NAMING, Base, BigId
 from evbilling.models.charging import ChargingSession, MeteringAnomaly, MeterValueRecord
@@ -31,6 +31,7 @@ from evbilling.models.payments import (
     SessionCharge,
     WebhookInbox,
 )
+from evbilling.models.rfid_links import RfidLinkCode
 from evbilling.models.stations import ConnectorStatusEvent, Evse, Station
 from evbilling.models.tariffs import Tariff, TariffVersion
 
@@ -64,6 +65,7 @@ __all__ = [
     "PaymentRefund",
     "ProviderCall",
     "ReconciliationRun",
+    "RfidLinkCode",
     "SessionCharge",
     "Station",
     "Tariff",
