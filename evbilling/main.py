@@ -48,6 +48,7 @@ from evbilling.ocpp import jobs as ocpp_jobs
 from evbilling.ocpp.ws_protocol import OcppWebSocketProtocol
 from evbilling.payments import endpoints as payments_endpoints
 from evbilling.payments import jobs as payments_jobs
+from evbilling.payments import receipt_page, receipts
 from evbilling.payments.domain import HoldPolicy, parse_caps
 from evbilling.payments.providers import (
     PaymentsRuntime,
@@ -176,6 +177,14 @@ def _payment_sites(
     payments.attach(app)
 
 
+def _receipt_pages(app: FastAPI, *, context: ServiceContext) -> None:
+    """/receipts/{token}: the public receipt of a finished session."""
+    site = new_api(title="evbilling", description="", context=context, registry=problem_registry())
+    site.openapi_url = None
+    site.include_router(receipt_page.router)
+    app.mount(receipts.RECEIPT_PATH, site)
+
+
 @dataclass(slots=True)
 class Application:
     app: FastAPI
@@ -239,6 +248,7 @@ def create_app(
     )
     app.mount("/api/v1", create_api(context=context, payments=payments))
     _payment_sites(app, context=context, payments=payments)
+    _receipt_pages(app, context=context)
     # Starlette's plain WebSocket route, not FastAPI's: the endpoint takes no dependencies, and
     # FastAPI's would keep two exit stacks and its dependency results alive per connection.
     app.router.add_websocket_route("/ocpp/{station_id}", gateway.endpoint)

@@ -21,6 +21,7 @@ from evbilling.charging.meter_service import MeterValueIn, SampledValueIn
 from evbilling.charging.station_events import StationInfo
 from evbilling.kit import parse_utc_timestamp
 from evbilling.ocpp.v16.card_holds import CardHolds
+from evbilling.ocpp.v16.card_linking import offer_link_code
 from evbilling.ocpp.v16.display import CostDisplay
 from evbilling.ocpp.v16.frames import ErrorCode, FrameRejected
 from evbilling.ocpp.v16.link import Payload, StationLink
@@ -155,6 +156,7 @@ class StationHandlers:
             info = await self._cards.authorize(info=info)
         if self._display.enabled and info.status is AuthorizationStatus.ACCEPTED:
             self._display.show_user_price(id_tag=payload["idTag"])
+        offer_link_code(self._link, id_tag=payload["idTag"], info=info)
         return {"idTagInfo": _id_tag_info(info)}
 
     async def start_transaction(self, payload: Payload) -> Payload:
