@@ -86,7 +86,7 @@ async def _prices_and_power(
     operator_id: int,
     station_id: int,
     evse_id: int | None,
-    driver_id: int,
+    driver_id: int | None,
     now: datetime,
 ) -> tuple[UnitPrices, int] | None:
     snapshot = await resolve_tariff(
@@ -301,3 +301,29 @@ async def request_release(*, db: AsyncSession, hold_id: int, now: datetime) -> N
         now=now,
         dedupe_key=f"{RELEASE_KIND}:{hold_id}",
     )
+
+
+async def hold_amount(
+    *,
+    db: AsyncSession,
+    operator_id: int,
+    station_id: int,
+    evse_id: int | None,
+    driver_id: int | None,
+    now: datetime,
+    policy: HoldPolicy = DEFAULT_POLICY,
+) -> Money | None:
+    """What `plan_hold` would hold for this driver at this EVSE now (a quote shows it before
+    any card is asked for); None when no tariff applies. Nothing is stored."""
+    found = await _prices_and_power(
+        db=db,
+        operator_id=operator_id,
+        station_id=station_id,
+        evse_id=evse_id,
+        driver_id=driver_id,
+        now=now,
+    )
+    if found is None:
+        return None
+    prices, power = found
+    return size_hold(prices=prices, power_w=power, policy=policy)
