@@ -73,7 +73,9 @@ class TestOfferLinkCode:
     ) -> None:
         code = await offer(context, operator_id, uid="04a2b3c4")
 
-        assert code is not None and len(code) == linking.LINK_CODE_DIGITS and code.isdigit()
+        assert code is not None
+        assert len(code) == linking.LINK_CODE_DIGITS
+        assert code.isdigit()
         async with context.unit_of_work() as db:
             row = (await db.execute(select(RfidLinkCode))).scalar_one()
         assert row.uid == UID
@@ -122,7 +124,8 @@ class TestLinkCard:
         linked = await link(context, operator_id, driver_id, f"{code[:4]} {code[4:]}")
         replay = await link(context, operator_id, driver_id, code)
 
-        assert linked.token is not None and linked.token.driver_id == driver_id
+        assert linked.token is not None
+        assert linked.token.driver_id == driver_id
         assert linked.token.type == TokenType.RFID.value
         assert replay.refused
 
@@ -136,9 +139,11 @@ class TestLinkCard:
 
         linked = await link(context, operator_id, driver_id, code)
 
-        assert linked.token is not None and linked.token.id == token_id
+        assert linked.token is not None
+        assert linked.token.id == token_id
         stored = await token_of(context)
-        assert stored is not None and stored.driver_id == driver_id
+        assert stored is not None
+        assert stored.driver_id == driver_id
 
     async def test_refuses_a_wrong_code_and_counts_the_attempt_until_the_code_is_dead(
         self, context: ServiceContext, operator_id: int
@@ -198,7 +203,8 @@ class TestLinkCard:
             await link(context, operator_id, thief, "12345678")
 
         stored = await token_of(context)
-        assert stored is not None and stored.driver_id == owner
+        assert stored is not None
+        assert stored.driver_id == owner
 
     async def test_a_code_of_another_operator_links_nothing(
         self, context: ServiceContext, operator_id: int
@@ -262,4 +268,5 @@ class TestUnlinkCard:
                 )
 
         stored = await token_of(context)
-        assert stored is not None and stored.driver_id == owner
+        assert stored is not None
+        assert stored.driver_id == owner
