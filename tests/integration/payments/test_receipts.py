@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from evbilling.infra.secrets import ApiKeyHasher
@@ -23,7 +25,7 @@ class TestReceipt:
 
         assert receipt.total == Money.of("5.95", "EUR")
         assert [(p.rate, p.net, p.vat) for p in receipt.vat] == [
-            (19, Money.of("5.00", "EUR"), Money.of("0.95", "EUR"))
+            (Decimal(19), Money.of("5.00", "EUR"), Money.of("0.95", "EUR"))
         ]
         assert receipt.total_excl_vat + receipt.total_vat == receipt.total
         assert receipt.paid_by.startswith("card ")
