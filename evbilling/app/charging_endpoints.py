@@ -40,7 +40,7 @@ _TAG: list[str | Enum] = ["charging"]
     description="Accepted (202) once the station has accepted the remote start; the session "
     "appears when the station starts the transaction. A station that is offline is 409, one "
     "that does not answer in time 504, one that refuses 409.",
-    responses=problems(401, 404, 409, 422, 502, 504),
+    responses=problems(401, 404, 409, 422),
 )
 async def start_charging(
     body: StartCreate, caller: CurrentDriver, context: Context, timeout_s: Timeout = 30
@@ -72,7 +72,7 @@ async def start_charging(
     status_code=status.HTTP_202_ACCEPTED,
     tags=_TAG,
     summary="Stop one of the driver's running sessions (RemoteStopTransaction)",
-    responses=problems(401, 404, 409, 502, 504),
+    responses=problems(401, 404, 409),
 )
 async def stop_charging(
     session_id: int, caller: CurrentDriver, context: Context, timeout_s: Timeout = 30

@@ -1,23 +1,22 @@
-"""Fixtures of the driver app API's integration tests."""
+"""Fixtures of the driver app's route tests."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
-import httpx
 import pytest
-from fastapi import FastAPI
 
 from evbilling.infra.context import ServiceContext
-from tests.app_support import app_api, app_client
+from evbilling.kit import FixedClock
+from tests.integration.app.driving import DriverApp, driver_app
 
 
 @pytest.fixture
-def app(context: ServiceContext) -> FastAPI:
-    return app_api(context=context)
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(app) as client:
-        yield client
+async def app(
+    context: ServiceContext, clock: FixedClock, tmp_path: Path, operator_id: int
+) -> AsyncIterator[DriverApp]:
+    async with driver_app(
+        context=context, clock=clock, tmp_path=tmp_path, operator_id=operator_id
+    ) as running:
+        yield running
