@@ -10,10 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.infra.context import ServiceContext
 from evbilling.kit import NotFound
+from evbilling.kit.errors import Conflict
 from evbilling.models import PaymentMethod
 from evbilling.payments.card_setup import CardSetupUnavailable
-from evbilling.payments.psp import OutcomeUnknown, PaymentProvider
+from evbilling.payments.psp import OutcomeUnknown, PaymentProvider, ProviderError
 from evbilling.payments.repository import MethodRepository
+
+# The provider's code for an object it does not have (a card detached before).
+MISSING_AT_PROVIDER = "resource_missing"
+
+
+class MethodNotRemoved(Conflict):
+    """The provider refused to detach the card; it stays saved."""
 
 
 async def owned_method(
@@ -37,10 +45,9 @@ async def make_default(
     row = await owned_method(
         db=db, operator_id=operator_id, driver_id=driver_id, method_id=method_id, lock=True
     )
-    if not row.is_default:
-        await MethodRepository(db).clear_default(driver_id=driver_id)
-        row.is_default = True
-        await db.flush()
+    await MethodRepository(db).clear_default(driver_id=driver_id)
+    row.is_default = True
+    await db.flush()
     return row
 
 
@@ -64,6 +71,10 @@ async def remove_method(
         await provider.detach_method(method_id=token)
     except OutcomeUnknown as exc:
         raise CardSetupUnavailable("the provider did not answer; try again") from exc
+    except ProviderError as exc:
+        if exc.code != MISSING_AT_PROVIDER:
+            raise MethodNotRemoved(f"the provider refused to detach the card: {exc}") from exc
+        # Gone at the provider already: only ours is left to forget.
     async with context.unit_of_work() as db:
         methods = MethodRepository(db)
         found = await methods.get_for_update(id=method_id, owner_id=operator_id)
