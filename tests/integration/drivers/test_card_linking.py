@@ -107,8 +107,9 @@ class TestOfferLinkCode:
         self, context: ServiceContext, operator_id: int, fields: dict[str, object]
     ) -> None:
         driver_id = await add_driver(context, operator_id)
-        linked = fields.pop("linked", False)
-        await add_token(context, operator_id, driver_id=driver_id if linked else None, **fields)
+        given = dict(fields)  # the parameter is shared by both databases' runs
+        linked = given.pop("linked", False)
+        await add_token(context, operator_id, driver_id=driver_id if linked else None, **given)
 
         assert await offer(context, operator_id) is None
 

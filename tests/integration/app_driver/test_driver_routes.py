@@ -11,7 +11,7 @@ from sqlalchemy import select
 from evbilling.drivers import linking
 from evbilling.models import RfidLinkCode, Token
 from evbilling.payments import card_flow
-from tests.integration.app.driving import (
+from tests.integration.app_driver.driving import (
     EVSE_UID,
     DriverApp,
     add_card,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import update
 
 from evbilling.models import Evse
-from tests.integration.app.driving import (
+from tests.integration.app_driver.driving import (
     DriverApp,
     add_card,
     add_method,
