@@ -36,6 +36,7 @@ from evbilling.main import (
     uvicorn_config,
 )
 from evbilling.ocpp import cli as ocpp_cli
+from evbilling.payments import choice_cli
 from evbilling.payments import cli as payments_cli
 from evbilling.payments.providers import PaymentsRuntime, process_payments
 from evbilling.rating import cli as rating_cli
@@ -180,6 +181,7 @@ simulator_cli.register(app)
 jobs_cli.register(app, registry=_job_registry)
 ocpp_cli.register(app)
 payments_cli.register(app, provider=_payment_provider, public_url=_public_url)
+choice_cli.register(operator_app=access_cli.operator_app)
 ledger_cli.register(app)
 
 

@@ -46,6 +46,7 @@ from evbilling.locations import endpoints as locations_endpoints
 from evbilling.ocpp import LoginLimits, LoginThrottle, OcppGateway
 from evbilling.ocpp import jobs as ocpp_jobs
 from evbilling.ocpp.ws_protocol import OcppWebSocketProtocol
+from evbilling.payments import choice_endpoints
 from evbilling.payments import endpoints as payments_endpoints
 from evbilling.payments import jobs as payments_jobs
 from evbilling.payments.domain import HoldPolicy, parse_caps
@@ -74,6 +75,7 @@ ROUTERS = (
     commands_endpoints.router,
     access_endpoints.router,
     payments_endpoints.router,
+    choice_endpoints.router,
     ledger_endpoints.create_router(caller=get_caller),
 )
 

@@ -44,6 +44,7 @@ class AccountKind(StrEnum):
     WRITTEN_OFF = "written_off"  # scope "operator:{op}"
     WALLET = "wallet"  # scope "driver:{id}"
     WALLET_FUNDING = "wallet_funding"  # scope "operator:{op}"
+    TOKEN_RECEIVABLE = "token_receivable"  # scope "token:{id}"
 
 
 class EntryKind(StrEnum):
@@ -128,6 +129,11 @@ class AccountRef:
     @classmethod
     def wallet_funding(cls, *, operator_id: int, currency: str) -> AccountRef:
         return cls(AccountKind.WALLET_FUNDING, currency, f"operator:{operator_id}")
+
+    @classmethod
+    def token_receivable(cls, *, token_id: int, currency: str) -> AccountRef:
+        """What the holder of a token linked to nobody owes (its fixed fees)."""
+        return cls(AccountKind.TOKEN_RECEIVABLE, currency, f"token:{token_id}")
 
 
 def belongs_to_operator(scope: str, *, operator_id: int) -> bool:

@@ -38,6 +38,9 @@ class Driver(Base):
     group_id: Mapped[int | None] = mapped_column(
         ForeignKey("driver_groups.id", ondelete="SET NULL")
     )
+    # How the driver's sessions are paid (payments.choice_rules.Preference): "card",
+    # "wallet" or "postpaid"; NULL: postpaid account, else wallet with a balance, else card.
+    payment_preference: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
