@@ -58,9 +58,7 @@ class WalletReservation(Base):
         ),
         Index("ix_wallet_reservations_status", "status"),
         CheckConstraint("amount_minor > 0", name="positive"),
-        CheckConstraint(
-            "posted_minor >= 0 AND posted_minor <= amount_minor", name="posted"
-        ),
+        CheckConstraint("posted_minor >= 0 AND posted_minor <= amount_minor", name="posted"),
         CheckConstraint("status IN ('live', 'settled', 'released')", name="status"),
     )
 
@@ -69,9 +67,7 @@ class WalletReservation(Base):
     wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"), index=True)
     driver_id: Mapped[int] = mapped_column(ForeignKey("drivers.id"))
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
-    session_id: Mapped[int | None] = mapped_column(
-        ForeignKey("charging_sessions.id"), unique=True
-    )
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("charging_sessions.id"), unique=True)
     currency: Mapped[str] = mapped_column(String(3))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     margin_minor: Mapped[int] = mapped_column(BigInteger)
@@ -88,11 +84,11 @@ class WalletTopup(Base):
 
     __tablename__ = "wallet_topups"
     __table_args__ = (
-        Index("uq_wallet_topups_provider_authorization", "provider", "authorization_id", unique=True),
-        CheckConstraint("amount_minor > 0", name="positive"),
-        CheckConstraint(
-            "refunded_minor >= 0 AND refunded_minor <= amount_minor", name="refunded"
+        Index(
+            "uq_wallet_topups_provider_authorization", "provider", "authorization_id", unique=True
         ),
+        CheckConstraint("amount_minor > 0", name="positive"),
+        CheckConstraint("refunded_minor >= 0 AND refunded_minor <= amount_minor", name="refunded"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -25,9 +25,7 @@ _LIVE_UNATTACHED = "status = 'live' AND session_id IS NULL"
 
 
 def _when(name: str, *, nullable: bool = False) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(
-        name, evbilling.infra.db.types.UTCDateTime(timezone=True), nullable=nullable
-    )
+    return sa.Column(name, evbilling.infra.db.types.UTCDateTime(timezone=True), nullable=nullable)
 
 
 def upgrade() -> None:
@@ -49,15 +47,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["operator_id"], ["operators.id"], name="fk_wallets_operator_id_operators"
         ),
-        sa.ForeignKeyConstraint(
-            ["driver_id"], ["drivers.id"], name="fk_wallets_driver_id_drivers"
-        ),
+        sa.ForeignKeyConstraint(["driver_id"], ["drivers.id"], name="fk_wallets_driver_id_drivers"),
         sa.PrimaryKeyConstraint("id", name="pk_wallets"),
     )
     op.create_index("ix_wallets_operator_id", "wallets", ["operator_id"], unique=False)
-    op.create_index(
-        "uq_wallets_driver_currency", "wallets", ["driver_id", "currency"], unique=True
-    )
+    op.create_index("uq_wallets_driver_currency", "wallets", ["driver_id", "currency"], unique=True)
 
     op.create_table(
         "wallet_reservations",

@@ -83,3 +83,54 @@ async def wallet_state(context: ServiceContext, wallet_id: int) -> WalletState:
 async def trial_balance_is_zero(context: ServiceContext) -> bool:
     async with context.unit_of_work() as db:
         return all(row.difference == 0 for row in await ledger.trial_balance(db=db))
+
+
+async def book_sale(context: ServiceContext, session_id: int) -> Money:
+    """The session's sale as the settlement dispatch books it before a wallet pays: Dr
+    driver_receivable (total) / Cr revenue (net) / Cr vat_payable (per rate)."""
+    from evbilling.charging.settlement import get_settlement
+    from evbilling.ledger.domain import Line, build_entry
+
+    async with context.unit_of_work() as db:
+        settled = await get_settlement(db=db, session_id=session_id)
+        assert settled.total is not None
+        assert settled.driver_id is not None
+        currency = settled.total.currency
+        lines = [
+            Line.of(
+                account=AccountRef.driver_receivable(
+                    driver_id=settled.driver_id, currency=currency
+                ),
+                amount=settled.total,
+            ),
+            Line.of(
+                account=AccountRef.revenue(
+                    operator_id=settled.operator_id,
+                    location_id=settled.location_id,
+                    currency=currency,
+                ),
+                amount=-sum((p.net for p in settled.portions), Money.zero(currency)),
+            ),
+            *(
+                Line.of(
+                    account=AccountRef.vat_payable(
+                        operator_id=settled.operator_id, rate=p.rate, currency=currency
+                    ),
+                    amount=-p.vat,
+                )
+                for p in settled.portions
+                if not p.vat.is_zero()
+            ),
+        ]
+        draft = build_entry(reference=f"sale:session:{session_id}", description="sale", lines=lines)
+        await ledger.post_entry(db=db, draft=draft, now=context.clock.now())
+        await db.commit()
+        return settled.total
+
+
+async def receivable(context: ServiceContext, driver_id: int) -> int:
+    async with context.unit_of_work() as db:
+        balance = await ledger.account_balance(
+            db=db, account=AccountRef.driver_receivable(driver_id=driver_id, currency="EUR")
+        )
+        return balance.balance_minor

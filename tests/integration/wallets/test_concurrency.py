@@ -31,7 +31,9 @@ class TestConcurrentDebits:
         for round_number in range(ROUNDS):
             _, wallet_id = await funded_wallet(context, operator_id, amount="500")
 
-            async def take(number: int, wallet_id: int = wallet_id) -> bool:
+            async def take(
+                number: int, wallet_id: int = wallet_id, round_number: int = round_number
+            ) -> bool:
                 async def work(db: AsyncSession) -> bool:
                     return await wallets.debit(
                         db=db,
@@ -47,7 +49,8 @@ class TestConcurrentDebits:
 
             assert results.count(True) == 50, f"round {round_number}"
             state = await wallet_state(context, wallet_id)
-            assert state.available == 0 and state.ledger_balance == 0
+            assert state.available == 0
+            assert state.ledger_balance == 0
             assert state.cache_matches_ledger
             assert await trial_balance_is_zero(context)
 
