@@ -3,7 +3,7 @@ operator -> location -> station -> EVSE/connector; drivers, groups, tokens; vers
 tariffs; charging sessions with meter readings and anomalies; connector status history; OCPP
 messages that failed on their own (dead letters); the double-entry ledger; card payments
 (customers, saved methods, holds, refunds, provider calls and events, settled session
-charges)."""
+charges); prepaid wallets (reservations, card top-ups)."""
 
 from evbilling.models.base import NAMING, Base, BigId
 from evbilling.models.charging import ChargingSession, MeteringAnomaly, MeterValueRecord
@@ -33,6 +33,7 @@ from evbilling.models.payments import (
 )
 from evbilling.models.stations import ConnectorStatusEvent, Evse, Station
 from evbilling.models.tariffs import Tariff, TariffVersion
+from evbilling.models.wallets import Wallet, WalletReservation, WalletTopup
 
 __all__ = [
     "MAX_DEAD_LETTER_FRAME",
@@ -69,5 +70,8 @@ __all__ = [
     "Tariff",
     "TariffVersion",
     "Token",
+    "Wallet",
+    "WalletReservation",
+    "WalletTopup",
     "WebhookInbox",
 ]
