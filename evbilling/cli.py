@@ -37,6 +37,7 @@ from evbilling.main import (
 )
 from evbilling.ocpp import cli as ocpp_cli
 from evbilling.payments import cli as payments_cli
+from evbilling.postpaid import cli as postpaid_cli
 from evbilling.payments.providers import PaymentsRuntime, process_payments
 from evbilling.rating import cli as rating_cli
 from evbilling.simulator import cli as simulator_cli
@@ -181,6 +182,7 @@ jobs_cli.register(app, registry=_job_registry)
 ocpp_cli.register(app)
 payments_cli.register(app, provider=_payment_provider, public_url=_public_url)
 ledger_cli.register(app)
+postpaid_cli.register(app)
 
 
 def main() -> None:

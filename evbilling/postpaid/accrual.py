@@ -26,7 +26,8 @@ from evbilling.postpaid.service import account_for
 
 
 def sale_lines(*, account_id: int, settlement: SessionSettlement) -> list[Line]:
-    assert settlement.total is not None and settlement.currency is not None
+    assert settlement.total is not None
+    assert settlement.currency is not None
     currency = settlement.currency
     lines = [
         Line(

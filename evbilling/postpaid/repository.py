@@ -38,7 +38,7 @@ class AccountRepository(RepositoryBase[PostpaidAccount]):
             statement = statement.where(PostpaidAccount.status == status)
         return await self.page(statement, limit=limit, offset=offset)
 
-    async def issuable(self, *, created_before: datetime) -> list[int]:
+    async def issuable(self, *, created_before: datetime) -> Sequence[int]:
         """Accounts that existed before `created_before`, in id order (a closed account still
         gets the statement of its last month)."""
         rows = await self.db.scalars(
