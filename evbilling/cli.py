@@ -37,8 +37,8 @@ from evbilling.main import (
 )
 from evbilling.ocpp import cli as ocpp_cli
 from evbilling.payments import cli as payments_cli
-from evbilling.postpaid import cli as postpaid_cli
 from evbilling.payments.providers import PaymentsRuntime, process_payments
+from evbilling.postpaid import cli as postpaid_cli
 from evbilling.rating import cli as rating_cli
 from evbilling.simulator import cli as simulator_cli
 from evbilling.stations import cli as stations_cli
