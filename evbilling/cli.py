@@ -39,6 +39,7 @@ from evbilling.ocpp import cli as ocpp_cli
 from evbilling.payments import choice_cli
 from evbilling.payments import cli as payments_cli
 from evbilling.payments.providers import PaymentsRuntime, process_payments
+from evbilling.postpaid import cli as postpaid_cli
 from evbilling.rating import cli as rating_cli
 from evbilling.simulator import cli as simulator_cli
 from evbilling.stations import cli as stations_cli
@@ -183,6 +184,7 @@ ocpp_cli.register(app)
 payments_cli.register(app, provider=_payment_provider, public_url=_public_url)
 choice_cli.register(operator_app=access_cli.operator_app)
 ledger_cli.register(app)
+postpaid_cli.register(app)
 
 
 def main() -> None:

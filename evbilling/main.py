@@ -57,6 +57,8 @@ from evbilling.payments.providers import (
     server_payments,
 )
 from evbilling.payments.psp import PaymentProvider
+from evbilling.postpaid import endpoints as postpaid_endpoints
+from evbilling.postpaid import jobs as postpaid_jobs
 from evbilling.problems import problem_registry
 from evbilling.rating import endpoints as rating_endpoints
 from evbilling.stations import endpoints as stations_endpoints
@@ -76,6 +78,7 @@ ROUTERS = (
     access_endpoints.router,
     payments_endpoints.router,
     choice_endpoints.router,
+    postpaid_endpoints.router,
     ledger_endpoints.create_router(caller=get_caller),
 )
 
@@ -130,6 +133,10 @@ def job_registry(*, settings: Settings, provider: PaymentProvider | None = None)
         payments_jobs.RECONCILE_KIND, payments_jobs.reconcile_nightly(provider=psp)
     )
     registry.schedule(payments_jobs.RECONCILE_KIND, every=timedelta(days=1))
+    registry.register(postpaid_jobs.STATEMENTS_KIND, postpaid_jobs.issue_statements)
+    registry.schedule(postpaid_jobs.STATEMENTS_KIND, every=timedelta(days=1))
+    registry.register(postpaid_jobs.RELEASE_KIND, postpaid_jobs.release_unattached)
+    registry.schedule(postpaid_jobs.RELEASE_KIND, every=timedelta(minutes=15))
     return registry
 
 

@@ -45,6 +45,8 @@ class AccountKind(StrEnum):
     WALLET = "wallet"  # scope "driver:{id}"
     WALLET_FUNDING = "wallet_funding"  # scope "operator:{op}"
     TOKEN_RECEIVABLE = "token_receivable"  # scope "token:{id}"
+    POSTPAID_RECEIVABLE = "postpaid_receivable"  # scope "account:{id}"
+    BANK = "bank"  # scope "operator:{op}"
 
 
 class EntryKind(StrEnum):
@@ -134,6 +136,14 @@ class AccountRef:
     def token_receivable(cls, *, token_id: int, currency: str) -> AccountRef:
         """What the holder of a token linked to nobody owes (its fixed fees)."""
         return cls(AccountKind.TOKEN_RECEIVABLE, currency, f"token:{token_id}")
+
+    @classmethod
+    def postpaid_receivable(cls, *, account_id: int, currency: str) -> AccountRef:
+        return cls(AccountKind.POSTPAID_RECEIVABLE, currency, f"account:{account_id}")
+
+    @classmethod
+    def bank(cls, *, operator_id: int, currency: str) -> AccountRef:
+        return cls(AccountKind.BANK, currency, f"operator:{operator_id}")
 
 
 def belongs_to_operator(scope: str, *, operator_id: int) -> bool:

@@ -3,7 +3,8 @@ operator -> location -> station -> EVSE/connector; drivers, groups, tokens; vers
 tariffs; charging sessions with meter readings and anomalies; connector status history; OCPP
 messages that failed on their own (dead letters); the double-entry ledger; card payments
 (customers, saved methods, holds, refunds, provider calls and events, settled session
-charges); prepaid wallets (reservations, card top-ups)."""
+charges); prepaid wallets (reservations, card top-ups); postpaid accounts, their sessions,
+statements and payments."""
 
 from evbilling.models.base import NAMING, Base, BigId
 from evbilling.models.charging import ChargingSession, MeteringAnomaly, MeterValueRecord
@@ -30,6 +31,13 @@ from evbilling.models.payments import (
     ReconciliationRun,
     SessionCharge,
     WebhookInbox,
+)
+from evbilling.models.postpaid import (
+    PostpaidAccount,
+    PostpaidExposure,
+    PostpaidPayment,
+    PostpaidStatement,
+    PostpaidStatementLine,
 )
 from evbilling.models.stations import ConnectorStatusEvent, Evse, Station
 from evbilling.models.tariffs import Tariff, TariffVersion
@@ -63,6 +71,11 @@ __all__ = [
     "PaymentCustomer",
     "PaymentMethod",
     "PaymentRefund",
+    "PostpaidAccount",
+    "PostpaidExposure",
+    "PostpaidPayment",
+    "PostpaidStatement",
+    "PostpaidStatementLine",
     "ProviderCall",
     "ReconciliationRun",
     "SessionCharge",

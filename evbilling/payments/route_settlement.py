@@ -4,13 +4,14 @@ of work, no provider call. The session's charge says how it was paid (`payment_k
 - wallet: the sale booked as for a card (Dr driver_receivable), then the reservation settled
   (`wallets.service.settle_reservation`: min(total, reserved) from the wallet, the rest
   released); what the wallet did not cover stays owed by the driver;
-- postpaid: the sale booked to the account's receivable (`postpaid.service.accrue_session`);
+- postpaid: the sale booked to the account's receivable (`postpaid.accrual.accrue_session`);
   owed through the account's statement, not by the driver;
 - free: priced for the record (the session keeps its cost), not charged: the charge is 0;
 - fixed fee: the operator's fee (incl. VAT, at the VAT rate of the session's priced lines, 0
   without one) booked to the token's receivable.
 
-A session that delivered no energy costs nothing on any route (a failed start).
+A session that delivered no energy costs nothing (a failed start), except on a postpaid
+account, whose accrual books the session as priced.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from evbilling.payments.choice_rules import PaymentRoute, fee_split
 from evbilling.payments.domain import ChargeStatus, ShortfallReason
 from evbilling.payments.repository import ChargeRepository
 from evbilling.payments.service import minor
-from evbilling.postpaid import service as postpaid
+from evbilling.postpaid.accrual import accrue_session
 from evbilling.wallets import service as wallets
 
 __all__ = ["ROUTES", "settle_route"]
@@ -76,7 +77,8 @@ async def settle_route(
 ) -> SessionCharge:
     """The session's charge for a route in ROUTES, settled with its ledger entries."""
     kind = PaymentRoute(settlement.payment_kind or PaymentRoute.CARD.value)
-    charged = settlement.billable and settlement.energy_wh > 0
+    # The account's accrual books what the session was priced at (its statement shows it).
+    charged = settlement.billable and (settlement.energy_wh > 0 or kind is PaymentRoute.POSTPAID)
     total = settlement.total if charged else None
     currency = total.currency if total is not None else (settlement.currency or "EUR")
     portions: list[dict[str, object]] = [
@@ -105,7 +107,7 @@ async def settle_route(
     )
     await db.flush()
     if kind is PaymentRoute.POSTPAID:
-        await postpaid.accrue_session(db=db, session_id=settlement.session_id, now=now)
+        await accrue_session(db=db, session_id=settlement.session_id, now=now)
         charge.receivable_minor = total_minor  # owed by the account, on its statement
     else:
         await bookings.book_sale(db=db, charge=charge, now=now)

@@ -1,7 +1,7 @@
 """The payment method choice: the driver's preference, the operator's unlinked-token policy
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0014
 
 `drivers.payment_preference` ("card", "wallet", "postpaid"; NULL: the default order, see
 docs/payment-choice.md). `operators.unlinked_token_policy` says what a token linked to no
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0011"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,8 +8,8 @@ secured answers Blocked:
   recorded);
 - wallet: a reservation sized like a card hold (`wallets.service.reserve_for_session`); too
   low a balance is Blocked;
-- postpaid: the account's credit checked for the same amount, then the session's exposure
-  opened; over the limit is Blocked;
+- postpaid: the account's credit checked for the same amount (`postpaid.credit`), then the
+  session's exposure opened; over the limit is Blocked;
 - free, fixed fee: nothing to secure; refused: Blocked.
 
 The choice made at Authorize is kept (per connection, per idTag) for its StartTransaction; a
@@ -34,7 +34,7 @@ from evbilling.payments import card_flow
 from evbilling.payments.choice import PaymentChoice, PaymentRoute, choose_payment
 from evbilling.payments.domain import HoldPolicy
 from evbilling.payments.psp import PaymentProvider
-from evbilling.postpaid import service as postpaid
+from evbilling.postpaid import credit as postpaid
 from evbilling.wallets import service as wallets
 
 __all__ = ["PaymentSteps"]
