@@ -107,7 +107,8 @@ class TestAccessTokens:
     async def test_refuses_bad_tokens(
         self, ada: SignedInDriver, client: httpx.AsyncClient, header: str | bytes
     ) -> None:
-        response = await client.get("/me", headers={"Authorization": header})
+        value = header if isinstance(header, bytes) else header.encode()
+        response = await client.get("/me", headers={b"Authorization": value})
 
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
