@@ -4,8 +4,14 @@ tariffs; charging sessions with meter readings and anomalies; connector status h
 messages that failed on their own (dead letters); the double-entry ledger; card payments
 (customers, saved methods, holds, refunds, provider calls and events, settled session
 charges); prepaid wallets (reservations, card top-ups); postpaid accounts, their sessions,
-statements and payments."""
+statements and payments; driver accounts of the app and their tokens; the mail outbox."""
 
+from evbilling.models.app_accounts import (
+    AccountLink,
+    AppAccessToken,
+    AppRefreshToken,
+    DriverAccount,
+)
 from evbilling.models.base import NAMING, Base, BigId
 from evbilling.models.charging import ChargingSession, MeteringAnomaly, MeterValueRecord
 from evbilling.models.drivers import Driver, DriverGroup, Token
@@ -19,6 +25,7 @@ from evbilling.models.ledger import (
     LedgerPending,
 )
 from evbilling.models.locations import Location
+from evbilling.models.mail import MailMessage
 from evbilling.models.ocpp import MAX_DEAD_LETTER_FRAME, OcppDeadLetter
 from evbilling.models.operators import ApiKey, Operator
 from evbilling.models.payments import (
@@ -46,13 +53,17 @@ from evbilling.models.wallets import Wallet, WalletReservation, WalletTopup
 __all__ = [
     "MAX_DEAD_LETTER_FRAME",
     "NAMING",
+    "AccountLink",
     "ApiKey",
+    "AppAccessToken",
+    "AppRefreshToken",
     "Base",
     "BigId",
     "CardSetup",
     "ChargingSession",
     "ConnectorStatusEvent",
     "Driver",
+    "DriverAccount",
     "DriverGroup",
     "Evse",
     "IdempotencyKey",
@@ -63,6 +74,7 @@ __all__ = [
     "LedgerLine",
     "LedgerPending",
     "Location",
+    "MailMessage",
     "MeterValueRecord",
     "MeteringAnomaly",
     "OcppDeadLetter",
