@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from evbilling.app import account_endpoints
+from evbilling.app import account_endpoints, preference_endpoints
 
-APP_ROUTERS: tuple[APIRouter, ...] = (account_endpoints.router,)
+APP_ROUTERS: tuple[APIRouter, ...] = (
+    account_endpoints.router,
+    preference_endpoints.router,
+)
