@@ -51,9 +51,9 @@ from evbilling.locations import endpoints as locations_endpoints
 from evbilling.ocpp import LoginLimits, LoginThrottle, OcppGateway
 from evbilling.ocpp import jobs as ocpp_jobs
 from evbilling.ocpp.ws_protocol import OcppWebSocketProtocol
+from evbilling.payments import choice_endpoints, receipt_page, receipts
 from evbilling.payments import endpoints as payments_endpoints
 from evbilling.payments import jobs as payments_jobs
-from evbilling.payments import receipt_page, receipts
 from evbilling.payments.domain import HoldPolicy, parse_caps
 from evbilling.payments.providers import (
     PaymentsRuntime,
@@ -62,6 +62,8 @@ from evbilling.payments.providers import (
     server_payments,
 )
 from evbilling.payments.psp import PaymentProvider
+from evbilling.postpaid import endpoints as postpaid_endpoints
+from evbilling.postpaid import jobs as postpaid_jobs
 from evbilling.problems import problem_registry
 from evbilling.rating import endpoints as rating_endpoints
 from evbilling.stations import endpoints as stations_endpoints
@@ -80,6 +82,8 @@ ROUTERS = (
     commands_endpoints.router,
     access_endpoints.router,
     payments_endpoints.router,
+    choice_endpoints.router,
+    postpaid_endpoints.router,
     ledger_endpoints.create_router(caller=get_caller),
 )
 
@@ -140,6 +144,10 @@ def job_registry(
         payments_jobs.RECONCILE_KIND, payments_jobs.reconcile_nightly(provider=psp)
     )
     registry.schedule(payments_jobs.RECONCILE_KIND, every=timedelta(days=1))
+    registry.register(postpaid_jobs.STATEMENTS_KIND, postpaid_jobs.issue_statements)
+    registry.schedule(postpaid_jobs.STATEMENTS_KIND, every=timedelta(days=1))
+    registry.register(postpaid_jobs.RELEASE_KIND, postpaid_jobs.release_unattached)
+    registry.schedule(postpaid_jobs.RELEASE_KIND, every=timedelta(minutes=15))
     registry.register_standalone(MAIL_DELIVER, deliver_mail(mailer or mailer_of(settings)))
     registry.register(app_jobs.PRUNE_TOKENS, app_jobs.prune_tokens)
     registry.schedule(app_jobs.PRUNE_TOKENS, every=timedelta(hours=6))

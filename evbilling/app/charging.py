@@ -29,6 +29,7 @@ from evbilling.infra.station_link import StationCommandPort, StationNotConnected
 from evbilling.kit import EVBillingError, NotFound
 from evbilling.kit.errors import Conflict, InvalidRequest
 from evbilling.models import ChargingSession, Evse
+from evbilling.payments.choice import choose_payment
 
 ACTIVE = "active"
 
@@ -58,12 +59,13 @@ class PreparedStart:
 async def check_payment(
     *, db: AsyncSession, operator_id: int, driver_id: int, now: datetime
 ) -> None:
-    """The payment check before a remote start: refused with the reason when the driver has
-    no way to pay here. The charger edge secures the chosen route (hold, reservation,
-    credit) at the StartTransaction, as for an RFID card."""
-    # The payment route is chosen by evbilling.payments.choice.choose_payment once it is
-    # available; until then every route is left to the charger edge.
-    _ = (db, operator_id, driver_id, now)
+    """The payment check before a remote start (`payments.choice.choose_payment`, the rule
+    of docs/payment-choice.md): PaymentNotPossible with the reason when the driver has no
+    way to pay here. The charger edge secures the chosen route (hold, reservation, credit)
+    at the StartTransaction, as for an RFID card."""
+    choice = await choose_payment(db=db, operator_id=operator_id, driver_id=driver_id, now=now)
+    if choice.refused:
+        raise PaymentNotPossible(f"no way to pay for charging here: {choice.reason}")
 
 
 async def prepare_start(

@@ -10,11 +10,13 @@ from evbilling.app import (
     charging_endpoints,
     evse_endpoints,
     payment_endpoints,
+    preference_endpoints,
     rfid_endpoints,
 )
 
 APP_ROUTERS: tuple[APIRouter, ...] = (
     account_endpoints.router,
+    preference_endpoints.router,
     evse_endpoints.router,
     charging_endpoints.router,
     payment_endpoints.router,

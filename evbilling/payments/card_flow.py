@@ -105,6 +105,44 @@ async def _prices_and_power(
     return unit_prices(parse_tariff_json(snapshot.ocpi_json)), power
 
 
+@dataclass(frozen=True, slots=True)
+class SessionAmount:
+    """What to secure for a session at a station, sized like a card hold: the amount (the
+    hold's size) and the safety margin its spending limit keeps below what was secured."""
+
+    wanted: Money
+    margin: Money
+
+
+async def size_for_session(
+    *,
+    db: AsyncSession,
+    operator_id: int,
+    station_id: int,
+    evse_id: int | None,
+    driver_id: int | None,
+    now: datetime,
+    policy: HoldPolicy = DEFAULT_POLICY,
+) -> SessionAmount | None:
+    """The amount a wallet reservation or a postpaid credit check is sized for (the card
+    hold's rule, docs/payments.md); None when no tariff applies."""
+    found = await _prices_and_power(
+        db=db,
+        operator_id=operator_id,
+        station_id=station_id,
+        evse_id=evse_id,
+        driver_id=driver_id,
+        now=now,
+    )
+    if found is None:
+        return None
+    prices, power = found
+    return SessionAmount(
+        wanted=size_hold(prices=prices, power_w=power, policy=policy),
+        margin=safety_margin(prices=prices, power_w=power, policy=policy),
+    )
+
+
 async def plan_hold(
     *,
     db: AsyncSession,
