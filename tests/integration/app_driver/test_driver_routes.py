@@ -113,6 +113,24 @@ class TestStartAndStop:
         assert "Rejected" in refused.json()["detail"]
         assert wrong_connector.status_code == 422
 
+    async def test_refuses_a_start_the_driver_cannot_pay_for_and_sends_nothing(
+        self, app: DriverApp
+    ) -> None:
+        preferred = await app.http.put(
+            "/api/app/v1/me/payment-preference",
+            headers=app.a.headers,
+            json={"preference": "postpaid"},
+        )
+        before = await owned_rows(app, app.a)
+
+        refused = await app.post(app.a, "/charging/start", json={"evse_uid": EVSE_UID})
+
+        assert preferred.status_code == 200, preferred.text
+        assert refused.status_code == 409
+        assert "no postpaid account" in refused.json()["detail"]
+        assert app.stations.sent == []
+        assert await owned_rows(app, app.a) == before
+
     async def test_stops_the_drivers_running_session(self, app: DriverApp) -> None:
         session_id = await add_session(app, app.a)
 
