@@ -75,8 +75,8 @@ class TestReceiptPage:
         assert "11.90 EUR" in page.text
         assert "VAT 19" in page.text
         assert page.headers["cache-control"] == "no-store"
-        assert [forged.status_code for forged in pages] == [404] * len(forged)
-        assert not any("11.90" in forged.text for forged in pages)
+        assert [each.status_code for each in pages] == [404] * len(forged)
+        assert not any("11.90" in each.text for each in pages)
         assert nul.status_code in (404, 422)
         assert "11.90" not in nul.text
 
