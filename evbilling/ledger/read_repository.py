@@ -29,6 +29,7 @@ from evbilling.models import (
     LedgerLine,
     LedgerPending,
     PostpaidAccount,
+    Token,
 )
 
 
@@ -116,8 +117,8 @@ class LedgerReadRepository:
 
     @staticmethod
     def _visible(operator_id: int | None) -> ColumnElement[bool]:
-        """Accounts an operator sees: its own scopes, its drivers' and its postpaid
-        accounts'; None sees all."""
+        """Accounts an operator sees: its own scopes, its drivers', its postpaid accounts'
+        and its tokens' (fixed fees of unlinked tokens); None sees all."""
         if operator_id is None:
             return literal(True)
         own = f"operator:{operator_id}"
@@ -127,11 +128,15 @@ class LedgerReadRepository:
         postpaid = select(literal("account:") + cast(PostpaidAccount.id, String)).where(
             PostpaidAccount.operator_id == operator_id
         )
+        tokens = select(literal("token:") + cast(Token.id, String)).where(
+            Token.operator_id == operator_id
+        )
         return or_(
             LedgerAccount.scope == own,
             LedgerAccount.scope.startswith(own + "/", autoescape=True),
             and_(LedgerAccount.scope.startswith("driver:"), LedgerAccount.scope.in_(drivers)),
             and_(LedgerAccount.scope.startswith("account:"), LedgerAccount.scope.in_(postpaid)),
+            and_(LedgerAccount.scope.startswith("token:"), LedgerAccount.scope.in_(tokens)),
         )
 
     async def account(self, *, account_id: int, operator_id: int | None) -> AccountBalance | None:

@@ -1,16 +1,14 @@
-"""Card holds around a station's Authorize and StartTransaction (docs/payments.md).
+"""Card holds around a station's Authorize and StartTransaction (docs/payments.md), the card
+route of `payment_steps` (docs/payment-choice.md).
 
-For a token whose driver has a saved payment method, the driver may charge only once the
-provider holds money on it: the hold is planned and committed (`payments.card_flow.plan_hold`:
-its idempotency key stored before the call), asked of the provider with no transaction open
-(`execute_hold`), and its answer recorded in another unit of work (`record_hold`). A declined
-or unknown answer turns the token away (Blocked), its reason logged by name. Without a
-provider (card payments off) or a saved method, nothing changes.
-
-At StartTransaction the live hold is attached to the new session in the start's own unit of
-work (`attach_session`: the session's spending limit); a start without an Authorize before it
-(a remote start the station did not authorize) places the hold first. StopTransaction never
-calls the provider: the capture is a job after `session.completed`.
+For a driver whose session is paid by card and who has a saved payment method, the driver may
+charge only once the provider holds money on it: the hold is planned and committed
+(`payments.card_flow.plan_hold`: its idempotency key stored before the call), asked of the
+provider with no transaction open (`execute_hold`), and its answer recorded in another unit of
+work (`record_hold`). A declined or unknown answer turns the token away (Blocked), its reason
+logged by name. Without a provider (card payments off) or a saved method, nothing changes.
+The hold is attached to the session at StartTransaction by `payment_steps`; StopTransaction
+never calls the provider: the capture is a job after `session.completed`.
 """
 
 from __future__ import annotations
@@ -19,9 +17,6 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.charging import service as charging
-from evbilling.charging.domain import AuthorizationStatus
-from evbilling.charging.settlement import record_card_payment
 from evbilling.ocpp.v16.link import StationLink
 from evbilling.payments import card_flow
 from evbilling.payments.domain import HoldPolicy
@@ -91,58 +86,3 @@ class CardHolds:
                 "payment.hold_refused", hold_id=decision.hold_id, reason=decision.reason
             )
         return decision.accepted
-
-    async def authorize(self, *, info: charging.IdTagInfo) -> charging.IdTagInfo:
-        """An accepted Authorize stands only if the driver's card is held (when they have
-        one); otherwise the token is Blocked."""
-        if info.status is not AuthorizationStatus.ACCEPTED or info.driver_id is None:
-            return info
-        held = await self.hold_for(driver_id=info.driver_id)
-        if held is False:
-            return charging.IdTagInfo(status=AuthorizationStatus.BLOCKED)
-        return info
-
-    async def refused_before_start(
-        self,
-        *,
-        connector_id: int,
-        id_tag: str,
-        meter_start_wh: int,
-        timestamp: datetime,
-    ) -> bool:
-        """Before a StartTransaction: place the hold its Authorize would have (a live one is
-        reused without a call). True when the driver's card was refused. A replayed start
-        places nothing."""
-        if self._provider is None:
-            return False
-        station = self._link.station
-
-        async def facts(db: AsyncSession, now: datetime) -> tuple[bool, int | None]:
-            replayed = await charging.is_replayed_start(
-                db=db,
-                station=station,
-                connector_id=connector_id,
-                id_tag=id_tag,
-                meter_start_wh=meter_start_wh,
-                timestamp=timestamp,
-            )
-            info = await charging.authorize(db=db, station=station, id_tag=id_tag, now=now)
-            accepted = info.status is AuthorizationStatus.ACCEPTED
-            return replayed, info.driver_id if accepted else None
-
-        replayed, driver_id = await self._link.run(facts)
-        if replayed or driver_id is None:
-            return False
-        return await self.hold_for(driver_id=driver_id) is False
-
-    async def attach(
-        self, *, db: AsyncSession, result: charging.StartResult, now: datetime
-    ) -> None:
-        """In the StartTransaction's unit of work: the driver's live hold becomes the new
-        session's (its spending limit), and the session is marked paid by card."""
-        if self._provider is None or result.replayed or result.session_id is None:
-            return
-        if result.id_tag_info.status is not AuthorizationStatus.ACCEPTED:
-            return
-        await card_flow.attach_session(db=db, session_id=result.session_id, now=now)
-        await record_card_payment(db=db, session_id=result.session_id, now=now)

@@ -264,3 +264,33 @@ class TestDriverPreferenceApi:
                 )
                 is None
             )
+
+
+class TestTokenReceivablesInTheLedgerApi:
+    async def test_are_the_tokens_operators_and_nobody_elses(
+        self,
+        context: ServiceContext,
+        operator_id: int,
+        api_client: httpx.AsyncClient,
+        other_client: httpx.AsyncClient,
+    ) -> None:
+        from evbilling.ledger import service as ledger
+        from evbilling.ledger.domain import AccountRef, Line, build_entry
+
+        token_id = await create_token(context, operator_id=operator_id, uid=CARD, driver_name=None)
+        fees = AccountRef.token_receivable(token_id=token_id, currency="EUR")
+        revenue = AccountRef.revenue(operator_id=operator_id, location_id=None, currency="EUR")
+        async with context.unit_of_work() as db:
+            draft = build_entry(
+                reference="fee:session:1", description="fixed fee",
+                lines=[Line(account=fees, amount_minor=200),
+                       Line(account=revenue, amount_minor=-200)],
+            )  # fmt: skip
+            await ledger.post_entry(db=db, draft=draft, now=context.clock.now())
+            await db.commit()
+
+        mine = await api_client.get("/ledger/accounts", params={"kind": "token_receivable"})
+        theirs = await other_client.get("/ledger/accounts", params={"kind": "token_receivable"})
+
+        assert [a["account"]["scope"] for a in mine.json()["items"]] == [f"token:{token_id}"]
+        assert theirs.json()["items"] == []
