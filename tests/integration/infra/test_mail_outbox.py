@@ -4,7 +4,7 @@ the `mail.deliver` job (to .eml files here), once; header injection refused."""
 from __future__ import annotations
 
 import email
-from datetime import datetime
+from datetime import UTC, datetime
 from email import policy
 from pathlib import Path
 
@@ -170,7 +170,7 @@ class TestMailerChoice:
 
     async def test_refuses_an_smtp_url_of_another_scheme(self) -> None:
         mail = Outgoing(
-            mail_id=1, to="a@b.example", subject="s", body_text="b", created_at=datetime.now()
+            mail_id=1, to="a@b.example", subject="s", body_text="b", created_at=datetime.now(UTC)
         )
 
         with pytest.raises(ValueError, match="EVBILLING_SMTP_URL"):
