@@ -79,12 +79,15 @@ def _tokens(response: Response, pair: object) -> TokenRead:
     response_model=AcceptedRead,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Sign up: a driver account; a verification link is mailed",
-    responses=problems(409),
+    responses=problems(409, 429),
 )
-async def sign_up(body: SignUpRequest, db: Db, context: Context, edge: Edge) -> AcceptedRead:
+async def sign_up(
+    body: SignUpRequest, request: Request, db: Db, context: Context, edge: Edge
+) -> AcceptedRead:
     login_email(body.email)
     required_text(body.name, field="name", max_length=MAX_NAME_LENGTH)
     check_password(body.password)
+    edge.throttle.admit_signup(address=client_address(request.scope))
     password_hash = await hash_secret_async(body.password)  # before the transaction opens
     await accounts.sign_up(
         db=db,

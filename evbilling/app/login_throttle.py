@@ -13,6 +13,9 @@ Three counters (docs/app-api.md):
   from are not limited by it at all. An attacker guessing from many addresses thus gets a
   trickle of guesses and cannot stop the driver signing in from their own phone.
 
+Sign-ups (each costs an argon2 hash and mails someone) are limited per address too:
+`address_signups` per `signup_window_s`, a leaky bucket.
+
 "Account" is the normalized e-mail address as typed, whether an account has it or not, so
 the throttle answers the same for unknown addresses. Counters live in this process (like the
 station throttle); several servers each count their own.
@@ -25,17 +28,18 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from evbilling.infra.login_throttle import LoginLimits, LoginThrottle
+from evbilling.infra.login_throttle import LoginLimits, LoginThrottle, address_key
 from evbilling.kit import EVBillingError
 
 __all__ = ["AppLoginLimits", "AppLoginThrottle", "TooManyLogIns"]
 
 
 class TooManyLogIns(EVBillingError):
-    """Too many failed log-ins for this account from here, or from this address."""
+    """Too many failed log-ins for this account from here, or from this address (or too
+    many sign-ups from this address)."""
 
     def __init__(self, retry_after_s: float) -> None:
-        super().__init__("too many failed log-ins; try again later")
+        super().__init__("too many attempts from here; try again later")
         self.retry_after_s = max(1, int(retry_after_s + 0.999))
 
 
@@ -50,6 +54,8 @@ class AppLoginLimits:
     account_window_s: float = 600.0
     account_slowdown_s: float = 5.0
     trusted_for_s: float = 90 * 24 * 3600.0
+    address_signups: int = 20
+    signup_window_s: float = 3600.0
     max_entries: int = 50_000
 
 
@@ -66,6 +72,7 @@ class AppLoginThrottle:
     clock: Callable[[], float] = time.monotonic
     _pairs: LoginThrottle = field(init=False)
     _accounts: OrderedDict[str, _Bucket] = field(default_factory=OrderedDict)
+    _signups: OrderedDict[str, _Bucket] = field(default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         limits = self.limits
@@ -121,6 +128,20 @@ class AppLoginThrottle:
     def succeeded(self, *, account: str, address: str) -> None:
         """The right password: this address is trusted for the account from now on."""
         self._pairs.succeeded(identity=account, address=address)
+
+    def admit_signup(self, *, address: str) -> None:
+        """Count a sign-up from this address, or raise TooManyLogIns past its allowance."""
+        now = self.clock()
+        unit = address_key(address)
+        rate = self.limits.address_signups / self.limits.signup_window_s
+        bucket = self._signups.get(unit)
+        level = 0.0 if bucket is None else max(bucket.level - (now - bucket.updated) * rate, 0.0)
+        if level + 1 > self.limits.address_signups:
+            raise TooManyLogIns((level + 1 - self.limits.address_signups) / rate)
+        self._signups[unit] = _Bucket(level=level + 1, updated=now)
+        self._signups.move_to_end(unit)
+        while len(self._signups) > self.limits.max_entries:
+            self._signups.popitem(last=False)
 
     def _drained(self, bucket: _Bucket, now: float) -> float:
         rate = self.limits.account_failures / self.limits.account_window_s

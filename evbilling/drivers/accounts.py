@@ -38,7 +38,7 @@ from evbilling.kit.errors import Conflict, InvalidRequest
 from evbilling.models import AccountLink, DriverAccount
 
 CLOSED_PASSWORD = "!closed"  # no argon2 hash: nothing verifies against it
-# At most one reset mail per account this often: a reset request is no way to flood a mailbox.
+# At most one reset (or verification) mail per account this often: no way to flood a mailbox.
 RESET_MAIL_INTERVAL = timedelta(minutes=1)
 
 
@@ -95,7 +95,8 @@ async def sign_up(
     except NotFound as exc:
         raise InvalidRequest("no such operator", field="operator_id") from exc
     accounts = DriverAccountRepository(db)
-    if await accounts.by_email(address) is not None:
+    taken = await accounts.by_email(address)
+    if taken is not None:
         await enqueue_mail(
             db=db,
             to=address,
@@ -106,6 +107,8 @@ async def sign_up(
                 "forgot it.\n"
             ),
             now=now,
+            # At most one such mail an hour: sign-ups are no way to flood a mailbox.
+            dedupe_key=f"signup-taken:{taken.id}:{now:%Y-%m-%dT%H}",
         )
         return None
     driver = await create_driver(db=db, operator_id=operator_id, name=name, email=address, now=now)
@@ -159,6 +162,10 @@ async def resend_verification(
     account = await _open_account(db, account_id=account_id, for_update=True)
     if account.email_verified_at is not None:
         return False
+    if await DriverAccountRepository(db).has_recent_link(
+        account_id=account.id, purpose=LinkPurpose.VERIFY.value, since=now - RESET_MAIL_INTERVAL
+    ):
+        return True  # the link of a minute ago is on its way
     await send_verification(db=db, hasher=hasher, account=account, links=links, now=now)
     return True
 

@@ -56,6 +56,7 @@ async def enqueue_mail(
     title = _header_text(subject, field="subject", limit=MAX_SUBJECT)
     if len(body_text) > MAX_BODY or "\x00" in body_text:
         raise InvalidRequest(f"must be at most {MAX_BODY} characters, no NUL", field="body_text")
+    key: str | None = None
     if dedupe_key is not None:
         key = _header_text(dedupe_key, field="dedupe_key", limit=MAX_DEDUPE_KEY)
         existing = await db.scalar(select(MailMessage.id).where(MailMessage.dedupe_key == key))
@@ -65,7 +66,7 @@ async def enqueue_mail(
         to_address=address,
         subject=title,
         body_text=body_text,
-        dedupe_key=dedupe_key,
+        dedupe_key=key,
         status=MailStatus.PENDING.value,
         attempts=0,
         created_at=now,

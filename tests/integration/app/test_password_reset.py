@@ -136,10 +136,10 @@ class TestResetConfirm:
 
         assert response.status_code == 422
 
-    @pytest.mark.parametrize("token", ["", "made-up", "y" * 101])
-    async def test_refuses_made_up_codes(self, client: httpx.AsyncClient, token: str) -> None:
-        response = await client.post(
-            "/password-reset/confirm", json={"token": token, "password": NEW_PASSWORD}
-        )
+    async def test_refuses_made_up_codes(self, client: httpx.AsyncClient) -> None:
+        for token in ["", "made-up", "y" * 101]:
+            response = await client.post(
+                "/password-reset/confirm", json={"token": token, "password": NEW_PASSWORD}
+            )
 
-        assert response.status_code == 422
+            assert response.status_code == 422, token

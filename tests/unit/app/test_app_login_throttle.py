@@ -117,3 +117,19 @@ class TestPerAccount:
 
         assert admitted(t, account="bob@example.com", address="192.0.2.1")
         assert admitted(t, account="bob@example.com", address="192.0.2.2")
+
+
+class TestSignUps:
+    def test_an_address_gets_its_allowance_of_sign_ups_per_window(self) -> None:
+        ticks = Ticks()
+        t = throttle(ticks, address_signups=3, signup_window_s=300.0)
+        for _ in range(3):
+            t.admit_signup(address="203.0.113.9")
+
+        with pytest.raises(TooManyLogIns) as refused:
+            t.admit_signup(address="203.0.113.9")
+        t.admit_signup(address=HOME)
+        ticks.now += 100.0
+        t.admit_signup(address="203.0.113.9")
+
+        assert refused.value.retry_after_s == 100
