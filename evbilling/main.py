@@ -60,6 +60,9 @@ from evbilling.problems import problem_registry
 from evbilling.rating import endpoints as rating_endpoints
 from evbilling.stations import endpoints as stations_endpoints
 from evbilling.tariffs import endpoints as tariffs_endpoints
+from evbilling.wallets import endpoints as wallets_endpoints
+from evbilling.wallets import jobs as wallets_jobs
+from evbilling.wallets.domain import WalletLimits, parse_amount_setting
 
 _log = get_logger(__name__)
 
@@ -74,11 +77,14 @@ ROUTERS = (
     commands_endpoints.router,
     access_endpoints.router,
     payments_endpoints.router,
+    wallets_endpoints.router,
     ledger_endpoints.create_router(caller=get_caller),
 )
 
 # The money-moving routes, full paths: an Idempotency-Key makes a retry of one safe.
-IDEMPOTENT_ROUTES: tuple[str, ...] = payments_endpoints.IDEMPOTENT_ROUTES
+IDEMPOTENT_ROUTES: tuple[str, ...] = (
+    payments_endpoints.IDEMPOTENT_ROUTES + wallets_endpoints.IDEMPOTENT_ROUTES
+)
 
 
 def job_registry(*, settings: Settings, provider: PaymentProvider | None = None) -> JobRegistry:
@@ -128,10 +134,17 @@ def job_registry(*, settings: Settings, provider: PaymentProvider | None = None)
         payments_jobs.RECONCILE_KIND, payments_jobs.reconcile_nightly(provider=psp)
     )
     registry.schedule(payments_jobs.RECONCILE_KIND, every=timedelta(days=1))
+    registry.register(wallets_jobs.SWEEP_KIND, wallets_jobs.sweep())
+    registry.schedule(wallets_jobs.SWEEP_KIND, every=timedelta(minutes=5))
     return registry
 
 
-def create_api(*, context: ServiceContext, payments: PaymentsRuntime | None = None) -> FastAPI:
+def create_api(
+    *,
+    context: ServiceContext,
+    payments: PaymentsRuntime | None = None,
+    wallet_limits: WalletLimits = WalletLimits(),
+) -> FastAPI:
     """The operator REST API mounted at /api/v1: every slice's router, problem documents."""
     api = new_api(
         title="evbilling operator API",
@@ -146,6 +159,7 @@ def create_api(*, context: ServiceContext, payments: PaymentsRuntime | None = No
     for router in ROUTERS:
         api.include_router(router)
     _payments_edge(api, payments)
+    api.state.wallet_limits = wallet_limits
     return api
 
 
@@ -202,6 +216,7 @@ def create_app(
     proxies: TrustedProxies = TrustedProxies(),
     payments: PaymentsRuntime | None = None,
     holds: HoldPolicy = HoldPolicy(),
+    wallet_limits: WalletLimits = WalletLimits(),
 ) -> tuple[FastAPI, OcppGateway]:
     """The one ASGI app: /ocpp/{station_id}, /api/v1, /healthz."""
     gateway = OcppGateway(
@@ -237,7 +252,9 @@ def create_app(
     app = FastAPI(
         title="evbilling", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
-    app.mount("/api/v1", create_api(context=context, payments=payments))
+    app.mount(
+        "/api/v1", create_api(context=context, payments=payments, wallet_limits=wallet_limits)
+    )
     _payment_sites(app, context=context, payments=payments)
     # Starlette's plain WebSocket route, not FastAPI's: the endpoint takes no dependencies, and
     # FastAPI's would keep two exit stacks and its dependency results alive per connection.
@@ -305,6 +322,7 @@ def build_application(*, settings: Settings, clock: Clock | None = None) -> Appl
         proxies=trusted_proxies(settings),
         payments=payments,
         holds=hold_policy(settings),
+        wallet_limits=wallet_limits_of(settings),
     )
     return Application(
         app=app, engine=engine, gateway=gateway, context=context, jobs=jobs, payments=payments
@@ -358,6 +376,14 @@ def hold_policy(settings: Settings) -> HoldPolicy:
         idle_cap=timedelta(seconds=settings.hold_idle_cap_s),
         unused_hold_after=timedelta(seconds=settings.hold_unused_after_s),
         capture_margin=timedelta(seconds=settings.capture_margin_s),
+    )
+
+
+def wallet_limits_of(settings: Settings) -> WalletLimits:
+    """The smallest card top-up and the largest wallet balance (docs/wallets.md)."""
+    return WalletLimits(
+        min_topup=parse_amount_setting(settings.wallet_min_topup, name="wallet_min_topup"),
+        max_balance=parse_amount_setting(settings.wallet_max_balance, name="wallet_max_balance"),
     )
 
 
