@@ -21,6 +21,7 @@ from evbilling.infra import cli as infra_cli
 from evbilling.infra.db.migrate import upgrade
 from evbilling.infra.jobs import JobRegistry
 from evbilling.infra.jobs import cli as jobs_cli
+from evbilling.infra.mail import cli as mail_cli
 from evbilling.infra.secrets import ApiKeySecretError
 from evbilling.kit import SystemClock
 from evbilling.ledger import cli as ledger_cli
@@ -187,6 +188,7 @@ rating_cli.register(app)
 commands_cli.register(station_app=stations_cli.station_app, session_app=charging_cli.session_app)
 simulator_cli.register(app)
 jobs_cli.register(app, registry=_job_registry)
+mail_cli.register(app)
 ocpp_cli.register(app)
 payments_cli.register(app, provider=_payment_provider, public_url=_public_url)
 ledger_cli.register(app)

@@ -3,8 +3,15 @@ operator -> location -> station -> EVSE/connector; drivers, groups, tokens; vers
 tariffs; charging sessions with meter readings and anomalies; connector status history; OCPP
 messages that failed on their own (dead letters); the double-entry ledger; card payments
 (customers, saved methods, holds, refunds, provider calls and events, settled session
-charges); prepaid wallets (reservations, card top-ups)."""
+charges); driver accounts of the app and their tokens; the mail outbox; prepaid wallets
+(reservations, card top-ups)."""
 
+from evbilling.models.app_accounts import (
+    AccountLink,
+    AppAccessToken,
+    AppRefreshToken,
+    DriverAccount,
+)
 from evbilling.models.base import NAMING, Base, BigId
 from evbilling.models.charging import ChargingSession, MeteringAnomaly, MeterValueRecord
 from evbilling.models.drivers import Driver, DriverGroup, Token
@@ -18,6 +25,7 @@ from evbilling.models.ledger import (
     LedgerPending,
 )
 from evbilling.models.locations import Location
+from evbilling.models.mail import MailMessage
 from evbilling.models.ocpp import MAX_DEAD_LETTER_FRAME, OcppDeadLetter
 from evbilling.models.operators import ApiKey, Operator
 from evbilling.models.payments import (
@@ -38,13 +46,17 @@ from evbilling.models.wallets import Wallet, WalletReservation, WalletTopup
 __all__ = [
     "MAX_DEAD_LETTER_FRAME",
     "NAMING",
+    "AccountLink",
     "ApiKey",
+    "AppAccessToken",
+    "AppRefreshToken",
     "Base",
     "BigId",
     "CardSetup",
     "ChargingSession",
     "ConnectorStatusEvent",
     "Driver",
+    "DriverAccount",
     "DriverGroup",
     "Evse",
     "IdempotencyKey",
@@ -55,6 +67,7 @@ __all__ = [
     "LedgerLine",
     "LedgerPending",
     "Location",
+    "MailMessage",
     "MeterValueRecord",
     "MeteringAnomaly",
     "OcppDeadLetter",
