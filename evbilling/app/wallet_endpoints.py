@@ -51,7 +51,9 @@ class TopUpRead(Output):
     responses=problems(401, 404),
 )
 async def get_my_wallet(driver: CurrentDriver, db: Db) -> WalletRead:
-    view = await wallets.get_wallet(db=db, operator_id=driver.operator_id, driver_id=driver.driver_id)
+    view = await wallets.get_wallet(
+        db=db, operator_id=driver.operator_id, driver_id=driver.driver_id
+    )
     if view is None:
         raise NotFound(kind="wallet", key="of this driver")
     return WalletRead.of(view)

@@ -1,7 +1,7 @@
 """Prepaid wallets: wallets, wallet_reservations, wallet_topups
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 
 A wallet's available and reserved amounts are a cache of its ledger account, kept by guarded
 UPDATEs; CHECK constraints keep them at or above zero. One live reservation per driver and
@@ -16,7 +16,7 @@ from alembic import op
 import evbilling.infra.db.types
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
