@@ -35,16 +35,20 @@ from evbilling.main import (
     public_base_url,
     serve,
     uvicorn_config,
+    wallet_limits_of,
 )
 from evbilling.ocpp import cli as ocpp_cli
 from evbilling.payments import choice_cli
 from evbilling.payments import cli as payments_cli
+from evbilling.payments import wallet_cli as payments_wallet_cli
 from evbilling.payments.providers import PaymentsRuntime, process_payments
 from evbilling.postpaid import cli as postpaid_cli
 from evbilling.rating import cli as rating_cli
 from evbilling.simulator import cli as simulator_cli
 from evbilling.stations import cli as stations_cli
 from evbilling.tariffs import cli as tariffs_cli
+from evbilling.wallets import cli as wallets_cli
+from evbilling.wallets.domain import WalletLimits
 
 app = typer.Typer(
     name="evbilling",
@@ -84,6 +88,11 @@ def _payment_provider() -> PaymentsRuntime:
     """The provider as this command reaches it (the sandbox's database, or Stripe)."""
     assert _read is not None, "configure() runs before every command"
     return process_payments(config=provider_settings(_read), clock=SystemClock())
+
+
+def _wallet_limits() -> WalletLimits:
+    assert _read is not None, "configure() runs before every command"
+    return wallet_limits_of(_read)
 
 
 def _public_url() -> str:
@@ -187,6 +196,8 @@ payments_cli.register(app, provider=_payment_provider, public_url=_public_url)
 choice_cli.register(operator_app=access_cli.operator_app)
 ledger_cli.register(app)
 postpaid_cli.register(app)
+wallets_cli.register(app, limits=_wallet_limits)
+payments_wallet_cli.register(wallets_cli.wallet_app)
 
 
 def main() -> None:

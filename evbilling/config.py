@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     capture_max_failures: int = Field(default=5, ge=1, le=50)
     # ...but not past the provider's capture deadline minus this margin.
     capture_margin_s: float = Field(default=7200.0, ge=0)
+    # Prepaid wallets (docs/wallets.md): the smallest card top-up and the largest balance a
+    # wallet may hold, "CUR:amount" (a wallet in another currency is not limited by them).
+    wallet_min_topup: str = "EUR:5"
+    wallet_max_balance: str = "EUR:500"
     # Where drivers' browsers and providers reach this server (default http://host:port).
     public_base_url: str | None = None
     # The mail outbox (docs/app-api.md): .eml files in mail_dir, or SMTP when smtp_url is set

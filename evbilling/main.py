@@ -68,6 +68,9 @@ from evbilling.problems import problem_registry
 from evbilling.rating import endpoints as rating_endpoints
 from evbilling.stations import endpoints as stations_endpoints
 from evbilling.tariffs import endpoints as tariffs_endpoints
+from evbilling.wallets import endpoints as wallets_endpoints
+from evbilling.wallets import jobs as wallets_jobs
+from evbilling.wallets.domain import WalletLimits, parse_amount_setting
 
 _log = get_logger(__name__)
 
@@ -84,11 +87,14 @@ ROUTERS = (
     payments_endpoints.router,
     choice_endpoints.router,
     postpaid_endpoints.router,
+    wallets_endpoints.router,
     ledger_endpoints.create_router(caller=get_caller),
 )
 
 # The money-moving routes, full paths: an Idempotency-Key makes a retry of one safe.
-IDEMPOTENT_ROUTES: tuple[str, ...] = payments_endpoints.IDEMPOTENT_ROUTES
+IDEMPOTENT_ROUTES: tuple[str, ...] = (
+    payments_endpoints.IDEMPOTENT_ROUTES + wallets_endpoints.IDEMPOTENT_ROUTES
+)
 
 
 def job_registry(
@@ -151,6 +157,8 @@ def job_registry(
     registry.register_standalone(MAIL_DELIVER, deliver_mail(mailer or mailer_of(settings)))
     registry.register(app_jobs.PRUNE_TOKENS, app_jobs.prune_tokens)
     registry.schedule(app_jobs.PRUNE_TOKENS, every=timedelta(hours=6))
+    registry.register(wallets_jobs.SWEEP_KIND, wallets_jobs.sweep())
+    registry.schedule(wallets_jobs.SWEEP_KIND, every=timedelta(minutes=5))
     return registry
 
 
@@ -173,7 +181,12 @@ def app_login_limits(settings: Settings) -> AppLoginLimits:
     )
 
 
-def create_api(*, context: ServiceContext, payments: PaymentsRuntime | None = None) -> FastAPI:
+def create_api(
+    *,
+    context: ServiceContext,
+    payments: PaymentsRuntime | None = None,
+    wallet_limits: WalletLimits = WalletLimits(),
+) -> FastAPI:
     """The operator REST API mounted at /api/v1: every slice's router, problem documents."""
     api = new_api(
         title="evbilling operator API",
@@ -188,6 +201,7 @@ def create_api(*, context: ServiceContext, payments: PaymentsRuntime | None = No
     for router in ROUTERS:
         api.include_router(router)
     _payments_edge(api, payments)
+    api.state.wallet_limits = wallet_limits
     return api
 
 
@@ -252,6 +266,7 @@ def create_app(
     proxies: TrustedProxies = TrustedProxies(),
     payments: PaymentsRuntime | None = None,
     holds: HoldPolicy = HoldPolicy(),
+    wallet_limits: WalletLimits = WalletLimits(),
     app_limits: AppLoginLimits | None = None,
 ) -> tuple[FastAPI, OcppGateway]:
     """The one ASGI app: /ocpp/{station_id}, /api/v1, /api/app/v1, /healthz."""
@@ -288,13 +303,14 @@ def create_app(
     app = FastAPI(
         title="evbilling", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
-    app.mount("/api/v1", create_api(context=context, payments=payments))
     app.mount(
-        APP_PREFIX,
-        create_app_api(
-            context=context, payments=payments, limits=app_limits, registry=problem_registry()
-        ),
+        "/api/v1", create_api(context=context, payments=payments, wallet_limits=wallet_limits)
     )
+    app_api = create_app_api(
+        context=context, payments=payments, limits=app_limits, registry=problem_registry()
+    )
+    app_api.state.wallet_limits = wallet_limits
+    app.mount(APP_PREFIX, app_api)
     _payment_sites(app, context=context, payments=payments)
     _receipt_pages(app, context=context)
     # Starlette's plain WebSocket route, not FastAPI's: the endpoint takes no dependencies, and
@@ -363,6 +379,7 @@ def build_application(*, settings: Settings, clock: Clock | None = None) -> Appl
         proxies=trusted_proxies(settings),
         payments=payments,
         holds=hold_policy(settings),
+        wallet_limits=wallet_limits_of(settings),
         app_limits=app_login_limits(settings),
     )
     return Application(
@@ -417,6 +434,14 @@ def hold_policy(settings: Settings) -> HoldPolicy:
         idle_cap=timedelta(seconds=settings.hold_idle_cap_s),
         unused_hold_after=timedelta(seconds=settings.hold_unused_after_s),
         capture_margin=timedelta(seconds=settings.capture_margin_s),
+    )
+
+
+def wallet_limits_of(settings: Settings) -> WalletLimits:
+    """The smallest card top-up and the largest wallet balance (docs/wallets.md)."""
+    return WalletLimits(
+        min_topup=parse_amount_setting(settings.wallet_min_topup, name="wallet_min_topup"),
+        max_balance=parse_amount_setting(settings.wallet_max_balance, name="wallet_max_balance"),
     )
 
 

@@ -12,6 +12,7 @@ from evbilling.app import (
     payment_endpoints,
     preference_endpoints,
     rfid_endpoints,
+    wallet_endpoints,
 )
 
 APP_ROUTERS: tuple[APIRouter, ...] = (
@@ -20,5 +21,6 @@ APP_ROUTERS: tuple[APIRouter, ...] = (
     evse_endpoints.router,
     charging_endpoints.router,
     payment_endpoints.router,
+    wallet_endpoints.router,
     rfid_endpoints.router,
 )

@@ -137,12 +137,8 @@ class WalletRepository(RepositoryBase[Wallet]):
         )
         if after is not None:
             statement = statement.where(LedgerLine.id < after)
-        rows = [
-            (line, entry)
-            for line, entry in (
-                await self.db.execute(statement.order_by(LedgerLine.id.desc()).limit(limit + 1))
-            ).tuples()
-        ]
+        result = await self.db.execute(statement.order_by(LedgerLine.id.desc()).limit(limit + 1))
+        rows = [(row[0], row[1]) for row in result.all()]
         more = len(rows) > limit
         rows = rows[:limit]
         next_after = rows[-1][0].id if more and rows else None
