@@ -228,6 +228,26 @@ class TestStatementsAndPayments:
         assert account["outstanding_minor"] == -36  # the overpayment is credit
         listed = (await api_client.get(f"{path}/statements")).json()
         assert [item["id"] for item in listed["items"]] == [statement["id"]]
+        ledger_accounts = await api_client.get("/ledger/accounts?kind=postpaid_receivable")
+        assert [item["balance_minor"] for item in ledger_accounts.json()["items"]] == [-36]
+
+    async def test_another_operator_does_not_see_the_receivable(
+        self,
+        api_client: httpx.AsyncClient,
+        other_client: httpx.AsyncClient,
+        context: ServiceContext,
+        operator_id: int,
+    ) -> None:
+        site = await postpaid_site(context, operator_id)
+        await accrue(context, await charged_session(context, site, wh=10_000, minutes=40))
+
+        own = (await api_client.get("/ledger/accounts?kind=postpaid_receivable")).json()
+        theirs = (await other_client.get("/ledger/accounts?kind=postpaid_receivable")).json()
+
+        assert [item["account"]["scope"] for item in own["items"]] == [f"account:{site.account_id}"]
+        assert theirs["items"] == []
+        found = await other_client.get(f"/ledger/accounts/{own['items'][0]['account_id']}")
+        assert found.status_code == 404
 
     async def test_refuses_a_hostile_payment_and_books_nothing(
         self, payments_client: httpx.AsyncClient, context: ServiceContext, operator_id: int

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from evbilling.infra.context import ServiceContext
 from evbilling.models import ChargingSession, PostpaidExposure
 from evbilling.money import Money
 from evbilling.postpaid import credit, received, service
+from evbilling.postpaid.domain import CreditDecision
 from tests.integration.postpaid.support import (
     Site,
     accrue,
@@ -23,7 +24,7 @@ def eur(text: str) -> Money:
     return Money.of(text, "EUR")
 
 
-async def check(context: ServiceContext, site: Site, wanted: str) -> credit.CreditDecision:
+async def check(context: ServiceContext, site: Site, wanted: str) -> CreditDecision:
     async with context.unit_of_work() as db:
         return await credit.check_credit(
             db=db, account_id=site.account_id, wanted=eur(wanted), now=context.clock.now()
@@ -247,7 +248,7 @@ class TestConcurrentStarts:
 
         for _ in range(5):
             async with context.unit_of_work() as db:
-                await db.execute(PostpaidExposure.__table__.delete())
+                await db.execute(delete(PostpaidExposure))
                 await db.commit()
             gate.clear()
             # Two drivers of the fleet (no reuse of each other's exposure).
