@@ -9,7 +9,8 @@ new transaction. Authorize, then capture, each its own stored call:
 
 A call whose answer was lost leaves the payment pending with its call `unknown` (settled by
 retrieving the authorization, as for holds); a decline marks the payment failed and books
-nothing. The amount is what the statement still has due, never more than the account owes.
+nothing. The amount is what the statement still has due, never more than the account owes;
+while one card payment of a statement is pending, another is refused (PaymentUnderWay).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from evbilling.payments.psp import Authorization, OutcomeUnknown, PaymentProvide
 from evbilling.payments.repository import MethodRepository
 from evbilling.postpaid.domain import NoPayerCard, PaymentMethod, PaymentStatus
 from evbilling.postpaid.received import book_received
-from evbilling.postpaid.repository import PaymentRepository
-from evbilling.postpaid.service import get_account, outstanding_minor
+from evbilling.postpaid.repository import AccountRepository, PaymentRepository
+from evbilling.postpaid.service import outstanding_minor
 from evbilling.postpaid.statements import get_statement
 
 
@@ -46,6 +47,10 @@ class NothingDue(Conflict):
     """The statement has nothing left to pay (or the account owes nothing)."""
 
 
+class PaymentUnderWay(Conflict):
+    """A card payment of this statement is still pending (its outcome not yet known)."""
+
+
 async def _plan(
     *,
     context: ServiceContext,
@@ -56,7 +61,10 @@ async def _plan(
 ) -> PlannedCharge:
     now = context.clock.now()
     async with context.unit_of_work() as db:
-        account = await get_account(db=db, operator_id=operator_id, account_id=account_id)
+        # Locked: two payments of one statement at once are planned one after the other.
+        account = await AccountRepository(db).get_owned_for_update(
+            id=account_id, owner_id=operator_id
+        )
         found = await get_statement(
             db=db, operator_id=operator_id, account_id=account_id, statement_id=statement_id
         )
@@ -65,12 +73,14 @@ async def _plan(
         method = await MethodRepository(db).default_for(driver_id=account.payer_driver_id)
         if method is None or method.operator_id != operator_id or method.provider != provider.name:
             raise NoPayerCard(f"the payer of postpaid account {account_id} has no saved card")
+        payments = PaymentRepository(db)
+        if await payments.pending_for(statement_id=statement_id, method=PaymentMethod.CARD.value):
+            raise PaymentUnderWay(f"a card payment of statement {statement_id} is pending")
         owed = await outstanding_minor(db=db, account=account)
         due = min(found.due_minor, owed)
         if due <= 0:
             raise NothingDue(f"statement {statement_id} has nothing due")
         amount = provider.round_down(Money.from_minor_units(due, account.currency))
-        payments = PaymentRepository(db)
         attempt = (
             await payments.of_account(
                 operator_id=operator_id, account_id=account_id, limit=1, offset=0

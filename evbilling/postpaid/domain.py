@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from evbilling.kit.errors import Conflict, InvalidRequest, NotFound
+from evbilling.money import Money
 
 # A credit limit is bounded: 10 million units of any currency (minor units below int64).
 MAX_CREDIT_LIMIT = Decimal(10_000_000)
@@ -86,6 +87,10 @@ class CreditDecision:
     reason: str
     available_minor: int  # the credit left before `wanted` (never below zero)
     currency: str
+
+    @property
+    def available(self) -> Money:
+        return Money.from_minor_units(self.available_minor, self.currency)
 
 
 def decide_credit(

@@ -168,6 +168,16 @@ class PaymentRepository(RepositoryBase[PostpaidPayment]):
         )
         return row
 
+    async def pending_for(self, *, statement_id: int, method: str) -> PostpaidPayment | None:
+        row: PostpaidPayment | None = await self.db.scalar(
+            select(PostpaidPayment).where(
+                PostpaidPayment.statement_id == statement_id,
+                PostpaidPayment.method == method,
+                PostpaidPayment.status == "pending",
+            )
+        )
+        return row
+
     async def of_account(
         self, *, operator_id: int, account_id: int, limit: int, offset: int
     ) -> OffsetPage[PostpaidPayment]:
