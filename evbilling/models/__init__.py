@@ -5,6 +5,7 @@ messages that failed on their own (dead letters); the double-entry ledger; card 
 (customers, saved methods, holds, refunds, provider calls and events, settled session
 charges)."""
 
+from evbilling.models.adhoc import AdhocPayment
 from evbilling.models.base import NAMING, Base, BigId
 from evbilling.models.charging import ChargingSession, MeteringAnomaly, MeterValueRecord
 from evbilling.models.drivers import Driver, DriverGroup, Token
@@ -35,6 +36,7 @@ from evbilling.models.stations import ConnectorStatusEvent, Evse, Station
 from evbilling.models.tariffs import Tariff, TariffVersion
 
 __all__ = [
+    "AdhocPayment",
     "MAX_DEAD_LETTER_FRAME",
     "NAMING",
     "ApiKey",
