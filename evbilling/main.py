@@ -60,6 +60,7 @@ from evbilling.problems import problem_registry
 from evbilling.rating import endpoints as rating_endpoints
 from evbilling.stations import endpoints as stations_endpoints
 from evbilling.tariffs import endpoints as tariffs_endpoints
+from evbilling.web import pages as web_pages
 
 _log = get_logger(__name__)
 
@@ -239,6 +240,13 @@ def create_app(
     )
     app.mount("/api/v1", create_api(context=context, payments=payments))
     _payment_sites(app, context=context, payments=payments)
+    # The guest's pay pages (ad-hoc payment at an EVSE, its QR code) and their static files.
+    app.mount(
+        web_pages.PREFIX,
+        web_pages.create_pay_site(
+            context=context, payments=payments, policy=holds, command_timeout_s=command_timeout_s
+        ),
+    )
     # Starlette's plain WebSocket route, not FastAPI's: the endpoint takes no dependencies, and
     # FastAPI's would keep two exit stacks and its dependency results alive per connection.
     app.router.add_websocket_route("/ocpp/{station_id}", gateway.endpoint)
