@@ -36,9 +36,9 @@ from evbilling.models.stations import ConnectorStatusEvent, Evse, Station
 from evbilling.models.tariffs import Tariff, TariffVersion
 
 __all__ = [
-    "AdhocPayment",
     "MAX_DEAD_LETTER_FRAME",
     "NAMING",
+    "AdhocPayment",
     "ApiKey",
     "Base",
     "BigId",

@@ -32,7 +32,12 @@ FULL_TARIFF: dict[str, Any] = {
                 {"type": "ENERGY", "price": Decimal("0.30"), "vat": Decimal(20), "step_size": 1},
                 {"type": "TIME", "price": Decimal("0.50"), "vat": Decimal(20), "step_size": 60},
                 {"type": "FLAT", "price": Decimal("1.00"), "vat": Decimal(20), "step_size": 1},
-                {"type": "PARKING_TIME", "price": Decimal("5.00"), "vat": Decimal(20), "step_size": 60},
+                {
+                    "type": "PARKING_TIME",
+                    "price": Decimal("5.00"),
+                    "vat": Decimal(20),
+                    "step_size": 60,
+                },
             ]
         }
     ],
@@ -40,9 +45,7 @@ FULL_TARIFF: dict[str, Any] = {
 }
 
 
-async def priced_evse(
-    context: ServiceContext, *, operator_id: int, identity: str = "CP-1"
-) -> int:
+async def priced_evse(context: ServiceContext, *, operator_id: int, identity: str = "CP-1") -> int:
     """A station with two EVSEs (uids EVSE_UID, OTHER_EVSE_UID) under FULL_TARIFF."""
     tariff_id = await create_tariff(context, operator_id=operator_id, ocpi=FULL_TARIFF)
     station_id = await create_station(

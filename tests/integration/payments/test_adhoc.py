@@ -47,7 +47,9 @@ class TestTheOfferBeforeAnyCard:
 
         assert page.status_code == 200
         text = page.text
-        assert "CP-1" in text and EVSE_UID in text and "Available" in text
+        assert "CP-1" in text
+        assert EVSE_UID in text
+        assert "Available" in text
         order = [
             text.index("0.36 EUR per kWh"),
             text.index("0.01 EUR per minute"),
@@ -55,7 +57,8 @@ class TestTheOfferBeforeAnyCard:
             text.index("0.10 EUR per minute parked"),
         ]
         assert order == sorted(order)
-        assert 'id="hold-amount"' in text and "EUR" in text
+        assert 'id="hold-amount"' in text
+        assert "EUR" in text
         assert "number" not in text  # no card field on our page
         assert page.headers["referrer-policy"] == "no-referrer"
 
@@ -77,8 +80,10 @@ class TestTheOfferBeforeAnyCard:
         svg = await payments.http.get(f"/pay/{EVSE_UID}/qr.svg")
         missing = await payments.http.get("/pay/DE*EVB*E9999/qr.png")
 
-        assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
-        assert png.content == qr_png(url) and svg.content == qr_svg(url)
+        assert png.status_code == 200
+        assert png.content.startswith(b"\x89PNG")
+        assert png.content == qr_png(url)
+        assert svg.content == qr_svg(url)
         assert b"<svg" in svg.content
         assert missing.status_code == 404
 
@@ -92,15 +97,19 @@ class TestPayAndCharge:
         guest = await pay_with_card(payments.http, number=SUCCESS, email="guest@example.com")
 
         row, hold, token = await only_payment(payments)
-        assert token.type == "ad_hoc" and token.driver_id == row.driver_id
-        assert len(token.uid) == 20 and token.uid.startswith("AH")
-        assert hold is not None and hold.status == "authorized" and hold.driver_id == row.driver_id
-        assert row.status == "starting" and row.email == "guest@example.com"
-        assert stations.sent == [
-            ("RemoteStartTransaction", {"idTag": token.uid, "connectorId": 1})
-        ]
+        assert token.type == "ad_hoc"
+        assert token.driver_id == row.driver_id
+        assert len(token.uid) == 20
+        assert token.uid.startswith("AH")
+        assert hold is not None
+        assert hold.status == "authorized"
+        assert hold.driver_id == row.driver_id
+        assert row.status == "starting"
+        assert row.email == "guest@example.com"
+        assert stations.sent == [("RemoteStartTransaction", {"idTag": token.uid, "connectorId": 1})]
         live = await payments.http.get(guest.live_path)
-        assert live.status_code == 200 and "the charger is starting" in live.text
+        assert live.status_code == 200
+        assert "the charger is starting" in live.text
         assert guest.live_path.startswith(f"/pay/{EVSE_UID}/p/")
 
     async def test_a_repeated_start_places_nothing_twice(self, payments: Payments) -> None:
@@ -124,10 +133,13 @@ class TestPayAndCharge:
         guest = await pay_with_card(payments.http, number=DECLINE)
 
         row, hold, _ = await only_payment(payments)
-        assert row.status == "declined" and hold is not None and hold.status == "failed"
+        assert row.status == "declined"
+        assert hold is not None
+        assert hold.status == "failed"
         assert stations.sent == []
         live = await payments.http.get(guest.live_path)
-        assert "Your card was declined" in live.text and 'id="stop"' not in live.text
+        assert "Your card was declined" in live.text
+        assert 'id="stop"' not in live.text
 
 
 class TestWhatTheStationsAnswerDoesToTheHold:
@@ -140,7 +152,8 @@ class TestWhatTheStationsAnswerDoesToTheHold:
 
         row, hold, _ = await only_payment(payments)
         assert row.status == "refused"
-        assert hold is not None and hold.status == "released"
+        assert hold is not None
+        assert hold.status == "released"
         live = await payments.http.get(guest.live_path)
         assert "the hold is released" in live.text
 
@@ -152,7 +165,9 @@ class TestWhatTheStationsAnswerDoesToTheHold:
         policy = HoldPolicy()
         guest = await pay_with_card(payments.http, number=SUCCESS)
         row, hold, _ = await only_payment(payments)
-        assert row.status == "start_pending" and hold is not None and hold.status == "authorized"
+        assert row.status == "start_pending"
+        assert hold is not None
+        assert hold.status == "authorized"
         sweep = sweep_holds(policy=policy)
 
         async with payments.context.unit_of_work() as db:
@@ -168,7 +183,8 @@ class TestWhatTheStationsAnswerDoesToTheHold:
         assert kept == []
         assert await release_jobs(payments) == [hold.id]
         _, released, _ = await only_payment(payments)
-        assert released is not None and released.status == "released"
+        assert released is not None
+        assert released.status == "released"
         live = await payments.http.get(guest.live_path)
         assert "The charger did not start" in live.text
 
@@ -220,4 +236,5 @@ class TestHostileInput:
         start = await payments.http.get(f"/pay/{EVSE_UID}/p/{'y' * 32}/start")
 
         assert start.status_code in (404, 405)
-        assert await counts(payments.context) == before and stations.sent == []
+        assert await counts(payments.context) == before
+        assert stations.sent == []
