@@ -104,6 +104,16 @@ class Settings(BaseSettings):
     capture_margin_s: float = Field(default=7200.0, ge=0)
     # Where drivers' browsers and providers reach this server (default http://host:port).
     public_base_url: str | None = None
+    # The mail outbox (docs/app-api.md): .eml files in mail_dir, or SMTP when smtp_url is set
+    # (smtp://user:password@host:587 with STARTTLS, smtps://... with TLS).
+    mail_dir: str = "var/mail"
+    smtp_url: SecretStr | None = None
+    mail_from: str = "evbilling <no-reply@localhost>"
+    # The driver app's log-in throttle (docs/app-api.md).
+    app_login_pair_failures: int = Field(default=5, ge=1)
+    app_login_address_failures: int = Field(default=30, ge=1)
+    app_login_account_failures: int = Field(default=20, ge=1)
+    app_login_account_slowdown_s: float = Field(default=5.0, ge=0)
 
     @field_validator("stripe_webhook_secrets", mode="before")
     @classmethod

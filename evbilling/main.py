@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from evbilling.access import endpoints as access_endpoints
 from evbilling.access.caller import get_caller
+from evbilling.app import jobs as app_jobs
+from evbilling.app.api import APP_PREFIX, create_app_api
+from evbilling.app.login_throttle import AppLoginLimits
 from evbilling.charging import endpoints as charging_endpoints
 from evbilling.charging import events as charging_events
 from evbilling.charging import jobs as charging_jobs
@@ -38,6 +41,8 @@ from evbilling.infra.http.idempotency import (
 from evbilling.infra.http.limits import HttpLimits, RequestBodyLimits
 from evbilling.infra.jobs import PRUNE_KIND, JobRegistry, JobWorker, prune_succeeded_jobs
 from evbilling.infra.logging import configure_logging, get_logger
+from evbilling.infra.mail import DELIVER_KIND as MAIL_DELIVER
+from evbilling.infra.mail import Mailer, deliver_mail, mailer_for
 from evbilling.infra.memory import return_large_blocks_to_system
 from evbilling.infra.secrets import ApiKeyHasher, api_key_hasher_for
 from evbilling.kit import Clock, SystemClock
@@ -82,10 +87,16 @@ ROUTERS = (
 IDEMPOTENT_ROUTES: tuple[str, ...] = payments_endpoints.IDEMPOTENT_ROUTES
 
 
-def job_registry(*, settings: Settings, provider: PaymentProvider | None = None) -> JobRegistry:
+def job_registry(
+    *,
+    settings: Settings,
+    provider: PaymentProvider | None = None,
+    mailer: Mailer | None = None,
+) -> JobRegistry:
     """Every kind of background job and the slice handler that runs it, one line each; a
     recurring kind adds a schedule line (docs/jobs.md). `provider`: the server's payment
-    provider (a command opens its own, `process_payments`)."""
+    provider (a command opens its own, `process_payments`); `mailer`: where the mail outbox
+    delivers (default: as the settings say)."""
     registry = JobRegistry()
     registry.register(PRUNE_KIND, prune_succeeded_jobs)
     registry.schedule(PRUNE_KIND, every=timedelta(hours=1))
@@ -129,7 +140,29 @@ def job_registry(*, settings: Settings, provider: PaymentProvider | None = None)
         payments_jobs.RECONCILE_KIND, payments_jobs.reconcile_nightly(provider=psp)
     )
     registry.schedule(payments_jobs.RECONCILE_KIND, every=timedelta(days=1))
+    registry.register_standalone(MAIL_DELIVER, deliver_mail(mailer or mailer_of(settings)))
+    registry.register(app_jobs.PRUNE_TOKENS, app_jobs.prune_tokens)
+    registry.schedule(app_jobs.PRUNE_TOKENS, every=timedelta(hours=6))
     return registry
+
+
+def mailer_of(settings: Settings) -> Mailer:
+    """Where the outbox delivers: SMTP when EVBILLING_SMTP_URL is set, else EVBILLING_MAIL_DIR."""
+    smtp = settings.smtp_url
+    return mailer_for(
+        mail_dir=settings.mail_dir,
+        smtp_url=smtp.get_secret_value() if smtp is not None else None,
+        sender=settings.mail_from,
+    )
+
+
+def app_login_limits(settings: Settings) -> AppLoginLimits:
+    return AppLoginLimits(
+        pair_failures=settings.app_login_pair_failures,
+        address_failures=settings.app_login_address_failures,
+        account_failures=settings.app_login_account_failures,
+        account_slowdown_s=settings.app_login_account_slowdown_s,
+    )
 
 
 def create_api(*, context: ServiceContext, payments: PaymentsRuntime | None = None) -> FastAPI:
@@ -203,8 +236,9 @@ def create_app(
     proxies: TrustedProxies = TrustedProxies(),
     payments: PaymentsRuntime | None = None,
     holds: HoldPolicy = HoldPolicy(),
+    app_limits: AppLoginLimits | None = None,
 ) -> tuple[FastAPI, OcppGateway]:
-    """The one ASGI app: /ocpp/{station_id}, /api/v1, /healthz."""
+    """The one ASGI app: /ocpp/{station_id}, /api/v1, /api/app/v1, /healthz."""
     gateway = OcppGateway(
         context=context,
         heartbeat_interval_s=heartbeat_interval_s,
@@ -239,6 +273,12 @@ def create_app(
         title="evbilling", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.mount("/api/v1", create_api(context=context, payments=payments))
+    app.mount(
+        APP_PREFIX,
+        create_app_api(
+            context=context, payments=payments, limits=app_limits, registry=problem_registry()
+        ),
+    )
     _payment_sites(app, context=context, payments=payments)
     # The guest's pay pages (ad-hoc payment at an EVSE, its QR code) and their static files.
     app.mount(
@@ -313,6 +353,7 @@ def build_application(*, settings: Settings, clock: Clock | None = None) -> Appl
         proxies=trusted_proxies(settings),
         payments=payments,
         holds=hold_policy(settings),
+        app_limits=app_login_limits(settings),
     )
     return Application(
         app=app, engine=engine, gateway=gateway, context=context, jobs=jobs, payments=payments

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from evbilling.access.domain import InvalidApiKey, MissingScope
+from evbilling.app.api import register_app_problems
 from evbilling.commands.rotation import PasswordRefused
 from evbilling.infra.http.problems import ProblemRegistry
 from evbilling.infra.secrets import WeakPassword
@@ -29,6 +30,7 @@ def problem_registry() -> ProblemRegistry:
     """Every named failure a client can cause, mapped to HTTP once. Anything else is a 500."""
     registry = ProblemRegistry()
     registry.register(InvalidApiKey, status=401, title="Unauthorized", kind="unauthorized")
+    register_app_problems(registry)
     registry.register(MissingScope, status=403, title="Forbidden", kind="forbidden")
     registry.register(RefundTooLarge, status=409, title="Refund too large", kind="refund-too-large")
     registry.register(NotRefundable, status=409, title="Not refundable", kind="not-refundable")

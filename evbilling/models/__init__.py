@@ -3,9 +3,15 @@ operator -> location -> station -> EVSE/connector; drivers, groups, tokens; vers
 tariffs; charging sessions with meter readings and anomalies; connector status history; OCPP
 messages that failed on their own (dead letters); the double-entry ledger; card payments
 (customers, saved methods, holds, refunds, provider calls and events, settled session
-charges)."""
+charges); driver accounts of the app and their tokens; the mail outbox; ad-hoc payments."""
 
 from evbilling.models.adhoc import AdhocPayment
+from evbilling.models.app_accounts import (
+    AccountLink,
+    AppAccessToken,
+    AppRefreshToken,
+    DriverAccount,
+)
 from evbilling.models.base import NAMING, Base, BigId
 from evbilling.models.charging import ChargingSession, MeteringAnomaly, MeterValueRecord
 from evbilling.models.drivers import Driver, DriverGroup, Token
@@ -19,6 +25,7 @@ from evbilling.models.ledger import (
     LedgerPending,
 )
 from evbilling.models.locations import Location
+from evbilling.models.mail import MailMessage
 from evbilling.models.ocpp import MAX_DEAD_LETTER_FRAME, OcppDeadLetter
 from evbilling.models.operators import ApiKey, Operator
 from evbilling.models.payments import (
@@ -38,14 +45,18 @@ from evbilling.models.tariffs import Tariff, TariffVersion
 __all__ = [
     "MAX_DEAD_LETTER_FRAME",
     "NAMING",
+    "AccountLink",
     "AdhocPayment",
     "ApiKey",
+    "AppAccessToken",
+    "AppRefreshToken",
     "Base",
     "BigId",
     "CardSetup",
     "ChargingSession",
     "ConnectorStatusEvent",
     "Driver",
+    "DriverAccount",
     "DriverGroup",
     "Evse",
     "IdempotencyKey",
@@ -56,6 +67,7 @@ __all__ = [
     "LedgerLine",
     "LedgerPending",
     "Location",
+    "MailMessage",
     "MeterValueRecord",
     "MeteringAnomaly",
     "OcppDeadLetter",

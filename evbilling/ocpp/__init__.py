@@ -7,7 +7,7 @@ that failed on its own (listed by `evbilling ocpp dead-letters`), and `v16` is t
 protocol.
 """
 
+from evbilling.infra.login_throttle import LoginLimits, LoginThrottle
 from evbilling.ocpp.gateway import OcppGateway
-from evbilling.ocpp.throttle import LoginLimits, LoginThrottle
 
 __all__ = ["LoginLimits", "LoginThrottle", "OcppGateway"]

@@ -32,12 +32,12 @@ from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.group_commit import GroupCommit
 from evbilling.infra.http import client_address
 from evbilling.infra.logging import get_logger
+from evbilling.infra.login_throttle import LoginThrottle
 from evbilling.infra.secrets import hash_secret, verify_secret_async
 from evbilling.infra.station_link import StationNotConnected
 from evbilling.kit import new_secret
 from evbilling.kit.values import InvalidValue
 from evbilling.ocpp.connection import ConnectionLost, StationConnection
-from evbilling.ocpp.throttle import LoginThrottle
 from evbilling.payments.domain import HoldPolicy
 from evbilling.payments.psp import PaymentProvider
 from evbilling.stations.domain import StationIdentity

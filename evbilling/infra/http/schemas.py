@@ -135,6 +135,7 @@ _PROBLEMS: dict[int, str] = {
     404: "No such object for this operator.",
     409: "The request conflicts with existing data (duplicate identity, UID, connector).",
     422: "The request is invalid; `errors` names the fields.",
+    429: "Too many failed attempts; try again after the Retry-After header's seconds.",
     503: "A service this request depends on did not answer; try again.",
 }
 

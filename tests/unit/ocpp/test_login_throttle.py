@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from evbilling.ocpp.throttle import LoginLimits, LoginThrottle, address_key
+from evbilling.infra.login_throttle import LoginLimits, LoginThrottle, address_key
 
 ATTACKER = "203.0.113.66"
 STATION = "198.51.100.7"

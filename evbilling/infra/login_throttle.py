@@ -1,4 +1,6 @@
-"""Slows password guessing at the station log-in without letting anyone lock a station out.
+"""Slows password guessing at a log-in without letting anyone lock the rightful user out: the
+station log-in (the OCPP gateway) and, under its own per-account rule, the driver app's
+(evbilling.app.login_throttle).
 
 Failures are counted per (identity, client address) pair and per client address, never per
 identity alone, so failures from one address never refuse the right password from another:
@@ -135,6 +137,10 @@ class LoginThrottle:
         pair_key = (identity, address_key(address))
         self._pairs.pop(pair_key, None)
         self._touch(self._trusted, pair_key, now)
+
+    def is_trusted(self, *, identity: str, address: str) -> bool:
+        """Whether the pair logged in successfully in the last `trusted_for_s`."""
+        return self._is_trusted((identity, address_key(address)), self.clock())
 
     # -- what tests and operators may look at ----------------------------------------------
 
