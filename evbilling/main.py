@@ -140,6 +140,8 @@ def job_registry(
         payments_jobs.RECONCILE_KIND, payments_jobs.reconcile_nightly(provider=psp)
     )
     registry.schedule(payments_jobs.RECONCILE_KIND, every=timedelta(days=1))
+    registry.register(payments_jobs.ADHOC_RECEIPTS_KIND, payments_jobs.mail_adhoc_receipts)
+    registry.schedule(payments_jobs.ADHOC_RECEIPTS_KIND, every=timedelta(minutes=1))
     registry.register_standalone(MAIL_DELIVER, deliver_mail(mailer or mailer_of(settings)))
     registry.register(app_jobs.PRUNE_TOKENS, app_jobs.prune_tokens)
     registry.schedule(app_jobs.PRUNE_TOKENS, every=timedelta(hours=6))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,8 +32,9 @@ CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 
-def on_after(action: str) -> Any:
-    decorator: Any = after(action)
+def on_after(action: str) -> Callable[[Handler], Handler]:
+    """The ocpp library's @after, typed."""
+    decorator: Callable[[Handler], Handler] = after(action)
     return decorator
 
 
@@ -78,9 +79,6 @@ class PluggedCharger(TestCharger):
             await self._status("Available", 32)
 
         self._spawn(run())
-
-
-_ = Handler  # the charger's handler type, re-exported for readers of this module
 
 
 @dataclass
