@@ -88,9 +88,14 @@ class Site:
     browser: Browser
     worker: JobWorker
 
+    mail_dir: Path
+
     async def run_jobs(self) -> None:
         while await self.worker.run_once(now=self.server.clock.now()):
             pass
+
+    def mails(self) -> list[str]:
+        return sorted(path.read_text() for path in self.mail_dir.glob("*.eml"))
 
 
 @asynccontextmanager
@@ -113,7 +118,9 @@ async def running_site(
     app, gateway = create_app(context=context, command_timeout_s=5.0, payments=runtime)
     worker = JobWorker(
         context=context,
-        registry=job_registry(settings=Settings(), provider=runtime.provider),
+        registry=job_registry(
+            settings=Settings(mail_dir=str(tmp_path / "mail")), provider=runtime.provider
+        ),
         lease=timedelta(minutes=5),
     )
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
@@ -136,7 +143,10 @@ async def running_site(
                 executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
             )
             try:
-                yield Site(server=live, charger=charger, browser=browser, worker=worker)
+                yield Site(
+                    server=live, charger=charger, browser=browser, worker=worker,
+                    mail_dir=tmp_path / "mail",
+                )  # fmt: skip
             finally:
                 await browser.close()
     finally:

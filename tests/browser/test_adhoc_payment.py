@@ -85,6 +85,9 @@ class TestPayAtTheChargerInABrowser:
         await expect(page.locator("#total")).to_contain_text("EUR")
         await expect(page.locator(".receipt")).to_contain_text("Charged to your card")
         await shot(page, f"{device}-5-receipt")
+        (mail,) = site.mails()
+        assert "guest@example.com" in mail
+        assert "Your charging receipt" in mail
         assert [name for name, _ in site.charger.received] == [
             "RemoteStartTransaction",
             "RemoteStopTransaction",
