@@ -42,6 +42,7 @@ from evbilling.rating import cli as rating_cli
 from evbilling.simulator import cli as simulator_cli
 from evbilling.stations import cli as stations_cli
 from evbilling.tariffs import cli as tariffs_cli
+from evbilling.web import cli as web_cli
 
 app = typer.Typer(
     name="evbilling",
@@ -181,6 +182,7 @@ jobs_cli.register(app, registry=_job_registry)
 ocpp_cli.register(app)
 payments_cli.register(app, provider=_payment_provider, public_url=_public_url)
 ledger_cli.register(app)
+web_cli.register(station_app=stations_cli.station_app, public_url=_public_url)
 
 
 def main() -> None:

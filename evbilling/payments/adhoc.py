@@ -163,6 +163,19 @@ async def offer_for(*, db: AsyncSession, evse_uid: str, now: datetime, policy: H
     )
 
 
+async def owned_evse_uid(*, db: AsyncSession, operator_id: int, evse_uid: str) -> str:
+    """The EVSE's canonical uid, when it is this operator's (else NotFound, as for an unknown
+    one): what the QR code of its pay page is printed for."""
+    try:
+        uid = str(EvseUid.parse(evse_uid))
+    except InvalidRequest as exc:
+        raise NotFound(kind="EVSE", key="?") from exc
+    found = await AdhocRepository(db).evse_with_station(uid=uid)
+    if found is None or found[1].operator_id != operator_id:
+        raise NotFound(kind="EVSE", key=uid)
+    return uid
+
+
 def parse_email(value: str | None) -> str | None:
     """The optional receipt address (blank: none); bounded, one line, one @."""
     if value is None or not value.strip():

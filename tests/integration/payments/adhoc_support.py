@@ -45,14 +45,21 @@ FULL_TARIFF: dict[str, Any] = {
 }
 
 
-async def priced_evse(context: ServiceContext, *, operator_id: int, identity: str = "CP-1") -> int:
-    """A station with two EVSEs (uids EVSE_UID, OTHER_EVSE_UID) under FULL_TARIFF."""
+async def priced_evse(
+    context: ServiceContext,
+    *,
+    operator_id: int,
+    identity: str = "CP-1",
+    uids: tuple[str | None, str | None] = (EVSE_UID, OTHER_EVSE_UID),
+) -> int:
+    """A station with two EVSEs (by default uids EVSE_UID, OTHER_EVSE_UID) under
+    FULL_TARIFF."""
     tariff_id = await create_tariff(context, operator_id=operator_id, ocpi=FULL_TARIFF)
     station_id = await create_station(
         context, operator_id=operator_id, identity=identity, tariff_id=tariff_id
     )
     async with context.unit_of_work() as db:
-        for connector, uid in ((1, EVSE_UID), (2, OTHER_EVSE_UID)):
+        for connector, uid in enumerate(uids, start=1):
             await db.execute(
                 update(Evse)
                 .where(Evse.station_id == station_id, Evse.connector_id == connector)
