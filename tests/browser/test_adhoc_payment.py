@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from evbilling.infra.context import ServiceContext
 from evbilling.kit import FixedClock
-from tests.browser.site import SCREENSHOTS, Site, running_site
+from tests.functional.adhoc_site import Site, running_site
 from tests.integration.payments.adhoc_support import EVSE_UID, priced_evse
 
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).parent / "screenshots"
 SUCCESS = "4242 4242 4242 4242"
 DECLINE = "4000 0000 0000 0002"
 VIEWPORTS: dict[str, dict[str, Any]] = {
@@ -52,10 +54,22 @@ async def site(context: ServiceContext, clock: FixedClock, tmp_path: Path, opera
         yield running
 
 
+@pytest.fixture
+async def browser() -> Any:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        yield launched
+        await launched.close()
+
+
 class TestPayAtTheChargerInABrowser:
     @pytest.mark.parametrize("device", ["desktop", "phone"])
-    async def test_pay_watch_stop_and_read_the_receipt(self, site: Site, device: str) -> None:
-        browser_context = await site.browser.new_context(**VIEWPORTS[device])
+    async def test_pay_watch_stop_and_read_the_receipt(
+        self, site: Site, browser: Browser, device: str
+    ) -> None:
+        browser_context = await browser.new_context(**VIEWPORTS[device])
         page = await browser_context.new_page()
 
         await page.goto(f"{site.server.base_url}/pay/{EVSE_UID}")
@@ -95,9 +109,9 @@ class TestPayAtTheChargerInABrowser:
         await browser_context.close()
 
     async def test_a_declined_card_shows_a_clear_message_and_starts_nothing(
-        self, site: Site
+        self, site: Site, browser: Browser
     ) -> None:
-        browser_context = await site.browser.new_context(**VIEWPORTS["phone"])
+        browser_context = await browser.new_context(**VIEWPORTS["phone"])
         page = await browser_context.new_page()
 
         await page.goto(f"{site.server.base_url}/pay/{EVSE_UID}")

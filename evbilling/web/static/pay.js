@@ -22,7 +22,7 @@
         set("cost", state.cost);
       })
       .catch(function () {})
-      .then(function () { window.setTimeout(poll, 2000); });
+      .then(function () { window.setTimeout(poll, 1500); });
   }
-  window.setTimeout(poll, 2000);
+  window.setTimeout(poll, 1500);
 })();

@@ -1,6 +1,7 @@
 """A real evbilling server on loopback with the sandbox provider mounted (its hosted card
-page reached by the browser at the server's public URL), a simulated charger that starts
-and stops when told to, and Debian's chromium driven by Playwright."""
+page reached at the server's public URL) and a simulated charger with a car plugged in,
+which starts and stops when told to: what the ad-hoc payment's functional and browser tests
+run against."""
 
 from __future__ import annotations
 
@@ -15,9 +16,8 @@ from typing import Any
 
 import uvicorn
 from ocpp.routing import after
-from ocpp.v16 import call
+from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
-from playwright.async_api import Browser, async_playwright
 
 from evbilling.config import Settings
 from evbilling.infra.context import ServiceContext
@@ -25,11 +25,8 @@ from evbilling.infra.jobs import JobWorker
 from evbilling.kit import FixedClock
 from evbilling.main import create_app, job_registry
 from evbilling.payments.providers import ProviderSettings, server_payments
-from tests.functional.charger import Handler, TestCharger
+from tests.functional.charger import Handler, TestCharger, on
 from tests.functional.conftest import LiveServer, connect
-
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 
 def on_after(action: str) -> Callable[[Handler], Handler]:
@@ -48,6 +45,15 @@ class PluggedCharger(TestCharger):
         super().__init__(*args, **kwargs)
         self.transaction_id: int | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        # Seconds the charger takes to answer RemoteStart (longer than the server waits:
+        # the answer is lost, the StartTransaction still comes).
+        self.start_answer_delay_s = 0.0
+
+    @on(Action.remote_start_transaction)
+    async def on_remote_start(self, id_tag: str, **kwargs: Any) -> Any:
+        self.received.append(("RemoteStartTransaction", {"id_tag": id_tag, **kwargs}))
+        await asyncio.sleep(self.start_answer_delay_s)
+        return call_result.RemoteStartTransaction(status="Accepted")
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)
@@ -85,7 +91,6 @@ class PluggedCharger(TestCharger):
 class Site:
     server: LiveServer
     charger: PluggedCharger
-    browser: Browser
     worker: JobWorker
 
     mail_dir: Path
@@ -100,7 +105,7 @@ class Site:
 
 @asynccontextmanager
 async def running_site(
-    context: ServiceContext, clock: FixedClock, tmp_path: Path
+    context: ServiceContext, clock: FixedClock, tmp_path: Path, *, command_timeout_s: float = 5.0
 ) -> AsyncIterator[Site]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -115,7 +120,9 @@ async def running_site(
         ),
         clock=clock,
     )
-    app, gateway = create_app(context=context, command_timeout_s=5.0, payments=runtime)
+    app, gateway = create_app(
+        context=context, command_timeout_s=command_timeout_s, payments=runtime
+    )
     worker = JobWorker(
         context=context,
         registry=job_registry(
@@ -138,17 +145,7 @@ async def running_site(
     try:
         await charger.boot()
         await charger._status("Available", 0)
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-            )
-            try:
-                yield Site(
-                    server=live, charger=charger, browser=browser, worker=worker,
-                    mail_dir=tmp_path / "mail",
-                )  # fmt: skip
-            finally:
-                await browser.close()
+        yield Site(server=live, charger=charger, worker=worker, mail_dir=tmp_path / "mail")
     finally:
         charger_task.cancel()
         await connection.close()
