@@ -21,6 +21,7 @@ from evbilling.infra import cli as infra_cli
 from evbilling.infra.db.migrate import upgrade
 from evbilling.infra.jobs import JobRegistry
 from evbilling.infra.jobs import cli as jobs_cli
+from evbilling.infra.mail import cli as mail_cli
 from evbilling.infra.secrets import ApiKeySecretError
 from evbilling.kit import SystemClock
 from evbilling.ledger import cli as ledger_cli
@@ -36,8 +37,10 @@ from evbilling.main import (
     uvicorn_config,
 )
 from evbilling.ocpp import cli as ocpp_cli
+from evbilling.payments import choice_cli
 from evbilling.payments import cli as payments_cli
 from evbilling.payments.providers import PaymentsRuntime, process_payments
+from evbilling.postpaid import cli as postpaid_cli
 from evbilling.rating import cli as rating_cli
 from evbilling.simulator import cli as simulator_cli
 from evbilling.stations import cli as stations_cli
@@ -179,9 +182,12 @@ rating_cli.register(app)
 commands_cli.register(station_app=stations_cli.station_app, session_app=charging_cli.session_app)
 simulator_cli.register(app)
 jobs_cli.register(app, registry=_job_registry)
+mail_cli.register(app)
 ocpp_cli.register(app)
 payments_cli.register(app, provider=_payment_provider, public_url=_public_url)
+choice_cli.register(operator_app=access_cli.operator_app)
 ledger_cli.register(app)
+postpaid_cli.register(app)
 web_cli.register(station_app=stations_cli.station_app, public_url=_public_url)
 
 

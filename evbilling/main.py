@@ -51,6 +51,7 @@ from evbilling.locations import endpoints as locations_endpoints
 from evbilling.ocpp import LoginLimits, LoginThrottle, OcppGateway
 from evbilling.ocpp import jobs as ocpp_jobs
 from evbilling.ocpp.ws_protocol import OcppWebSocketProtocol
+from evbilling.payments import choice_endpoints, receipt_page, receipts
 from evbilling.payments import endpoints as payments_endpoints
 from evbilling.payments import jobs as payments_jobs
 from evbilling.payments.domain import HoldPolicy, parse_caps
@@ -61,6 +62,8 @@ from evbilling.payments.providers import (
     server_payments,
 )
 from evbilling.payments.psp import PaymentProvider
+from evbilling.postpaid import endpoints as postpaid_endpoints
+from evbilling.postpaid import jobs as postpaid_jobs
 from evbilling.problems import problem_registry
 from evbilling.rating import endpoints as rating_endpoints
 from evbilling.stations import endpoints as stations_endpoints
@@ -80,6 +83,8 @@ ROUTERS = (
     commands_endpoints.router,
     access_endpoints.router,
     payments_endpoints.router,
+    choice_endpoints.router,
+    postpaid_endpoints.router,
     ledger_endpoints.create_router(caller=get_caller),
 )
 
@@ -140,6 +145,10 @@ def job_registry(
         payments_jobs.RECONCILE_KIND, payments_jobs.reconcile_nightly(provider=psp)
     )
     registry.schedule(payments_jobs.RECONCILE_KIND, every=timedelta(days=1))
+    registry.register(postpaid_jobs.STATEMENTS_KIND, postpaid_jobs.issue_statements)
+    registry.schedule(postpaid_jobs.STATEMENTS_KIND, every=timedelta(days=1))
+    registry.register(postpaid_jobs.RELEASE_KIND, postpaid_jobs.release_unattached)
+    registry.schedule(postpaid_jobs.RELEASE_KIND, every=timedelta(minutes=15))
     registry.register(payments_jobs.ADHOC_RECEIPTS_KIND, payments_jobs.mail_adhoc_receipts)
     registry.schedule(payments_jobs.ADHOC_RECEIPTS_KIND, every=timedelta(minutes=1))
     registry.register_standalone(MAIL_DELIVER, deliver_mail(mailer or mailer_of(settings)))
@@ -212,6 +221,14 @@ def _payment_sites(
     payments.attach(app)
 
 
+def _receipt_pages(app: FastAPI, *, context: ServiceContext) -> None:
+    """/receipts/{token}: the public receipt of a finished session."""
+    site = new_api(title="evbilling", description="", context=context, registry=problem_registry())
+    site.openapi_url = None
+    site.include_router(receipt_page.router)
+    app.mount(receipts.RECEIPT_PATH, site)
+
+
 @dataclass(slots=True)
 class Application:
     app: FastAPI
@@ -282,6 +299,7 @@ def create_app(
         ),
     )
     _payment_sites(app, context=context, payments=payments)
+    _receipt_pages(app, context=context)
     # The guest's pay pages (ad-hoc payment at an EVSE, its QR code) and their static files.
     app.mount(
         web_pages.PREFIX,

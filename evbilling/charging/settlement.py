@@ -57,6 +57,8 @@ class SessionSettlement:
     currency: str | None
     total: Money | None  # incl. VAT, rounded; None until priced
     portions: tuple[VatPortion, ...]  # sum(net + vat) == total exactly
+    payment_kind: str | None = None  # how it is paid (set_payment); None: card, as before
+    token_id: int | None = None
 
 
 async def get_settlement(*, db: AsyncSession, session_id: int) -> SessionSettlement:
@@ -86,6 +88,8 @@ async def get_settlement(*, db: AsyncSession, session_id: int) -> SessionSettlem
         currency=session.currency,
         total=total,
         portions=portions,
+        payment_kind=session.payment_kind,
+        token_id=session.token_id,
     )
 
 
@@ -203,7 +207,8 @@ async def record_limit_stop(
 async def set_payment(
     *, db: AsyncSession, session_id: int, kind: str, reason: str, now: datetime
 ) -> None:
-    """How a session is paid ("card", "wallet", "postpaid", "free") and why, in a few words."""
+    """How a session is paid ("card", "wallet", "postpaid", "free", "fixed_fee") and why, in
+    a few words (docs/payment-choice.md)."""
     if kind not in PAYMENT_KINDS:
         raise InvalidRequest(
             f"payment kind must be one of {', '.join(sorted(PAYMENT_KINDS))}", field="kind"
@@ -217,7 +222,7 @@ async def set_payment(
     await db.flush()
 
 
-PAYMENT_KINDS = frozenset({"card", "wallet", "postpaid", "free"})
+PAYMENT_KINDS = frozenset({"card", "wallet", "postpaid", "free", "fixed_fee"})
 
 
 async def record_card_payment(*, db: AsyncSession, session_id: int, now: datetime) -> bool:

@@ -37,8 +37,9 @@ from evbilling.kit import NotFound
 from evbilling.kit.errors import Conflict, InvalidRequest
 from evbilling.models import AccountLink, DriverAccount
 
-CLOSED_PASSWORD = "!closed"
-RESET_MAIL_INTERVAL = timedelta(minutes=1)  # no argon2 hash: nothing verifies against it
+CLOSED_PASSWORD = "!closed"  # no argon2 hash: nothing verifies against it
+# At most one reset mail per account this often: a reset request is no way to flood a mailbox.
+RESET_MAIL_INTERVAL = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +211,10 @@ async def request_password_reset(
     if login is None:
         return
     account = await _open_account(db, account_id=login.account_id, for_update=True)
+    if await DriverAccountRepository(db).has_recent_link(
+        account_id=account.id, purpose=LinkPurpose.RESET.value, since=now - RESET_MAIL_INTERVAL
+    ):
+        return
     token = await _new_link(
         db=db, hasher=hasher, account=account, purpose=LinkPurpose.RESET, now=now
     )

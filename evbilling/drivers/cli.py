@@ -12,7 +12,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.drivers import service as drivers
-from evbilling.drivers.domain import Email, IdTag, TokenStatus, TokenType
+from evbilling.drivers.domain import Email, IdTag, PaymentPreference, TokenStatus, TokenType
 from evbilling.drivers.schemas import (
     DriverGroupList,
     DriverGroupRead,
@@ -199,14 +199,29 @@ def driver_update(
     email: EmailOption = None,
     tariff: TariffOption = None,
     group: GroupOption = None,
+    pays_by: Annotated[
+        PaymentPreference | None,
+        typer.Option("--pays-by", help="How the driver's sessions are paid."),
+    ] = None,
     clear: ClearOption = None,
     as_json: bool = JsonOption,
 ) -> None:
-    """Change a driver (--clear email|tariff|group)."""
+    """Change a driver (--clear email|tariff|group|pays-by)."""
     changes = partial_changes(
-        {"name": name, "email": email, "tariff_id": tariff, "group_id": group},
+        {
+            "name": name,
+            "email": email,
+            "tariff_id": tariff,
+            "group_id": group,
+            "payment_preference": pays_by.value if pays_by is not None else None,
+        },
         clear=clear,
-        clearable={"email": "email", "tariff": "tariff_id", "group": "group_id"},
+        clearable={
+            "email": "email",
+            "tariff": "tariff_id",
+            "group": "group_id",
+            "pays-by": "payment_preference",
+        },
     )
 
     async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> Any:

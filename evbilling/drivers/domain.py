@@ -14,6 +14,15 @@ class TokenStatus(StrEnum):
     BLOCKED = "blocked"
 
 
+class PaymentPreference(StrEnum):
+    """How a driver wants their sessions paid (docs/payment-choice.md); none: a postpaid
+    account when linked, else the wallet with a balance, else the saved card."""
+
+    CARD = "card"
+    WALLET = "wallet"
+    POSTPAID = "postpaid"
+
+
 class TokenType(StrEnum):
     RFID = "rfid"
     APP = "app"

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from evbilling.drivers.domain import Email, IdTag, TokenStatus, TokenType
+from evbilling.drivers.domain import Email, IdTag, PaymentPreference, TokenStatus, TokenType
 from evbilling.infra.http.schemas import Input, NotNull, Output, PageRead, ParsedAs
 from evbilling.infra.validation import MAX_NAME_LENGTH
 from evbilling.tariffs.schemas import TariffRef
@@ -37,6 +37,13 @@ class DriverUpdate(Input):
     email: EmailText | None = None
     tariff_id: TariffRef = None
     group_id: GroupRef = None
+    payment_preference: PaymentPreference | None = Field(
+        default=None,
+        description=(
+            "How the driver's sessions are paid; null: a postpaid account when linked, else "
+            "the wallet with a balance, else the saved card (docs/payment-choice.md)."
+        ),
+    )
 
 
 class DriverRead(Output):
@@ -45,6 +52,7 @@ class DriverRead(Output):
     email: str | None
     tariff_id: int | None
     group_id: int | None
+    payment_preference: str | None = None
     created_at: datetime
     updated_at: datetime
 

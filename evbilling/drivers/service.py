@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.drivers.domain import Email, IdTag, TokenStatus, TokenType
+from evbilling.drivers.domain import Email, IdTag, PaymentPreference, TokenStatus, TokenType
 from evbilling.drivers.repository import DriverGroupRepository, DriverRepository, TokenRepository
 from evbilling.infra.db.repository import DuplicateRow, OffsetPage, PageRequest, apply_changes
 from evbilling.infra.db.updates import (
@@ -32,7 +32,7 @@ from evbilling.infra.validation import (
     required_text,
     value_or_none,
 )
-from evbilling.kit.errors import Conflict
+from evbilling.kit.errors import Conflict, InvalidRequest
 from evbilling.models import Driver, DriverGroup, Token
 from evbilling.tariffs.service import check_tariff
 
@@ -53,7 +53,18 @@ def _driver_rules(db: AsyncSession, *, operator_id: int) -> Rules:
             field="group_id",
             kind="driver group",
         ),
+        "payment_preference": _preference,
     }
+
+
+def _preference(value: object) -> str | None:
+    if value is None:
+        return None
+    try:
+        return PaymentPreference(str(value)).value
+    except ValueError as exc:
+        choices = ", ".join(p.value for p in PaymentPreference)
+        raise InvalidRequest(f"must be one of {choices}", field="payment_preference") from exc
 
 
 def _group_rules(db: AsyncSession, *, operator_id: int) -> Rules:
@@ -133,6 +144,7 @@ async def update_driver(
     email: str | Unset | None = UNSET,
     tariff_id: int | Unset | None = UNSET,
     group_id: int | Unset | None = UNSET,
+    payment_preference: str | Unset | None = UNSET,
 ) -> Driver:
     drivers = DriverRepository(db)
     row = await drivers.get_owned_for_update(id=driver_id, owner_id=operator_id)
@@ -141,6 +153,7 @@ async def update_driver(
         "email": email,
         "tariff_id": tariff_id,
         "group_id": group_id,
+        "payment_preference": payment_preference,
     }
     rules = _driver_rules(db, operator_id=operator_id)
     if await update_fields(row, given=given, rules=rules, now=now):

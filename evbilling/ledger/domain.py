@@ -44,6 +44,9 @@ class AccountKind(StrEnum):
     WRITTEN_OFF = "written_off"  # scope "operator:{op}"
     WALLET = "wallet"  # scope "driver:{id}"
     WALLET_FUNDING = "wallet_funding"  # scope "operator:{op}"
+    TOKEN_RECEIVABLE = "token_receivable"  # scope "token:{id}"
+    POSTPAID_RECEIVABLE = "postpaid_receivable"  # scope "account:{id}"
+    BANK = "bank"  # scope "operator:{op}"
 
 
 class EntryKind(StrEnum):
@@ -128,6 +131,19 @@ class AccountRef:
     @classmethod
     def wallet_funding(cls, *, operator_id: int, currency: str) -> AccountRef:
         return cls(AccountKind.WALLET_FUNDING, currency, f"operator:{operator_id}")
+
+    @classmethod
+    def token_receivable(cls, *, token_id: int, currency: str) -> AccountRef:
+        """What the holder of a token linked to nobody owes (its fixed fees)."""
+        return cls(AccountKind.TOKEN_RECEIVABLE, currency, f"token:{token_id}")
+
+    @classmethod
+    def postpaid_receivable(cls, *, account_id: int, currency: str) -> AccountRef:
+        return cls(AccountKind.POSTPAID_RECEIVABLE, currency, f"account:{account_id}")
+
+    @classmethod
+    def bank(cls, *, operator_id: int, currency: str) -> AccountRef:
+        return cls(AccountKind.BANK, currency, f"operator:{operator_id}")
 
 
 def belongs_to_operator(scope: str, *, operator_id: int) -> bool:

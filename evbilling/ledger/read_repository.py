@@ -22,7 +22,14 @@ from evbilling.ledger.domain import (
     account_balance_of,
 )
 from evbilling.ledger.sql import account_ref
-from evbilling.models import Driver, LedgerAccount, LedgerEntry, LedgerLine, LedgerPending
+from evbilling.models import (
+    Driver,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerLine,
+    LedgerPending,
+    PostpaidAccount,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,17 +116,22 @@ class LedgerReadRepository:
 
     @staticmethod
     def _visible(operator_id: int | None) -> ColumnElement[bool]:
-        """Accounts an operator sees: its own scopes and its drivers'; None sees all."""
+        """Accounts an operator sees: its own scopes, its drivers' and its postpaid
+        accounts'; None sees all."""
         if operator_id is None:
             return literal(True)
         own = f"operator:{operator_id}"
         drivers = select(literal("driver:") + cast(Driver.id, String)).where(
             Driver.operator_id == operator_id
         )
+        postpaid = select(literal("account:") + cast(PostpaidAccount.id, String)).where(
+            PostpaidAccount.operator_id == operator_id
+        )
         return or_(
             LedgerAccount.scope == own,
             LedgerAccount.scope.startswith(own + "/", autoescape=True),
             and_(LedgerAccount.scope.startswith("driver:"), LedgerAccount.scope.in_(drivers)),
+            and_(LedgerAccount.scope.startswith("account:"), LedgerAccount.scope.in_(postpaid)),
         )
 
     async def account(self, *, account_id: int, operator_id: int | None) -> AccountBalance | None:

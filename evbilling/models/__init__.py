@@ -3,7 +3,9 @@ operator -> location -> station -> EVSE/connector; drivers, groups, tokens; vers
 tariffs; charging sessions with meter readings and anomalies; connector status history; OCPP
 messages that failed on their own (dead letters); the double-entry ledger; card payments
 (customers, saved methods, holds, refunds, provider calls and events, settled session
-charges); driver accounts of the app and their tokens; the mail outbox; ad-hoc payments."""
+charges); prepaid wallets (reservations, card top-ups); postpaid accounts, their sessions,
+statements and payments; driver accounts of the app and their tokens; the mail outbox;
+one-time codes linking RFID cards to drivers; ad-hoc payments."""
 
 from evbilling.models.adhoc import AdhocPayment
 from evbilling.models.app_accounts import (
@@ -39,8 +41,17 @@ from evbilling.models.payments import (
     SessionCharge,
     WebhookInbox,
 )
+from evbilling.models.postpaid import (
+    PostpaidAccount,
+    PostpaidExposure,
+    PostpaidPayment,
+    PostpaidStatement,
+    PostpaidStatementLine,
+)
+from evbilling.models.rfid_links import RfidLinkCode
 from evbilling.models.stations import ConnectorStatusEvent, Evse, Station
 from evbilling.models.tariffs import Tariff, TariffVersion
+from evbilling.models.wallets import Wallet, WalletReservation, WalletTopup
 
 __all__ = [
     "MAX_DEAD_LETTER_FRAME",
@@ -76,12 +87,21 @@ __all__ = [
     "PaymentCustomer",
     "PaymentMethod",
     "PaymentRefund",
+    "PostpaidAccount",
+    "PostpaidExposure",
+    "PostpaidPayment",
+    "PostpaidStatement",
+    "PostpaidStatementLine",
     "ProviderCall",
     "ReconciliationRun",
+    "RfidLinkCode",
     "SessionCharge",
     "Station",
     "Tariff",
     "TariffVersion",
     "Token",
+    "Wallet",
+    "WalletReservation",
+    "WalletTopup",
     "WebhookInbox",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     ForeignKey,
     String,
     UniqueConstraint,
@@ -38,6 +39,13 @@ class Driver(Base):
     group_id: Mapped[int | None] = mapped_column(
         ForeignKey("driver_groups.id", ondelete="SET NULL")
     )
+    # How the driver's sessions are paid (payments.choice_rules.Preference): "card",
+    # "wallet" or "postpaid"; NULL: postpaid account, else wallet with a balance, else card.
+    payment_preference: Mapped[str | None] = mapped_column(String(16))
+    # The postpaid account the driver's sessions are charged to (evbilling.postpaid). No
+    # foreign key: accounts are closed, never deleted, and a plain column is added and
+    # dropped in place on SQLite.
+    postpaid_account_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -55,5 +63,8 @@ class Token(Base):
     driver_id: Mapped[int | None] = mapped_column(ForeignKey("drivers.id", ondelete="SET NULL"))
     parent_id_tag: Mapped[str | None] = mapped_column(String(20))
     expires_at: Mapped[datetime | None]
+    # A fleet card charged to a postpaid account (evbilling.postpaid); no foreign key, as
+    # on drivers.
+    postpaid_account_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

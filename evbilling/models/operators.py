@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     ForeignKey,
     String,
 )
@@ -19,6 +20,12 @@ class Operator(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    # What a token linked to nobody (no driver, no postpaid account) may do at Authorize
+    # (payments.choice_rules.UnlinkedPolicy): "free" (today's behaviour: accepted, priced for
+    # the record, not charged), "refuse" (Blocked) or "fixed_fee" (the fee below, incl. VAT).
+    unlinked_token_policy: Mapped[str] = mapped_column(String(16), server_default="free")
+    unlinked_token_fee_minor: Mapped[int | None] = mapped_column(BigInteger)
+    unlinked_token_fee_currency: Mapped[str | None] = mapped_column(String(3))
 
 
 class ApiKey(Base):

@@ -220,6 +220,9 @@ class SessionCharge(Base):
     shortfall_reason: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(12), index=True)
     capture_failures: Mapped[int] = mapped_column(Integer)
+    # How the session was paid (the session's payment kind when it settled): "card",
+    # "wallet", "postpaid", "free", "fixed_fee"; NULL for charges settled before it was kept.
+    payment_kind: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

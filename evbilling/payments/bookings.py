@@ -227,3 +227,32 @@ async def book_write_off(
         ],
     )
     await ledger.post_entry(db=db, draft=draft, now=now)
+
+
+async def book_token_fee(
+    *,
+    db: AsyncSession,
+    charge: SessionCharge,
+    token_id: int,
+    now: datetime,
+) -> None:
+    """A fixed fee of a token linked to nobody: Dr token_receivable the fee (incl. VAT) / Cr
+    revenue net / Cr vat_payable (docs/payment-choice.md)."""
+    if charge.total_minor == 0:
+        return
+    payer = AccountRef.token_receivable(token_id=token_id, currency=charge.currency)
+    lines = [
+        Line(account=payer, amount_minor=charge.total_minor),
+        *_sale_credits(
+            operator_id=charge.operator_id,
+            location_id=charge.location_id,
+            currency=charge.currency,
+            portions=portions_of(charge),
+        ),
+    ]
+    draft = ledger_domain.build_entry(
+        reference=f"fee:session:{charge.session_id}",
+        description=f"fixed fee of charging session {charge.session_id}",
+        lines=lines,
+    )
+    await ledger.post_entry(db=db, draft=draft, now=now)

@@ -1,5 +1,7 @@
 """Settling a completed session: the sale booked, then its hold captured (min(cost,
-capturable)) or released, the shortfall left as a receivable on the driver.
+capturable)) or released, the shortfall left as a receivable on the driver. Sessions paid
+another way (wallet, postpaid, free, fixed fee) settle in `route_settlement` instead, in the
+first phase's transaction (docs/payment-choice.md).
 
 Three phases, each its own unit of work or none (docs/payments.md):
 1. `prepare_settlement` (a transaction): the sale and the session's charge are stored, the
@@ -26,7 +28,7 @@ from evbilling.charging.settlement import get_settlement
 from evbilling.infra.context import ServiceContext
 from evbilling.models import Payment, SessionCharge
 from evbilling.money import Money
-from evbilling.payments import bookings
+from evbilling.payments import bookings, route_settlement
 from evbilling.payments.calls import finish_call, get_call, latest_call, may_repeat, store_call
 from evbilling.payments.domain import (
     CallState,
@@ -116,10 +118,16 @@ async def settle_session(
 async def prepare_settlement(
     *, db: AsyncSession, provider: PaymentProvider, session_id: int, now: datetime
 ) -> ProviderStep | None:
-    """Phase 1. None when nothing is left to ask the provider (settled now or before)."""
+    """Phase 1. None when nothing is left to ask the provider (settled now or before). A
+    session not paid by card settles here at once (`route_settlement`)."""
     payments = PaymentRepository(db)
     payment = await payments.for_session(session_id=session_id, lock=True)
     charge = await ChargeRepository(db).for_session(session_id=session_id, lock=True)
+    if charge is None and payment is None:
+        settlement = await get_settlement(db=db, session_id=session_id)
+        if settlement.payment_kind in route_settlement.ROUTES:
+            await route_settlement.settle_route(db=db, settlement=settlement, now=now)
+            return None
     if charge is None:
         charge = await _new_charge(
             db=db, provider=provider, session_id=session_id, payment=payment, now=now
@@ -218,6 +226,7 @@ async def _new_charge(
             shortfall_reason=plan.reason.value,
             status=ChargeStatus.CAPTURING.value,
             capture_failures=0,
+            payment_kind=settlement.payment_kind or "card",
             created_at=now,
             updated_at=now,
         )

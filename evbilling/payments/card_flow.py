@@ -86,7 +86,7 @@ async def _prices_and_power(
     operator_id: int,
     station_id: int,
     evse_id: int | None,
-    driver_id: int,
+    driver_id: int | None,
     now: datetime,
 ) -> tuple[UnitPrices, int] | None:
     snapshot = await resolve_tariff(
@@ -103,6 +103,44 @@ async def _prices_and_power(
     powers = [evse.max_power_w for evse in evses if evse_id is None or evse.id == evse_id]
     power = max(powers) if powers else DEFAULT_POWER_W
     return unit_prices(parse_tariff_json(snapshot.ocpi_json)), power
+
+
+@dataclass(frozen=True, slots=True)
+class SessionAmount:
+    """What to secure for a session at a station, sized like a card hold: the amount (the
+    hold's size) and the safety margin its spending limit keeps below what was secured."""
+
+    wanted: Money
+    margin: Money
+
+
+async def size_for_session(
+    *,
+    db: AsyncSession,
+    operator_id: int,
+    station_id: int,
+    evse_id: int | None,
+    driver_id: int | None,
+    now: datetime,
+    policy: HoldPolicy = DEFAULT_POLICY,
+) -> SessionAmount | None:
+    """The amount a wallet reservation or a postpaid credit check is sized for (the card
+    hold's rule, docs/payments.md); None when no tariff applies."""
+    found = await _prices_and_power(
+        db=db,
+        operator_id=operator_id,
+        station_id=station_id,
+        evse_id=evse_id,
+        driver_id=driver_id,
+        now=now,
+    )
+    if found is None:
+        return None
+    prices, power = found
+    return SessionAmount(
+        wanted=size_hold(prices=prices, power_w=power, policy=policy),
+        margin=safety_margin(prices=prices, power_w=power, policy=policy),
+    )
 
 
 async def plan_hold(
@@ -301,3 +339,29 @@ async def request_release(*, db: AsyncSession, hold_id: int, now: datetime) -> N
         now=now,
         dedupe_key=f"{RELEASE_KIND}:{hold_id}",
     )
+
+
+async def hold_amount(
+    *,
+    db: AsyncSession,
+    operator_id: int,
+    station_id: int,
+    evse_id: int | None,
+    driver_id: int | None,
+    now: datetime,
+    policy: HoldPolicy = DEFAULT_POLICY,
+) -> Money | None:
+    """What `plan_hold` would hold for this driver at this EVSE now (a quote shows it before
+    any card is asked for); None when no tariff applies. Nothing is stored."""
+    found = await _prices_and_power(
+        db=db,
+        operator_id=operator_id,
+        station_id=station_id,
+        evse_id=evse_id,
+        driver_id=driver_id,
+        now=now,
+    )
+    if found is None:
+        return None
+    prices, power = found
+    return size_hold(prices=prices, power_w=power, policy=policy)

@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from evbilling.access.caller import PaymentsCaller
 from evbilling.infra.http.deps import Context, Db
 from evbilling.infra.http.schemas import Limit, problems
+from evbilling.infra.validation import MAX_RECORD_ID
 from evbilling.kit import NotFound
-from evbilling.payments import card_setup, reconcile, refunds, service, webhooks
+from evbilling.payments import card_setup, postpaid_charges, reconcile, refunds, service, webhooks
 from evbilling.payments.psp import PaymentProvider
 from evbilling.payments.schemas import (
     CardSetupRead,
@@ -35,12 +36,14 @@ from evbilling.payments.schemas import (
     RefundRead,
     WriteOffCreate,
 )
+from evbilling.postpaid.schemas import PaymentRead as PostpaidPaymentRead
 
 # Money-moving routes (full paths) the Idempotency-Key middleware guards.
 IDEMPOTENT_ROUTES: tuple[str, ...] = (
     "/api/v1/drivers/{driver_id}/card-setups",
     "/api/v1/payments/{payment_id}/refunds",
     "/api/v1/sessions/{session_id}/charge/write-off",
+    "/api/v1/postpaid-accounts/{account_id}/statements/{statement_id}/card-payments",
 )
 PAGES_PREFIX = card_setup.PAGES_PREFIX
 WEBHOOKS_PREFIX = "/webhooks"
@@ -275,3 +278,28 @@ async def webhook(
         endpoint=endpoint,
     )
     return Response(status_code=status.HTTP_200_OK, content=outcome, media_type="text/plain")
+
+
+@router.post(
+    "/postpaid-accounts/{account_id}/statements/{statement_id}/card-payments",
+    response_model=PostpaidPaymentRead,
+    status_code=status.HTTP_201_CREATED,
+    tags=["postpaid accounts"],
+    summary="Pay what a statement has due with the payer's saved card",
+    responses=problems(403, 404, 409, 503),
+)
+async def pay_statement_by_card(
+    account_id: Annotated[int, Path(ge=1, le=MAX_RECORD_ID)],
+    statement_id: Annotated[int, Path(ge=1, le=MAX_RECORD_ID)],
+    caller: PaymentsCaller,
+    context: Context,
+    edge: Edge,
+) -> PostpaidPaymentRead:
+    row = await postpaid_charges.charge_statement(
+        context=context,
+        provider=edge.provider,
+        operator_id=caller.operator_id,
+        account_id=account_id,
+        statement_id=statement_id,
+    )
+    return PostpaidPaymentRead.model_validate(row)

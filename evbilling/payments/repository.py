@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from evbilling.infra.db.repository import KeysetPage, RepositoryBase
@@ -321,8 +321,10 @@ class ChargeRepository(RepositoryBase[SessionCharge]):
     async def receivables(
         self, *, operator_id: int, limit: int, after: int | None
     ) -> KeysetPage[SessionCharge]:
+        # A postpaid session is owed by its account (its statement), not by the driver.
         statement = self.select_owned(owner_id=operator_id).where(
-            SessionCharge.receivable_minor > 0
+            SessionCharge.receivable_minor > 0,
+            or_(SessionCharge.payment_kind.is_(None), SessionCharge.payment_kind != "postpaid"),
         )
         return await self.keyset_page(statement, limit=limit, after=after)
 

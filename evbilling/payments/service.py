@@ -193,6 +193,10 @@ async def list_receivables(
     return await ChargeRepository(db).receivables(operator_id=operator_id, limit=limit, after=after)
 
 
+# Charges whose amount is owed elsewhere than on the driver's receivable.
+NOT_DRIVER_OWED = frozenset({"postpaid", "fixed_fee"})
+
+
 async def write_off(
     *,
     db: AsyncSession,
@@ -206,6 +210,12 @@ async def write_off(
     charge = await ChargeRepository(db).for_session(session_id=session_id, lock=True)
     if charge is None or charge.operator_id != operator_id:
         raise NotFound(kind="session charge", key=session_id)
+    if charge.payment_kind in NOT_DRIVER_OWED:
+        raise InvalidRequest(
+            f"session {session_id} is owed through its {charge.payment_kind} route, "
+            "not by the driver",
+            field="session_id",
+        )
     if amount is None:
         amount_minor = charge.receivable_minor
     else:

@@ -199,4 +199,8 @@ class TestCardFlowOverOcpp:
         assert started.id_tag_info["status"] == "Accepted"
         assert await payments_of(context) == []
         assert (sessions[0].status, sessions[0].spending_limit_minor) == ("active", None)
-        assert sessions[0].payment_kind is None
+        # The choice is kept on the session: card, and owed by the driver without one.
+        assert (sessions[0].payment_kind, sessions[0].payment_reason) == (
+            "card",
+            "no preference; no saved card: owed by the driver",
+        )

@@ -1,7 +1,7 @@
 """Ad-hoc payments: a guest's card payment at one EVSE, without an account
 
 Revision ID: 0016
-Revises: 0012 (0011 in the contracts; after 0012 here so this branch has one head)
+Revises: 0017 (0011 in the contracts; after the merged branches' last one here, for one head)
 
 One row per guest payment: its guest driver and AD_HOC token, the digest of its page token,
 where the flow stands, the card set-up, the hold and the session it led to.
@@ -15,7 +15,7 @@ from alembic import op
 import evbilling.infra.db.types
 
 revision: str = "0016"
-down_revision: str | None = "0012"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -20,10 +20,11 @@ from evbilling.charging.domain import AuthorizationStatus
 from evbilling.charging.meter_service import MeterValueIn, SampledValueIn
 from evbilling.charging.station_events import StationInfo
 from evbilling.kit import parse_utc_timestamp
-from evbilling.ocpp.v16.card_holds import CardHolds
+from evbilling.ocpp.v16.card_linking import offer_link_code
 from evbilling.ocpp.v16.display import CostDisplay
 from evbilling.ocpp.v16.frames import ErrorCode, FrameRejected
 from evbilling.ocpp.v16.link import Payload, StationLink
+from evbilling.ocpp.v16.payment_steps import PaymentSteps
 from evbilling.payments.domain import HoldPolicy
 from evbilling.payments.psp import PaymentProvider
 
@@ -67,7 +68,7 @@ def _id_tag_info(info: charging.IdTagInfo) -> Payload:
 class StationHandlers:
     """The 1.6 handlers of one connected station (and its cost display)."""
 
-    __slots__ = ("_cards", "_display", "_heartbeat_interval_s", "_link")
+    __slots__ = ("_display", "_heartbeat_interval_s", "_link", "_payments")
 
     def __init__(
         self,
@@ -80,8 +81,8 @@ class StationHandlers:
         self._link = link
         self._heartbeat_interval_s = heartbeat_interval_s
         self._display = CostDisplay(link=link)
-        # Card holds at Authorize / StartTransaction; None: no card payments.
-        self._cards = CardHolds(link=link, provider=payment_provider, policy=hold_policy)
+        # The payment route at Authorize / StartTransaction (card holds need a provider).
+        self._payments = PaymentSteps(link=link, provider=payment_provider, policy=hold_policy)
 
     async def handle(self, *, action: str, payload: Payload) -> Payload:
         """Answer one CALL of an action in HANDLED_ACTIONS."""
@@ -143,18 +144,11 @@ class StationHandlers:
         return {}
 
     async def authorize(self, payload: Payload) -> Payload:
-        station = self._link.station
-
-        async def work(db: AsyncSession, now: datetime) -> charging.IdTagInfo:
-            return await charging.authorize(
-                db=db, station=station, id_tag=payload["idTag"], now=now
-            )
-
-        info = await self._link.run(work)  # committed before the provider is asked
-        if self._cards.enabled:
-            info = await self._cards.authorize(info=info)
+        # The token, then its payment route secured (committed before a provider is asked).
+        info = await self._payments.authorize(id_tag=payload["idTag"])
         if self._display.enabled and info.status is AuthorizationStatus.ACCEPTED:
             self._display.show_user_price(id_tag=payload["idTag"])
+        offer_link_code(self._link, id_tag=payload["idTag"], info=info)
         return {"idTagInfo": _id_tag_info(info)}
 
     async def start_transaction(self, payload: Payload) -> Payload:
@@ -174,7 +168,7 @@ class StationHandlers:
                 now=now,
                 payment_refused=refused,
             )
-            await self._cards.attach(db=db, result=result, now=now)
+            await self._payments.attach(db=db, id_tag=payload["idTag"], result=result, now=now)
             return result
 
         if payload["connectorId"] == 0:
@@ -184,13 +178,12 @@ class StationHandlers:
                 description="connectorId 0 is the station itself; a transaction needs a connector",
                 details={"field": "connectorId"},
             )
-        if self._cards.enabled:
-            refused = await self._cards.refused_before_start(
-                connector_id=payload["connectorId"],
-                id_tag=payload["idTag"],
-                meter_start_wh=payload["meterStart"],
-                timestamp=timestamp,
-            )
+        refused = await self._payments.refused_before_start(
+            connector_id=payload["connectorId"],
+            id_tag=payload["idTag"],
+            meter_start_wh=payload["meterStart"],
+            timestamp=timestamp,
+        )
         result = await self._link.run(work)
         return {
             "transactionId": result.transaction_id,

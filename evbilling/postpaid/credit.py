@@ -1,0 +1,175 @@
+"""The credit limit at authorization (docs/postpaid.md):
+
+    decision = await check_credit(db=..., account_id=..., wanted=..., now=...)
+    exposure_id = await open_exposure(db=..., account_id=..., driver_id=..., station_id=...,
+                                      amount=..., now=...)     # None: refused
+    ...
+    await attach_exposure(db=..., account_id=..., station_id=..., session_id=..., now=...)
+
+`open_exposure` locks the account's row (SELECT ... FOR UPDATE on PostgreSQL; SQLite has one
+writer at a time) before it checks and records, so two sessions starting at once are decided
+one after the other: the second sees the first's exposure. An exposure counts against the
+limit until its session is accrued (accrual.accrue_session) or it is released.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evbilling.charging.settlement import get_settlement, set_payment, set_spending_limit
+from evbilling.models import PostpaidAccount, PostpaidExposure
+from evbilling.money import InvalidAmount, Money
+from evbilling.postpaid.domain import (
+    AccountNotFound,
+    CreditDecision,
+    ExposureStatus,
+    decide_credit,
+)
+from evbilling.postpaid.repository import AccountRepository, ExposureRepository
+from evbilling.postpaid.service import outstanding_minor
+
+
+def _wanted_minor(wanted: Money, *, account: PostpaidAccount) -> int:
+    if wanted.currency != account.currency:
+        return -1
+    try:
+        return wanted.rounded().minor_units()
+    except InvalidAmount:
+        return -1
+
+
+async def _decide(
+    db: AsyncSession, *, account: PostpaidAccount, wanted: Money, excluding: int | None = None
+) -> CreditDecision:
+    minor = _wanted_minor(wanted, account=account)
+    outstanding = await outstanding_minor(db=db, account=account)
+    exposure = await ExposureRepository(db).live_sum(account_id=account.id, excluding=excluding)
+    if minor < 0:
+        decision = decide_credit(
+            status=account.status,
+            limit_minor=account.credit_limit_minor,
+            outstanding_minor=outstanding,
+            exposure_minor=exposure,
+            wanted_minor=0,
+            currency=account.currency,
+        )
+        return CreditDecision(
+            False,
+            f"the account is in {account.currency}",
+            decision.available_minor,
+            account.currency,
+        )
+    return decide_credit(
+        status=account.status,
+        limit_minor=account.credit_limit_minor,
+        outstanding_minor=outstanding,
+        exposure_minor=exposure,
+        wanted_minor=minor,
+        currency=account.currency,
+    )
+
+
+async def check_credit(
+    *, db: AsyncSession, account_id: int, wanted: Money, now: datetime
+) -> CreditDecision:
+    """Whether `wanted` fits: outstanding receivable + open exposure + wanted <= limit (and
+    the account is active). Reads only; `open_exposure` decides under the account's lock."""
+    account = await AccountRepository(db).get(id=account_id)
+    if account is None:
+        raise AccountNotFound(account_id)
+    return await _decide(db, account=account, wanted=wanted)
+
+
+async def open_exposure(
+    *,
+    db: AsyncSession,
+    account_id: int,
+    driver_id: int | None,
+    station_id: int,
+    amount: Money,
+    now: datetime,
+) -> int | None:
+    """The credit check under the account's lock and, when it passes, an open exposure of
+    `amount` (its id); None when refused. A live unattached exposure of the same account at
+    the same station is reused (a retried start), like card holds."""
+    account = await AccountRepository(db).get_for_update(id=account_id)
+    if account is None:
+        raise AccountNotFound(account_id)
+    exposures = ExposureRepository(db)
+    reused = await exposures.open_at(account_id=account_id, station_id=station_id)
+    if reused is not None and reused.driver_id == driver_id:
+        return reused.id
+    decision = await _decide(db, account=account, wanted=amount)
+    if not decision.accepted:
+        return None
+    row = exposures.add(
+        PostpaidExposure(
+            account_id=account_id,
+            driver_id=driver_id,
+            station_id=station_id,
+            currency=account.currency,
+            amount_minor=amount.rounded().minor_units(),
+            status=ExposureStatus.OPEN.value,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await exposures.flush()
+    return row.id
+
+
+async def attach_exposure(
+    *, db: AsyncSession, account_id: int, station_id: int, session_id: int, now: datetime
+) -> bool:
+    """At StartTransaction: the account's open exposure at the station becomes the session's;
+    the session is paid "postpaid" with a spending limit of the credit left (the limit minus
+    what is owed and what the account's other sessions may still cost). False, nothing
+    changed, when there is no open exposure (or the session has one already)."""
+    exposures = ExposureRepository(db)
+    if await exposures.for_session(session_id=session_id) is not None:
+        return False
+    account = await AccountRepository(db).get_for_update(id=account_id)
+    if account is None:
+        raise AccountNotFound(account_id)
+    exposure = await exposures.open_at(account_id=account_id, station_id=station_id)
+    if exposure is None:
+        return False
+    settlement = await get_settlement(db=db, session_id=session_id)
+    exposure.session_id = session_id
+    exposure.status = ExposureStatus.ATTACHED.value
+    exposure.updated_at = now
+    await exposures.flush()
+    zero = Money.zero(account.currency)
+    decision = await _decide(db, account=account, wanted=zero, excluding=exposure.id)
+    left = Money.from_minor_units(decision.available_minor, account.currency)
+    if settlement.currency is None or settlement.currency == account.currency:
+        await set_spending_limit(db=db, session_id=session_id, limit=left, now=now)
+    await set_payment(
+        db=db,
+        session_id=session_id,
+        kind="postpaid",
+        reason=f"postpaid account {account.id}; credit left {left}",
+        now=now,
+    )
+    return True
+
+
+async def release_exposure(*, db: AsyncSession, exposure_id: int, now: datetime) -> bool:
+    """An exposure no session will use (a start refused or never made) stops counting."""
+    row = await ExposureRepository(db).get_for_update(id=exposure_id)
+    if row is None or row.status != ExposureStatus.OPEN.value:
+        return False
+    row.status = ExposureStatus.RELEASED.value
+    row.updated_at = now
+    await db.flush()
+    return True
+
+
+async def release_unattached(*, db: AsyncSession, older_than: datetime, now: datetime) -> int:
+    """Open exposures created before `older_than` that no session took: released."""
+    released = 0
+    for row in await ExposureRepository(db).open_before(before=older_than):
+        released += await release_exposure(db=db, exposure_id=row.id, now=now)
+    return released
