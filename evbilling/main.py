@@ -149,7 +149,10 @@ def job_registry(
     registry.schedule(postpaid_jobs.STATEMENTS_KIND, every=timedelta(days=1))
     registry.register(postpaid_jobs.RELEASE_KIND, postpaid_jobs.release_unattached)
     registry.schedule(postpaid_jobs.RELEASE_KIND, every=timedelta(minutes=15))
-    registry.register(payments_jobs.ADHOC_RECEIPTS_KIND, payments_jobs.mail_adhoc_receipts)
+    registry.register_standalone(
+        payments_jobs.ADHOC_RECEIPTS_KIND,
+        payments_jobs.mail_adhoc_receipts(public_base_url=public_base_url(settings)),
+    )
     registry.schedule(payments_jobs.ADHOC_RECEIPTS_KIND, every=timedelta(minutes=1))
     registry.register_standalone(MAIL_DELIVER, deliver_mail(mailer or mailer_of(settings)))
     registry.register(app_jobs.PRUNE_TOKENS, app_jobs.prune_tokens)

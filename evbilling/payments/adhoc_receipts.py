@@ -4,6 +4,7 @@ outbox's dedupe key and `receipt_mailed_at`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,9 @@ from evbilling.rating.texts import bill_lines
 _BATCH = 100
 
 
-async def receipt_text(*, db: AsyncSession, payment: AdhocPayment, session_id: int) -> str:
+async def receipt_text(
+    *, db: AsyncSession, payment: AdhocPayment, session_id: int, link: str | None = None
+) -> str:
     session = await db.get(ChargingSession, session_id)
     station = await db.get(Station, payment.station_id)
     evse = await db.get(Evse, payment.evse_id)
@@ -40,12 +43,17 @@ async def receipt_text(*, db: AsyncSession, payment: AdhocPayment, session_id: i
     if cost is not None:
         lines += [f"Energy: {cost.energy_wh / 1000:.2f} kWh", "", *bill_lines(cost.rated)]
     lines += ["", "Paid by card. Amounts include VAT."]
+    if link is not None:
+        lines += ["", f"Your receipt online: {link}"]
     return "\n".join(lines) + "\n"
 
 
-async def mail_receipts(*, db: AsyncSession, now: datetime) -> int:
+async def mail_receipts(
+    *, db: AsyncSession, now: datetime, link: Callable[[int], str] | None = None
+) -> int:
     """Queue the receipt of every complete ad-hoc session whose guest gave an address and has
-    not been mailed yet; how many were queued."""
+    not been mailed yet (`link`: the public receipt URL of a session); how many were
+    queued."""
     queued = 0
     for payment, session_id in await AdhocRepository(db).receipts_to_mail(limit=_BATCH):
         assert payment.email is not None
@@ -53,7 +61,12 @@ async def mail_receipts(*, db: AsyncSession, now: datetime) -> int:
             db=db,
             to=payment.email,
             subject="Your charging receipt",
-            body_text=await receipt_text(db=db, payment=payment, session_id=session_id),
+            body_text=await receipt_text(
+                db=db,
+                payment=payment,
+                session_id=session_id,
+                link=link(session_id) if link is not None else None,
+            ),
             now=now,
             dedupe_key=f"adhoc-receipt:{payment.id}",
         )

@@ -28,7 +28,7 @@ from evbilling.infra.context import ServiceContext
 from evbilling.infra.jobs import enqueue
 from evbilling.infra.jobs.registry import JobHandler, StandaloneJobHandler
 from evbilling.infra.logging import get_logger
-from evbilling.payments import adhoc_receipts, capture, holds, reconcile, refunds
+from evbilling.payments import adhoc_receipts, capture, holds, receipts, reconcile, refunds
 from evbilling.payments.card_flow import RELEASE_KIND
 from evbilling.payments.domain import HoldPolicy
 from evbilling.payments.psp import PaymentProvider
@@ -125,7 +125,18 @@ def reconcile_nightly(*, provider: PaymentProvider) -> StandaloneJobHandler:
     return handler
 
 
-async def mail_adhoc_receipts(*, db: AsyncSession, payload: dict[str, Any], now: datetime) -> None:
-    queued = await adhoc_receipts.mail_receipts(db=db, now=now)
-    if queued:
-        log.info("payments.adhoc_receipts_queued", count=queued)
+def mail_adhoc_receipts(*, public_base_url: str) -> StandaloneJobHandler:
+    """Standalone: the receipt links are keyed with the context's server secret."""
+
+    async def handler(*, context: ServiceContext, payload: dict[str, Any], now: datetime) -> None:
+        def link(session_id: int) -> str:
+            path = receipts.receipt_path(hasher=context.api_keys, session_id=session_id)
+            return public_base_url.rstrip("/") + path
+
+        async with context.unit_of_work() as db:
+            queued = await adhoc_receipts.mail_receipts(db=db, now=now, link=link)
+            await db.commit()
+        if queued:
+            log.info("payments.adhoc_receipts_queued", count=queued)
+
+    return handler

@@ -31,7 +31,7 @@ from evbilling.infra.logging import get_logger
 from evbilling.infra.station_link import StationNotConnected, StationTimeout
 from evbilling.kit import EVBillingError, InvalidRequest, NotFound
 from evbilling.models import AdhocPayment, CardSetup
-from evbilling.payments import adhoc, card_setup
+from evbilling.payments import adhoc, card_setup, receipts
 from evbilling.payments.domain import HoldPolicy
 from evbilling.payments.providers import PaymentsRuntime
 from evbilling.web.qr import pay_url, qr_png, qr_svg
@@ -357,9 +357,17 @@ async def _live_page(pay: PaySite, evse_uid: str, token: str) -> Response:
         hold=money_text(view.hold) if view.hold is not None else None,
         poll_url=paths["poll"],
         stop_action=paths["stop"],
-        receipt_url=paths["receipt"],
+        receipt_url=_receipt_url(pay, view, summary=paths["receipt"]),
         evse_url=f"{PREFIX}/{evse_uid.strip().upper()}",
     )
+
+
+def _receipt_url(pay: PaySite, view: adhoc.LiveView, *, summary: str) -> str:
+    """The public receipt (/receipts/{token}) once the session's amount is final; until then
+    the session's summary on the guest's own page."""
+    if view.status == "completed" and view.session_id is not None:
+        return receipts.receipt_path(hasher=pay.context.api_keys, session_id=view.session_id)
+    return summary
 
 
 async def _stop(pay: PaySite, evse_uid: str, token: str) -> None:

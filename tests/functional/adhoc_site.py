@@ -126,7 +126,8 @@ async def running_site(
     worker = JobWorker(
         context=context,
         registry=job_registry(
-            settings=Settings(mail_dir=str(tmp_path / "mail")), provider=runtime.provider
+            settings=Settings(mail_dir=str(tmp_path / "mail"), public_base_url=base),
+            provider=runtime.provider,
         ),
         lease=timedelta(minutes=5),
     )
