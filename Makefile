@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # The suite starts the CLI and the server as subprocesses: let them reuse compiled bytecode.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install run test lint typecheck imports pytest bench lock clean
+.PHONY: install run test lint typecheck imports pytest browser bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,10 +36,20 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(BIN)/pytest -q
 
-test: lint typecheck imports pytest
+# The browser tests (tests/browser/) drive Debian's chromium through Playwright: installed
+# here when it is missing (non-interactive; needs root or sudo).
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
+	fi
+
+test: lint typecheck imports browser pytest
 
 # Runtime pins (what the wheel needs) and dev tools on top of them, both with hashes.
 lock: $(BIN)/python

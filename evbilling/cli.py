@@ -49,6 +49,7 @@ from evbilling.stations import cli as stations_cli
 from evbilling.tariffs import cli as tariffs_cli
 from evbilling.wallets import cli as wallets_cli
 from evbilling.wallets.domain import WalletLimits
+from evbilling.web import cli as web_cli
 
 app = typer.Typer(
     name="evbilling",
@@ -198,6 +199,7 @@ ledger_cli.register(app)
 postpaid_cli.register(app)
 wallets_cli.register(app, limits=_wallet_limits)
 payments_wallet_cli.register(wallets_cli.wallet_app)
+web_cli.register(station_app=stations_cli.station_app, public_url=_public_url)
 
 
 def main() -> None:

@@ -71,6 +71,7 @@ from evbilling.tariffs import endpoints as tariffs_endpoints
 from evbilling.wallets import endpoints as wallets_endpoints
 from evbilling.wallets import jobs as wallets_jobs
 from evbilling.wallets.domain import WalletLimits, parse_amount_setting
+from evbilling.web import pages as web_pages
 
 _log = get_logger(__name__)
 
@@ -154,6 +155,11 @@ def job_registry(
     registry.schedule(postpaid_jobs.STATEMENTS_KIND, every=timedelta(days=1))
     registry.register(postpaid_jobs.RELEASE_KIND, postpaid_jobs.release_unattached)
     registry.schedule(postpaid_jobs.RELEASE_KIND, every=timedelta(minutes=15))
+    registry.register_standalone(
+        payments_jobs.ADHOC_RECEIPTS_KIND,
+        payments_jobs.mail_adhoc_receipts(public_base_url=public_base_url(settings)),
+    )
+    registry.schedule(payments_jobs.ADHOC_RECEIPTS_KIND, every=timedelta(minutes=1))
     registry.register_standalone(MAIL_DELIVER, deliver_mail(mailer or mailer_of(settings)))
     registry.register(app_jobs.PRUNE_TOKENS, app_jobs.prune_tokens)
     registry.schedule(app_jobs.PRUNE_TOKENS, every=timedelta(hours=6))
@@ -313,6 +319,13 @@ def create_app(
     app.mount(APP_PREFIX, app_api)
     _payment_sites(app, context=context, payments=payments)
     _receipt_pages(app, context=context)
+    # The guest's pay pages (ad-hoc payment at an EVSE, its QR code) and their static files.
+    app.mount(
+        web_pages.PREFIX,
+        web_pages.create_pay_site(
+            context=context, payments=payments, policy=holds, command_timeout_s=command_timeout_s
+        ),
+    )
     # Starlette's plain WebSocket route, not FastAPI's: the endpoint takes no dependencies, and
     # FastAPI's would keep two exit stacks and its dependency results alive per connection.
     app.router.add_websocket_route("/ocpp/{station_id}", gateway.endpoint)

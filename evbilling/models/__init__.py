@@ -5,8 +5,9 @@ messages that failed on their own (dead letters); the double-entry ledger; card 
 (customers, saved methods, holds, refunds, provider calls and events, settled session
 charges); prepaid wallets (reservations, card top-ups); postpaid accounts, their sessions,
 statements and payments; driver accounts of the app and their tokens; the mail outbox;
-one-time codes linking RFID cards to drivers."""
+one-time codes linking RFID cards to drivers; ad-hoc payments."""
 
+from evbilling.models.adhoc import AdhocPayment
 from evbilling.models.app_accounts import (
     AccountLink,
     AppAccessToken,
@@ -56,6 +57,7 @@ __all__ = [
     "MAX_DEAD_LETTER_FRAME",
     "NAMING",
     "AccountLink",
+    "AdhocPayment",
     "ApiKey",
     "AppAccessToken",
     "AppRefreshToken",

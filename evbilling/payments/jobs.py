@@ -10,6 +10,8 @@ registers it.
 - `payments.refund` -> `finish_refund(provider=...)`: a refund its request could not finish.
 - `payments.sweep_holds` (every 5 min) -> `sweep_holds(policy=...)`: holds no session took
   within `unused_hold_after` are released.
+- `payments.adhoc_receipts` (every minute) -> `mail_adhoc_receipts`: the e-mail receipt of
+  every complete ad-hoc session whose guest gave an address (payments/adhoc_receipts.py).
 - `payments.reconcile` (nightly) -> `reconcile_nightly(provider=...)`: yesterday (UTC)
   against the provider's balance transactions, the run stored and logged.
 """
@@ -26,7 +28,7 @@ from evbilling.infra.context import ServiceContext
 from evbilling.infra.jobs import enqueue
 from evbilling.infra.jobs.registry import JobHandler, StandaloneJobHandler
 from evbilling.infra.logging import get_logger
-from evbilling.payments import capture, holds, reconcile, refunds
+from evbilling.payments import adhoc_receipts, capture, holds, receipts, reconcile, refunds
 from evbilling.payments.card_flow import RELEASE_KIND
 from evbilling.payments.domain import HoldPolicy
 from evbilling.payments.psp import PaymentProvider
@@ -35,13 +37,16 @@ SESSION_COMPLETED = charging_events.SESSION_COMPLETED
 REFUND_KIND = refunds.REFUND_KIND
 SWEEP_KIND = "payments.sweep_holds"
 RECONCILE_KIND = "payments.reconcile"
+ADHOC_RECEIPTS_KIND = "payments.adhoc_receipts"
 __all__ = [
+    "ADHOC_RECEIPTS_KIND",
     "RECONCILE_KIND",
     "REFUND_KIND",
     "RELEASE_KIND",
     "SESSION_COMPLETED",
     "SWEEP_KIND",
     "finish_refund",
+    "mail_adhoc_receipts",
     "reconcile_nightly",
     "release_hold",
     "settle_session",
@@ -116,5 +121,22 @@ def reconcile_nightly(*, provider: PaymentProvider) -> StandaloneJobHandler:
         )
         event = "payments.reconciled" if run.mismatch_count == 0 else "payments.mismatches"
         log.info(event, run_id=run.id, provider=provider.name, mismatches=run.mismatch_count)
+
+    return handler
+
+
+def mail_adhoc_receipts(*, public_base_url: str) -> StandaloneJobHandler:
+    """Standalone: the receipt links are keyed with the context's server secret."""
+
+    async def handler(*, context: ServiceContext, payload: dict[str, Any], now: datetime) -> None:
+        def link(session_id: int) -> str:
+            path = receipts.receipt_path(hasher=context.api_keys, session_id=session_id)
+            return public_base_url.rstrip("/") + path
+
+        async with context.unit_of_work() as db:
+            queued = await adhoc_receipts.mail_receipts(db=db, now=now, link=link)
+            await db.commit()
+        if queued:
+            log.info("payments.adhoc_receipts_queued", count=queued)
 
     return handler

@@ -70,6 +70,17 @@ class TestWheel:
         assert "evbilling/migrations/script.py.mako" in names
         assert {name for name in names if name.startswith("evbilling/migrations/versions/0001")}
 
+    def test_carries_the_pay_pages_templates_and_static_files(self, wheel: Path) -> None:
+        names = set(zipfile.ZipFile(wheel).namelist())
+
+        assert {
+            "evbilling/web/templates/base.html",
+            "evbilling/web/templates/evse.html",
+            "evbilling/web/templates/live.html",
+            "evbilling/web/static/pay.css",
+            "evbilling/web/static/pay.js",
+        } <= names
+
     def test_installed_wheel_migrates_a_new_sqlite_database(
         self, installed: Path, tmp_path: Path
     ) -> None:

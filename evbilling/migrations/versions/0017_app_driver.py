@@ -1,7 +1,7 @@
 """One-time codes that link RFID cards to drivers' app accounts
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 
 A code per card UID and operator, stored as a salted digest, valid for minutes and a few
 attempts. Receipts need no table: their public links are keyed digests of the session id.
@@ -15,7 +15,7 @@ from alembic import op
 import evbilling.infra.db.types
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,28 @@
+// The guest's pay pages: a few lines, no framework. Without JavaScript the live page
+// refreshes itself (meta refresh) and the continue page shows its button.
+(function () {
+  "use strict";
+  var go = document.querySelector("form[data-autosubmit]");
+  if (go) { go.submit(); return; }
+  var live = document.getElementById("live");
+  if (!live || !live.dataset.poll) { return; }
+  var ended = ["stopped", "completed", "declined", "refused", "released"];
+  if (ended.indexOf(live.dataset.status) >= 0 && live.dataset.status !== "stopped") { return; }
+  function set(id, text) {
+    var node = document.getElementById(id);
+    if (node && text) { node.textContent = text; }
+  }
+  function poll() {
+    fetch(live.dataset.poll, { headers: { Accept: "application/json" }, cache: "no-store" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (state) {
+        if (!state) { return; }
+        if (state.status !== live.dataset.status) { window.location.reload(); return; }
+        set("energy", state.energy);
+        set("cost", state.cost);
+      })
+      .catch(function () {})
+      .then(function () { window.setTimeout(poll, 1500); });
+  }
+  window.setTimeout(poll, 1500);
+})();
