@@ -130,6 +130,41 @@ async def sign_up(
     return account.id
 
 
+async def open_verified_account(
+    *,
+    db: AsyncSession,
+    operator_id: int,
+    driver_id: int,
+    email: str,
+    password_hash: str,
+    now: datetime,
+) -> int:
+    """An app account, already verified, for an existing driver of the operator (the
+    operator vouches for the address, as the demo does for its driver); its id. Conflict
+    when the address or the driver has an account already."""
+    address = login_email(email)
+    await DriverRepository(db).get_owned(id=driver_id, owner_id=operator_id)
+    accounts = DriverAccountRepository(db)
+    if await accounts.by_email(address) is not None:
+        raise Conflict("this e-mail address has an account already")
+    account = accounts.add(
+        DriverAccount(
+            operator_id=operator_id,
+            driver_id=driver_id,
+            email=address,
+            password_hash=password_hash,
+            email_verified_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    try:
+        await accounts.flush()
+    except DuplicateRow as exc:  # the driver has one (one account per driver)
+        raise Conflict(f"driver {driver_id} has an account already") from exc
+    return account.id
+
+
 async def send_verification(
     *,
     db: AsyncSession,

@@ -69,12 +69,15 @@ class ConnectorSessions:
     # -- planned sessions -----------------------------------------------------------------
 
     def schedule(self) -> dict[Connector, list[str]]:
-        """Round-robin: session k goes to connector k mod n with idTag k mod len(tags)."""
-        schedule: dict[Connector, list[str]] = {c: [] for c in self._connectors.values()}
+        """Round-robin over the connectors that take planned sessions (not `remote_only`):
+        session k goes to the (k mod n)-th of them with idTag k mod len(tags)."""
+        planned = [
+            c for number, c in self._connectors.items() if number not in self._config.remote_only
+        ]
+        schedule: dict[Connector, list[str]] = {c: [] for c in planned}
         tags = self._config.id_tags
         for k in range(self._settings.sessions_per_station):
-            connector = self._connectors[k % self._config.connectors + 1]
-            schedule[connector].append(tags[k % len(tags)])
+            schedule[planned[k % len(planned)]].append(tags[k % len(tags)])
         return schedule
 
     async def run_planned(self, connector: Connector, id_tags: list[str]) -> None:

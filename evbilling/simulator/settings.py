@@ -25,6 +25,9 @@ class SimulatedStationConfig:
     connectors: int = 2
     max_power_w: int = 22_000
     id_tags: tuple[str, ...]
+    # Connectors that charge only when the CSMS starts them (RemoteStartTransaction): kept
+    # free of the planned sessions, for an app or ad-hoc payer to start.
+    remote_only: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.station_id or "/" in self.station_id:
@@ -38,6 +41,10 @@ class SimulatedStationConfig:
         for tag in self.id_tags:
             if not tag or len(tag) > _ID_TAG_MAX_LENGTH:
                 raise InvalidSimulationConfig(f"an idTag has 1 to 20 characters: {tag!r}")
+        if not self.remote_only <= set(range(1, self.connectors + 1)):
+            raise InvalidSimulationConfig(f"no such connectors: {sorted(self.remote_only)}")
+        if len(self.remote_only) == self.connectors:
+            raise InvalidSimulationConfig("a station needs a connector for planned sessions")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

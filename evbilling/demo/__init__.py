@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import html
 import re
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.access.domain import ALL_SCOPES
 from evbilling.access.service import create_api_key, ensure_operator
+from evbilling.demo.payers import PAY_CONNECTOR, DemoPayers, seed_payers
 from evbilling.drivers import service as drivers
 from evbilling.drivers.domain import TokenStatus
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.engine import create_engine, create_session_factory
-from evbilling.infra.secrets import ApiKeyHasher
+from evbilling.infra.secrets import ApiKeyHasher, hash_secret_async
 from evbilling.kit import SystemClock
 from evbilling.kit.errors import NotFound
 from evbilling.locations import service as locations
@@ -60,9 +62,17 @@ class DemoCredentials:
     api_key: str
     # The driver paying by card: (driver id, name, RFID UID).
     card_driver: tuple[int, str, str] | None = None
+    # The app driver, the wallet, the fleet account and the ad-hoc EVSE.
+    payers: DemoPayers | None = None
 
 
-async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> DemoCredentials:
+async def _seed(
+    db: AsyncSession,
+    context: ServiceContext,
+    stations: int,
+    *,
+    app_password: tuple[str, str],
+) -> DemoCredentials:
     now = context.clock.now()
     operator_id = await ensure_operator(db=db, name="Demo Charging GmbH", now=now)
     try:
@@ -136,6 +146,14 @@ async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> Dem
                 max_power_w=22_000,
             )
             credentials.append((created.station.id, identity, created.password))
+    payers = await seed_payers(
+        db=db,
+        operator_id=operator_id,
+        first_station_id=credentials[0][0] if credentials else None,
+        app_password=app_password[0],
+        app_password_hash=app_password[1],
+        now=now,
+    )
     # Every scope: the demo's operator also reads payments and the ledger.
     key = await create_api_key(
         db=db,
@@ -151,6 +169,7 @@ async def _seed(db: AsyncSession, context: ServiceContext, stations: int) -> Dem
         tariff="Demo standard: 0.39 EUR/kWh + 0.50 EUR per session, 19 % VAT",
         api_key=key.key,
         card_driver=card_driver,
+        payers=payers,
     )
 
 
@@ -170,9 +189,12 @@ async def seed_demo(*, database_url: str, stations: int, api_keys: ApiKeyHasher)
     context = ServiceContext(
         session_factory=create_session_factory(engine), clock=SystemClock(), api_keys=api_keys
     )
+    # A new app password on every start, like the stations'; hashed before the transaction.
+    password = secrets.token_urlsafe(12)
+    password_hash = await hash_secret_async(password)
     try:
         async with context.unit_of_work() as db:
-            credentials = await _seed(db, context, stations)
+            credentials = await _seed(db, context, stations, app_password=(password, password_hash))
             await db.commit()
             return credentials
     finally:
@@ -208,19 +230,50 @@ def banner(*, database_url: str, host: str, port: int, credentials: DemoCredenti
             "             hosted page; the simulated chargers charge with that RFID card: a hold",
             "             at Authorize, a capture once the car has left, ledger entries for both",
         ]
+    if credentials.payers is not None:
+        lines += _payers_banner(base, credentials.payers)
     lines += [
         "",
         "  Try:  export EVBILLING_API_KEY=" + credentials.api_key,
         f'        curl -H "Authorization: Bearer $EVBILLING_API_KEY" {base}/api/v1/sessions',
         "        .venv/bin/evbilling session list",
-        "  Payments and the ledger:",
+        "  The app (log in, then use the access token):",
+        f"        curl -X POST {base}/api/app/v1/login -H 'Content-Type: application/json' \\",
+        f'             -d \'{{"email": "{credentials.payers.app_email}", "password": '
+        f'"{credentials.payers.app_password}"}}\''
+        if credentials.payers is not None
+        else "        (no app driver in this database)",
+        "  Payments, wallets, fleets and the ledger:",
         "        .venv/bin/evbilling payments list",
+        "        .venv/bin/evbilling wallet show 2",
+        "        .venv/bin/evbilling postpaid list",
         "        .venv/bin/evbilling ledger trial-balance",
         f'        curl -H "Authorization: Bearer $EVBILLING_API_KEY" {base}/api/v1/payments',
         f'        curl -H "Authorization: Bearer $EVBILLING_API_KEY" {base}/api/v1/ledger/accounts',
         "",
     ]
     return "\n".join(lines)
+
+
+def _payers_banner(base: str, payers: DemoPayers) -> list[str]:
+    wallet_name, wallet_uid, balance = payers.wallet_driver
+    fleet, limit, fleet_driver, fleet_uid = payers.fleet
+    lines = [
+        f"  app        {base}/api/app/v1  (OpenAPI: {base}/api/app/v1/openapi.json)",
+        f"             log in as {payers.app_email}  password {payers.app_password}",
+        f"             ({payers.app_driver}: her card, her RFID card; new password on every start)",
+        f"  wallet     {wallet_name} ({wallet_uid}) pays from a prepaid wallet: {balance}",
+        f"  fleet      {fleet}: postpaid, credit limit {limit}; {fleet_driver} ({fleet_uid})",
+        "             charges on the account",
+    ]
+    if payers.pay_evse_uid is not None:
+        pay = f"{base}/pay/{payers.pay_evse_uid}"
+        lines += [
+            f"  pay        {pay}  (QR code: {pay}/qr.png)",
+            "             open it in a browser and pay with the sandbox card 4242 4242 4242 4242",
+            "             (any future expiry, any CVC); that connector is kept free for it",
+        ]
+    return lines
 
 
 async def save_demo_card(*, base_url: str, api_key: str, driver_id: int) -> str:
@@ -294,6 +347,10 @@ async def serve_with_simulated_chargers(
                 max_power_w=22_000,
                 # Each station starts with its own cards, so they rarely collide (ConcurrentTx).
                 id_tags=rotated(active_tags, by=2 * index),
+                # The ad-hoc EVSE's connector waits for a payer's remote start.
+                remote_only=frozenset({PAY_CONNECTOR})
+                if index == 0 and credentials.payers and credentials.payers.pay_evse_uid
+                else frozenset(),
             )
             for index, (_, identity, password) in enumerate(credentials.stations)
         ]
