@@ -242,8 +242,13 @@ def details(data: dict[str, Any], *, skip: tuple[str, ...] = ()) -> str:
 
 
 def page_text(page: dict[str, Any], *, columns: list[str]) -> str:
-    """A page (items, total, offset) as a table with a `(first-last of total)` footer."""
+    """A page as a table: an offset page (items, total, offset) with a `(first-last of
+    total)` footer, a keyset page (items, next_after) with how to ask for the next one."""
     rows: list[dict[str, Any]] = page["items"]
+    if "offset" not in page:
+        following = page.get("next_after")
+        footer = "(no more)" if following is None else f"(more: --after {following})"
+        return f"{table(rows, columns=columns)}\n{footer}"
     shown = f"{page['offset'] + 1}-{page['offset'] + len(rows)}" if rows else "none"
     return f"{table(rows, columns=columns)}\n({shown} of {page['total']})"
 
