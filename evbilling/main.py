@@ -316,6 +316,8 @@ def create_app(
         context=context, payments=payments, limits=app_limits, registry=problem_registry()
     )
     app_api.state.wallet_limits = wallet_limits
+    # The quote shows the hold the charger edge will place (EVBILLING_HOLD_*).
+    app_api.state.hold_policy = holds
     app.mount(APP_PREFIX, app_api)
     _payment_sites(app, context=context, payments=payments)
     _receipt_pages(app, context=context)

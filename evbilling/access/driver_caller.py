@@ -15,6 +15,7 @@ from fastapi import Depends, Header
 from evbilling.access.app_tokens import InvalidAppToken, find_access_token
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.http.deps import Context
+from evbilling.kit.errors import Conflict
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +58,13 @@ async def get_current_driver(
 
 
 CurrentDriver = Annotated[DriverCaller, Depends(get_current_driver)]
+
+
+class UnverifiedEmail(Conflict):
+    """Spending money (charging, topping up) needs a verified e-mail address."""
+
+
+def require_verified(caller: DriverCaller, *, before: str) -> None:
+    """Refuse (409) what spends money until the driver confirmed their address."""
+    if not caller.verified:
+        raise UnverifiedEmail(f"verify your e-mail address before {before}")

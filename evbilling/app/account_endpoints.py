@@ -322,6 +322,10 @@ async def get_me(caller: CurrentDriver, db: Db) -> MeRead:
     summary="Close the account: signed out everywhere, the address forgotten",
     responses=problems(),
 )
-async def close_me(caller: CurrentDriver, db: Db, context: Context) -> Response:
-    await close_driver_account(db=db, caller=caller, now=context.clock.now())
+async def close_me(caller: CurrentDriver, request: Request, context: Context) -> Response:
+    # Not the request's `Db`: a wallet's refunds call the provider between transactions.
+    edge = getattr(request.app.state, "payments", None)
+    await close_driver_account(
+        context=context, provider=edge.provider if edge is not None else None, caller=caller
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import StreamingResponse
 
-from evbilling.access.driver_caller import CurrentDriver
+from evbilling.access.driver_caller import CurrentDriver, require_verified
 from evbilling.app import charging
 from evbilling.app.driving_deps import After, Timeout, deliver, live_pace, receipt_url
 from evbilling.app.driving_schemas import (
@@ -45,6 +45,7 @@ _TAG: list[str | Enum] = ["charging"]
 async def start_charging(
     body: StartCreate, caller: CurrentDriver, context: Context, timeout_s: Timeout = 30
 ) -> StartRead:
+    require_verified(caller, before="charging")
     # Not the request's `Db`: that one would hold its connection until the station answers.
     async with context.unit_of_work() as db:
         prepared = await charging.prepare_start(

@@ -10,10 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from evbilling.access.driver_caller import CurrentDriver
+from evbilling.access.driver_caller import CurrentDriver, require_verified
 from evbilling.infra.http.deps import Context, Db
 from evbilling.infra.http.schemas import Limit, Output, problems
-from evbilling.kit import Conflict, NotFound
+from evbilling.kit import NotFound
 from evbilling.money import Money
 from evbilling.payments import wallet_topups
 from evbilling.payments.endpoints import Edge
@@ -29,10 +29,6 @@ from evbilling.wallets.schemas import (
 router = APIRouter()
 _TAG: list[str | Enum] = ["wallet"]
 After = Annotated[int | None, Query(ge=1, description="The next_after of the previous page.")]
-
-
-class UnverifiedEmail(Conflict):
-    """Spending money needs a verified e-mail address."""
 
 
 class TopUpRead(Output):
@@ -90,8 +86,7 @@ async def list_my_movements(
 async def top_up_my_wallet(
     body: TopUpCreate, driver: CurrentDriver, context: Context, edge: Edge, request: Request
 ) -> TopUpRead:
-    if not driver.verified:
-        raise UnverifiedEmail("verify your e-mail address before topping up")
+    require_verified(driver, before="topping up")
     result = await wallet_topups.top_up(
         context=context,
         provider=edge.provider,

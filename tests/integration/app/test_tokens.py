@@ -8,8 +8,14 @@ import pytest
 
 from evbilling.infra.context import ServiceContext
 from evbilling.kit import FixedClock
+from evbilling.ledger.domain import AccountRef
+from evbilling.ledger.service import account_balance
+from evbilling.money import Money
+from evbilling.wallets import service as wallets
+from evbilling.wallets.domain import WalletStatus
 from tests.app_support import DEFAULT_PASSWORD, SignedInDriver, signed_in_driver
 from tests.integration.app.mails import account_by_email
+from tests.integration.arrange import add_station
 
 EMAIL = "ada@example.com"
 
@@ -278,3 +284,79 @@ class TestClosure:
         assert await account_by_email(context, EMAIL) is None
         again = await signed_in_driver(context=context, operator_id=operator_id, email=EMAIL)
         assert again.account_id != ada.account_id
+
+
+class TestClosureWithAWallet:
+    async def test_takes_the_unused_balance_out_of_the_wallet_before_closing(
+        self,
+        ada: SignedInDriver,
+        context: ServiceContext,
+        operator_id: int,
+        client: httpx.AsyncClient,
+    ) -> None:
+        await _goodwill(context, operator_id, ada.driver_id, "12.50")
+
+        response = await client.delete("/me", headers=ada.headers)
+
+        assert response.status_code == 204
+        async with context.unit_of_work() as db:
+            wallet = await wallets.get_wallet(
+                db=db, operator_id=operator_id, driver_id=ada.driver_id
+            )
+            owed = await account_balance(
+                db=db, account=AccountRef.refunds_payable(operator_id=operator_id, currency="EUR")
+            )
+        assert wallet is not None
+        assert wallet.status is WalletStatus.CLOSED
+        assert wallet.available == Money.of("0", "EUR")
+        # No card to return goodwill to: the operator owes it as a payout.
+        assert owed.balance_minor == -1250
+        assert await account_by_email(context, EMAIL) is None
+
+    async def test_refuses_while_a_session_holds_money_of_the_wallet_and_keeps_the_account(
+        self,
+        ada: SignedInDriver,
+        context: ServiceContext,
+        operator_id: int,
+        client: httpx.AsyncClient,
+    ) -> None:
+        await _goodwill(context, operator_id, ada.driver_id, "20")
+        station_id = (await add_station(context, operator_id)).station.id
+        async with context.unit_of_work() as db:
+            reserved = await wallets.reserve_for_session(
+                db=db,
+                operator_id=operator_id,
+                driver_id=ada.driver_id,
+                station_id=station_id,
+                wanted=Money.of("15", "EUR"),
+                margin=Money.of("1", "EUR"),
+                now=context.clock.now(),
+            )
+            await db.commit()
+        assert reserved is not None
+
+        response = await client.delete("/me", headers=ada.headers)
+
+        assert response.status_code == 409
+        assert (await client.get("/me", headers=ada.headers)).status_code == 200
+        async with context.unit_of_work() as db:
+            wallet = await wallets.get_wallet(
+                db=db, operator_id=operator_id, driver_id=ada.driver_id
+            )
+        assert wallet is not None
+        assert wallet.status is WalletStatus.OPEN
+        assert wallet.reserved == Money.of("15", "EUR")
+
+
+async def _goodwill(context: ServiceContext, operator_id: int, driver_id: int, amount: str) -> None:
+    async with context.unit_of_work() as db:
+        await wallets.credit_goodwill(
+            db=db,
+            operator_id=operator_id,
+            driver_id=driver_id,
+            amount=Money.of(amount, "EUR"),
+            reason="welcome credit",
+            actor="tests",
+            now=context.clock.now(),
+        )
+        await db.commit()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from evbilling.drivers import linking
 from evbilling.models import RfidLinkCode, Token
 from evbilling.payments import card_flow
+from tests.app_support import signed_in_driver
 from tests.integration.app_driver.driving import (
     EVSE_UID,
     DriverApp,
@@ -130,6 +131,24 @@ class TestStartAndStop:
         assert "no postpaid account" in refused.json()["detail"]
         assert app.stations.sent == []
         assert await owned_rows(app, app.a) == before
+
+    async def test_refuses_a_start_before_the_email_is_verified_and_sends_nothing(
+        self, app: DriverApp
+    ) -> None:
+        unverified = await signed_in_driver(
+            context=app.context,
+            operator_id=app.operator_id,
+            email="new@example.com",
+            verified=False,
+        )
+        before = await owned_rows(app, unverified)
+
+        refused = await app.post(unverified, "/charging/start", json={"evse_uid": EVSE_UID})
+
+        assert refused.status_code == 409
+        assert "verify your e-mail address" in refused.json()["detail"]
+        assert app.stations.sent == []
+        assert await owned_rows(app, unverified) == before
 
     async def test_stops_the_drivers_running_session(self, app: DriverApp) -> None:
         session_id = await add_session(app, app.a)
