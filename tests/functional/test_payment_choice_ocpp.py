@@ -128,6 +128,53 @@ class TestWalletSessions:
         assert await balance(context, receivable) == 0
         assert await balanced(context)
 
+    async def test_is_stopped_remotely_before_the_balance_runs_out(
+        self,
+        context: ServiceContext,
+        operator_id: int,
+        clock: FixedClock,
+        tmp_path: Path,
+        database_url: str,
+    ) -> None:
+        # 3.00 in the wallet: all of it reserved, the limit 3.00 - 0.20 margin = 2.80,
+        # reached at 4.6 kWh (1.20 + 4.6 x 0.36 = 2.86).
+        driver_id = await driver_of(context, await create_token(context, operator_id=operator_id,
+                                                                uid=CARD))  # fmt: skip
+        await prefer(context, operator_id, driver_id, "wallet")
+        await fund_wallet(context, operator_id, driver_id, "3.00")
+        async with sandbox_and_server(context, clock, tmp_path) as (sandbox, server):
+            worker = worker_for(context, database_url, sandbox.provider)
+            async with charger(server) as station:
+                await station.call(call.Authorize(id_tag=CARD))
+                started = await station.start_tx(CARD, meter_start=0, minutes=0)
+                await station.meter(started.transaction_id, 2_000, minutes=10)
+                await drain(worker)
+                told_before = list(station.received)
+                await station.meter(started.transaction_id, 4_600, minutes=20)
+                await drain(worker)
+                told = list(station.received)
+                await station.stop_tx(started.transaction_id, 4_700, minutes=21, id_tag=CARD)
+                for status, minutes in (("Finishing", 21), ("Available", 22)):
+                    await station.call(
+                        call.StatusNotification(
+                            connector_id=1, error_code="NoError", status=status,
+                            timestamp=station.stamp(minutes),
+                        )
+                    )  # fmt: skip
+            await drain(worker)
+
+        session = await only_session(context)
+        assert told_before == []
+        assert told == [("RemoteStopTransaction", {"transaction_id": started.transaction_id})]
+        assert session.spending_limit_minor == 300 - 20
+        assert session.limit_stop_reason == "spending limit reached: EUR 2.80"
+        assert str(session.cost_incl_vat) == "2.89"
+        # Settled exactly, and the wallet kept what was not spent: never below zero.
+        assert await wallet_available(context, operator_id, driver_id) == eur("0.11")
+        receivable = AccountRef.driver_receivable(driver_id=driver_id, currency="EUR")
+        assert await balance(context, receivable) == 0
+        assert await balanced(context)
+
 
 @pytest.mark.usefixtures("priced_station")
 class TestFleetCards:
