@@ -36,8 +36,11 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
+# Test processes (pytest-xdist): each has its own SQLite copies and PostgreSQL database.
+PYTEST_WORKERS ?= 2
+
 pytest: $(STAMP) browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --durations=15
 
 # The browser tests (tests/browser/) drive Debian's chromium through Playwright: installed
 # here when it is missing (non-interactive; needs root or sudo).

@@ -287,6 +287,8 @@ def machine(template: Path, folder: Path) -> type[RuleBasedStateMachine]:
 
 
 class TestPaymentsStateMachine:
+    # About 30 s on an idle machine; a loaded one must not turn slowness into a failure.
+    @pytest.mark.timeout(600)
     def test_ledger_and_provider_agree_after_any_sequence(
         self, sqlite_template: Path, tmp_path: Path
     ) -> None:
