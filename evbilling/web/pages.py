@@ -17,7 +17,7 @@ token. Provider calls and station commands run with no transaction open.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request, Response
@@ -27,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from evbilling.commands import service as commands
 from evbilling.commands.domain import RemoteStart
 from evbilling.infra.context import ServiceContext
+from evbilling.infra.http.addresses import client_address
 from evbilling.infra.logging import get_logger
 from evbilling.infra.station_link import StationNotConnected, StationTimeout
 from evbilling.kit import EVBillingError, InvalidRequest, NotFound
@@ -34,6 +35,7 @@ from evbilling.models import AdhocPayment, CardSetup
 from evbilling.payments import adhoc, card_setup, receipts
 from evbilling.payments.domain import HoldPolicy
 from evbilling.payments.providers import PaymentsRuntime
+from evbilling.web.budget import AddressBudget
 from evbilling.web.qr import pay_url, qr_png, qr_svg
 from evbilling.web.rendering import PAGE_HEADERS, STATIC_DIR, message_page, page
 from evbilling.web.words import energy_text, money_text, tariff_lines
@@ -50,6 +52,7 @@ class PaySite:
     payments: PaymentsRuntime | None
     policy: HoldPolicy
     command_timeout_s: float
+    budget: AddressBudget = field(default_factory=AddressBudget)
 
 
 def create_pay_site(
@@ -243,6 +246,29 @@ async def _begin(pay: PaySite, request: Request, evse_uid: str) -> Response:
             status_code=422,
         )
     context = pay.context
+    async with context.unit_of_work() as db:
+        offer = await adhoc.offer_for(
+            db=db, evse_uid=evse_uid, now=context.clock.now(), policy=pay.policy
+        )
+    if not context.commands.is_connected(offer.station_identity):
+        return await _offer_page(
+            pay,
+            evse_uid,
+            error="This charger is offline: it cannot be started now. Nothing was charged.",
+            email=email,
+            status_code=409,
+        )
+    wait_s = pay.budget.take(client_address(request.scope))
+    if wait_s is not None:
+        response = await _offer_page(
+            pay,
+            evse_uid,
+            error="Too many payments were started from here. Please try again later.",
+            email=email,
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(max(1, int(wait_s + 0.999)))
+        return response
     async with context.unit_of_work() as db:
         begun = await adhoc.begin_payment(
             db=db, evse_uid=evse_uid, email=email, now=context.clock.now(), policy=pay.policy
