@@ -44,7 +44,5 @@ async def close_driver_account(
                 )
                 await db.commit()
     async with context.unit_of_work() as db:
-        await accounts.close_account(
-            db=db, account_id=caller.account_id, now=context.clock.now()
-        )
+        await accounts.close_account(db=db, account_id=caller.account_id, now=context.clock.now())
         await db.commit()
