@@ -12,6 +12,8 @@ registers it.
   within `unused_hold_after` are released.
 - `payments.adhoc_receipts` (every minute) -> `mail_adhoc_receipts`: the e-mail receipt of
   every complete ad-hoc session whose guest gave an address (payments/adhoc_receipts.py).
+- `wallets.settle_topups` (every 5 min) -> `settle_topups(provider=...)`: wallet top-ups whose
+  provider answer was lost, settled from the provider's object (payments/topup_settlement.py).
 - `payments.reconcile` (nightly) -> `reconcile_nightly(provider=...)`: yesterday (UTC)
   against the provider's balance transactions, the run stored and logged.
 """
@@ -28,7 +30,15 @@ from evbilling.infra.context import ServiceContext
 from evbilling.infra.jobs import enqueue
 from evbilling.infra.jobs.registry import JobHandler, StandaloneJobHandler
 from evbilling.infra.logging import get_logger
-from evbilling.payments import adhoc_receipts, capture, holds, receipts, reconcile, refunds
+from evbilling.payments import (
+    adhoc_receipts,
+    capture,
+    holds,
+    receipts,
+    reconcile,
+    refunds,
+    topup_settlement,
+)
 from evbilling.payments.card_flow import RELEASE_KIND
 from evbilling.payments.domain import HoldPolicy
 from evbilling.payments.psp import PaymentProvider
@@ -38,18 +48,21 @@ REFUND_KIND = refunds.REFUND_KIND
 SWEEP_KIND = "payments.sweep_holds"
 RECONCILE_KIND = "payments.reconcile"
 ADHOC_RECEIPTS_KIND = "payments.adhoc_receipts"
+SETTLE_TOPUPS_KIND = topup_settlement.SETTLE_KIND
 __all__ = [
     "ADHOC_RECEIPTS_KIND",
     "RECONCILE_KIND",
     "REFUND_KIND",
     "RELEASE_KIND",
     "SESSION_COMPLETED",
+    "SETTLE_TOPUPS_KIND",
     "SWEEP_KIND",
     "finish_refund",
     "mail_adhoc_receipts",
     "reconcile_nightly",
     "release_hold",
     "settle_session",
+    "settle_topups",
     "sweep_holds",
 ]
 
@@ -109,6 +122,15 @@ def sweep_holds(*, policy: HoldPolicy) -> JobHandler:
                 now=now,
                 dedupe_key=f"{RELEASE_KIND}:{hold_id}",
             )
+
+    return handler
+
+
+def settle_topups(*, provider: PaymentProvider) -> StandaloneJobHandler:
+    async def handler(*, context: ServiceContext, payload: dict[str, Any], now: datetime) -> None:
+        settled = await topup_settlement.settle_unknown_topups(context=context, provider=provider)
+        if settled:
+            log.info("wallets.topups_settled", count=settled)
 
     return handler
 

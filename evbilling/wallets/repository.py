@@ -205,6 +205,19 @@ class TopupRepository(RepositoryBase[WalletTopup]):
     model = WalletTopup
     kind = "wallet top-up"
 
+    async def unknown_before(self, *, provider: str, before: datetime) -> Sequence[int]:
+        """Top-ups of `provider` whose answer was lost, last touched before `before`."""
+        rows = await self.db.execute(
+            select(WalletTopup.id)
+            .where(
+                WalletTopup.provider == provider,
+                WalletTopup.status == TopupStatus.UNKNOWN.value,
+                WalletTopup.updated_at < before,
+            )
+            .order_by(WalletTopup.id)
+        )
+        return list(rows.scalars())
+
     async def refundable(self, *, wallet_id: int) -> Sequence[WalletTopup]:
         """Captured top-ups with something left to refund, newest first."""
         rows = await self.db.execute(
