@@ -155,6 +155,11 @@ def job_registry(
         payments_jobs.SETTLE_TOPUPS_KIND, payments_jobs.settle_topups(provider=psp)
     )
     registry.schedule(payments_jobs.SETTLE_TOPUPS_KIND, every=timedelta(minutes=5))
+    registry.register_standalone(
+        payments_jobs.SETTLE_POSTPAID_KIND,
+        payments_jobs.settle_postpaid_card_payments(provider=psp),
+    )
+    registry.schedule(payments_jobs.SETTLE_POSTPAID_KIND, every=timedelta(minutes=5))
     registry.register(postpaid_jobs.STATEMENTS_KIND, postpaid_jobs.issue_statements)
     registry.schedule(postpaid_jobs.STATEMENTS_KIND, every=timedelta(days=1))
     registry.register(postpaid_jobs.RELEASE_KIND, postpaid_jobs.release_unattached)

@@ -14,6 +14,9 @@ registers it.
   every complete ad-hoc session whose guest gave an address (payments/adhoc_receipts.py).
 - `wallets.settle_topups` (every 5 min) -> `settle_topups(provider=...)`: wallet top-ups whose
   provider answer was lost, settled from the provider's object (payments/topup_settlement.py).
+- `postpaid.settle_card_payments` (every 5 min) -> `settle_postpaid_card_payments(provider=...)`:
+  statement card payments left pending, settled from the provider's object
+  (payments/postpaid_settlement.py).
 - `payments.reconcile` (nightly) -> `reconcile_nightly(provider=...)`: yesterday (UTC)
   against the provider's balance transactions, the run stored and logged.
 """
@@ -34,6 +37,7 @@ from evbilling.payments import (
     adhoc_receipts,
     capture,
     holds,
+    postpaid_settlement,
     receipts,
     reconcile,
     refunds,
@@ -49,18 +53,21 @@ SWEEP_KIND = "payments.sweep_holds"
 RECONCILE_KIND = "payments.reconcile"
 ADHOC_RECEIPTS_KIND = "payments.adhoc_receipts"
 SETTLE_TOPUPS_KIND = topup_settlement.SETTLE_KIND
+SETTLE_POSTPAID_KIND = postpaid_settlement.SETTLE_KIND
 __all__ = [
     "ADHOC_RECEIPTS_KIND",
     "RECONCILE_KIND",
     "REFUND_KIND",
     "RELEASE_KIND",
     "SESSION_COMPLETED",
+    "SETTLE_POSTPAID_KIND",
     "SETTLE_TOPUPS_KIND",
     "SWEEP_KIND",
     "finish_refund",
     "mail_adhoc_receipts",
     "reconcile_nightly",
     "release_hold",
+    "settle_postpaid_card_payments",
     "settle_session",
     "settle_topups",
     "sweep_holds",
@@ -131,6 +138,17 @@ def settle_topups(*, provider: PaymentProvider) -> StandaloneJobHandler:
         settled = await topup_settlement.settle_unknown_topups(context=context, provider=provider)
         if settled:
             log.info("wallets.topups_settled", count=settled)
+
+    return handler
+
+
+def settle_postpaid_card_payments(*, provider: PaymentProvider) -> StandaloneJobHandler:
+    async def handler(*, context: ServiceContext, payload: dict[str, Any], now: datetime) -> None:
+        settled = await postpaid_settlement.settle_pending_card_payments(
+            context=context, provider=provider
+        )
+        if settled:
+            log.info("postpaid.card_payments_settled", count=settled)
 
     return handler
 

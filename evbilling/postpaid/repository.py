@@ -178,6 +178,20 @@ class PaymentRepository(RepositoryBase[PostpaidPayment]):
         )
         return row
 
+    async def pending_cards_before(self, *, provider: str, before: datetime) -> list[int]:
+        """Card payments of `provider` still pending, last touched before `before`."""
+        rows = await self.db.execute(
+            select(PostpaidPayment.id)
+            .where(
+                PostpaidPayment.method == "card",
+                PostpaidPayment.provider == provider,
+                PostpaidPayment.status == "pending",
+                PostpaidPayment.updated_at < before,
+            )
+            .order_by(PostpaidPayment.id)
+        )
+        return list(rows.scalars())
+
     async def of_account(
         self, *, operator_id: int, account_id: int, limit: int, offset: int
     ) -> OffsetPage[PostpaidPayment]:

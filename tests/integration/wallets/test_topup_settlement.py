@@ -12,34 +12,13 @@ from sqlalchemy import select
 
 from evbilling.models import WalletTopup
 from evbilling.payments import wallet_topups
-from evbilling.payments.psp import AuthorizationStatus, OutcomeUnknown, PaymentProvider
+from evbilling.payments.psp import AuthorizationStatus
 from evbilling.payments.topup_settlement import settle_topup, settle_unknown_topups
 from evbilling.wallets.domain import TopupStatus, WalletLimits
 from tests.integration.arrange import add_driver
+from tests.integration.payments.lost_answers import LostAnswers
 from tests.integration.payments.support import Payments
 from tests.integration.wallets.support import eur, trial_balance_is_zero, wallet_state
-
-
-class LostAnswers:
-    """The real provider, but the answer to `operation` is lost: after the provider acted
-    (`acted=True`) or before the request reached it."""
-
-    def __init__(self, provider: PaymentProvider, *, operation: str, acted: bool) -> None:
-        self._provider = provider
-        self._operation = operation
-        self._acted = acted
-
-    def __getattr__(self, name: str) -> Any:
-        real = getattr(self._provider, name)
-        if name != self._operation:
-            return real
-
-        async def lost(**kwargs: Any) -> Any:
-            if self._acted:
-                await real(**kwargs)
-            raise OutcomeUnknown(f"the answer to {name} was lost")
-
-        return lost
 
 
 async def lost_top_up(payments: Payments, *, operation: str, acted: bool) -> tuple[int, int]:
