@@ -26,17 +26,7 @@ from evbilling.infra.secrets import ApiKeySecretError
 from evbilling.kit import SystemClock
 from evbilling.ledger import cli as ledger_cli
 from evbilling.locations import cli as locations_cli
-from evbilling.main import (
-    api_key_hasher,
-    build_application,
-    configure_logging_from,
-    job_registry,
-    provider_settings,
-    public_base_url,
-    serve,
-    uvicorn_config,
-    wallet_limits_of,
-)
+from evbilling.main import build_application, job_registry, serve, uvicorn_config
 from evbilling.ocpp import cli as ocpp_cli
 from evbilling.payments import choice_cli
 from evbilling.payments import cli as payments_cli
@@ -50,6 +40,13 @@ from evbilling.tariffs import cli as tariffs_cli
 from evbilling.wallets import cli as wallets_cli
 from evbilling.wallets.domain import WalletLimits
 from evbilling.web import cli as web_cli
+from evbilling.wiring import (
+    api_key_hasher,
+    configure_logging_from,
+    provider_settings,
+    public_base_url,
+    wallet_limits_of,
+)
 
 app = typer.Typer(
     name="evbilling",

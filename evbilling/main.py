@@ -8,11 +8,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from evbilling.access import endpoints as access_endpoints
@@ -40,11 +38,10 @@ from evbilling.infra.http.idempotency import (
 )
 from evbilling.infra.http.limits import HttpLimits, RequestBodyLimits
 from evbilling.infra.jobs import PRUNE_KIND, JobRegistry, JobWorker, prune_succeeded_jobs
-from evbilling.infra.logging import configure_logging, get_logger
+from evbilling.infra.logging import get_logger
 from evbilling.infra.mail import DELIVER_KIND as MAIL_DELIVER
-from evbilling.infra.mail import Mailer, deliver_mail, mailer_for
+from evbilling.infra.mail import Mailer, deliver_mail
 from evbilling.infra.memory import return_large_blocks_to_system
-from evbilling.infra.secrets import ApiKeyHasher, api_key_hasher_for
 from evbilling.kit import Clock, SystemClock
 from evbilling.ledger import endpoints as ledger_endpoints
 from evbilling.locations import endpoints as locations_endpoints
@@ -54,10 +51,9 @@ from evbilling.ocpp.ws_protocol import OcppWebSocketProtocol
 from evbilling.payments import choice_endpoints, receipt_page, receipts
 from evbilling.payments import endpoints as payments_endpoints
 from evbilling.payments import jobs as payments_jobs
-from evbilling.payments.domain import HoldPolicy, parse_caps
+from evbilling.payments.domain import HoldPolicy
 from evbilling.payments.providers import (
     PaymentsRuntime,
-    ProviderSettings,
     process_payments,
     server_payments,
 )
@@ -70,8 +66,20 @@ from evbilling.stations import endpoints as stations_endpoints
 from evbilling.tariffs import endpoints as tariffs_endpoints
 from evbilling.wallets import endpoints as wallets_endpoints
 from evbilling.wallets import jobs as wallets_jobs
-from evbilling.wallets.domain import WalletLimits, parse_amount_setting
+from evbilling.wallets.domain import WalletLimits
 from evbilling.web import pages as web_pages
+from evbilling.wiring import (
+    api_key_hasher,
+    app_login_limits,
+    configure_logging_from,
+    hold_policy,
+    http_limits,
+    mailer_of,
+    provider_settings,
+    public_base_url,
+    trusted_proxies,
+    wallet_limits_of,
+)
 
 _log = get_logger(__name__)
 
@@ -175,25 +183,6 @@ def job_registry(
     registry.register(wallets_jobs.SWEEP_KIND, wallets_jobs.sweep())
     registry.schedule(wallets_jobs.SWEEP_KIND, every=timedelta(minutes=5))
     return registry
-
-
-def mailer_of(settings: Settings) -> Mailer:
-    """Where the outbox delivers: SMTP when EVBILLING_SMTP_URL is set, else EVBILLING_MAIL_DIR."""
-    smtp = settings.smtp_url
-    return mailer_for(
-        mail_dir=settings.mail_dir,
-        smtp_url=smtp.get_secret_value() if smtp is not None else None,
-        sender=settings.mail_from,
-    )
-
-
-def app_login_limits(settings: Settings) -> AppLoginLimits:
-    return AppLoginLimits(
-        pair_failures=settings.app_login_pair_failures,
-        address_failures=settings.app_login_address_failures,
-        account_failures=settings.app_login_account_failures,
-        account_slowdown_s=settings.app_login_account_slowdown_s,
-    )
 
 
 def create_api(
@@ -357,16 +346,6 @@ def create_app(
     return app, gateway
 
 
-def api_key_hasher(settings: Settings) -> ApiKeyHasher:
-    """The API-key digests of this installation (EVBILLING_API_KEY_SECRET, or the secret a
-    SQLite database keeps beside it); read on first use."""
-    secret = settings.api_key_secret
-    return api_key_hasher_for(
-        configured=secret.get_secret_value() if secret is not None else None,
-        database_url=settings.database_url,
-    )
-
-
 def build_application(*, settings: Settings, clock: Clock | None = None) -> Application:
     api_keys = api_key_hasher(settings)
     api_keys.load()  # a server without its secret does not start
@@ -408,87 +387,6 @@ def build_application(*, settings: Settings, clock: Clock | None = None) -> Appl
     )
     return Application(
         app=app, engine=engine, gateway=gateway, context=context, jobs=jobs, payments=payments
-    )
-
-
-def public_base_url(settings: Settings) -> str:
-    return settings.public_base_url or f"http://{settings.host}:{settings.port}"
-
-
-def provider_settings(settings: Settings) -> ProviderSettings:
-    """The payment provider's settings as plain values (docs/payments.md)."""
-    secret = settings.psp_webhook_secret
-    stripe_key = settings.stripe_api_key
-    return ProviderSettings(
-        psp=settings.psp,
-        public_base_url=public_base_url(settings),
-        sandbox_url=settings.psp_sandbox_url,
-        sandbox_api_key=settings.psp_sandbox_api_key.get_secret_value(),
-        sandbox_database_url=settings.psp_sandbox_database_url
-        or sandbox_database_beside(settings.database_url),
-        sandbox_webhooks=settings.psp_sandbox_webhooks,
-        slow_capture_s=settings.psp_sandbox_slow_capture_s,
-        webhook_secret=secret.get_secret_value() if secret is not None else None,
-        stripe_api_key=stripe_key.get_secret_value() if stripe_key is not None else None,
-        stripe_webhook_secrets={
-            name: value.get_secret_value()
-            for name, value in settings.stripe_webhook_secrets.items()
-        },
-    )
-
-
-def sandbox_database_beside(database_url: str) -> str:
-    """The sandbox's own SQLite file: next to evbilling's SQLite file, or under var/."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        folder = Path(url.database).parent
-    else:
-        folder = Path("var")
-    return f"sqlite+aiosqlite:///{folder / 'sandbox-psp.sqlite3'}"
-
-
-def hold_policy(settings: Settings) -> HoldPolicy:
-    """How card holds and spending limits are sized (docs/payments.md); the charger edge
-    passes it to payments.card_flow.plan_hold."""
-    return HoldPolicy(
-        caps=parse_caps(settings.hold_cap),
-        hold_window=timedelta(seconds=settings.hold_window_s),
-        meter_interval=timedelta(seconds=settings.hold_meter_interval_s),
-        stop_latency=timedelta(seconds=settings.hold_stop_latency_s),
-        idle_cap=timedelta(seconds=settings.hold_idle_cap_s),
-        unused_hold_after=timedelta(seconds=settings.hold_unused_after_s),
-        capture_margin=timedelta(seconds=settings.capture_margin_s),
-    )
-
-
-def wallet_limits_of(settings: Settings) -> WalletLimits:
-    """The smallest card top-up and the largest wallet balance (docs/wallets.md)."""
-    return WalletLimits(
-        min_topup=parse_amount_setting(settings.wallet_min_topup, name="wallet_min_topup"),
-        max_balance=parse_amount_setting(settings.wallet_max_balance, name="wallet_max_balance"),
-    )
-
-
-def http_limits(settings: Settings) -> HttpLimits:
-    return HttpLimits(
-        max_body_bytes=settings.http_max_body_bytes,
-        body_timeout_s=settings.http_body_timeout_s,
-        max_header_bytes=settings.http_max_header_bytes,
-        header_timeout_s=settings.http_header_timeout_s,
-        max_connections_per_address=settings.max_connections_per_address,
-    )
-
-
-def trusted_proxies(settings: Settings) -> TrustedProxies:
-    return TrustedProxies.parse(settings.trusted_proxies, header=settings.trusted_proxy_header)
-
-
-def configure_logging_from(settings: Settings) -> None:
-    key = settings.log_pseudonym_key
-    configure_logging(
-        level=settings.log_level,
-        pseudonym_key=key.get_secret_value().encode() if key is not None else None,
-        json_lines=settings.log_json,
     )
 
 

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from evbilling.config import Settings
 from evbilling.infra.context import ServiceContext
 from evbilling.infra.http.connections import EdgeHttpProtocol, OpenConnections
-from evbilling.main import Application, create_app, http_limits, trusted_proxies, uvicorn_config
+from evbilling.main import Application, create_app, uvicorn_config
+from evbilling.wiring import http_limits, trusted_proxies
 
 # Only a guard against a hanging test: every wait below ends when the server closes.
 GUARD_S = 15

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from evbilling.config import Settings
 from evbilling.infra.http.addresses import ForwardedHeader
 from evbilling.infra.http.connections import OpenConnections, address_key
-from evbilling.main import http_limits, trusted_proxies
+from evbilling.wiring import http_limits, trusted_proxies
 
 
 class TestOpenConnections:
