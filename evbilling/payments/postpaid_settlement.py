@@ -21,8 +21,7 @@ from evbilling.infra.context import ServiceContext
 from evbilling.infra.logging import get_logger
 from evbilling.kit import NotFound
 from evbilling.ledger.domain import AccountRef
-from evbilling.payments.calls import finish_call, latest_call, store_call
-from evbilling.payments.domain import CallState
+from evbilling.payments.lost_answers import close_open_calls, settled_object
 from evbilling.payments.psp import (
     Authorization,
     AuthorizationStatus,
@@ -36,7 +35,6 @@ from evbilling.postpaid.repository import PaymentRepository
 
 SETTLE_KIND = "postpaid.settle_card_payments"
 PENDING_FOR = timedelta(minutes=2)
-_OPERATIONS = ("authorize", "capture", "cancel")
 _log = get_logger(__name__)
 
 
@@ -74,13 +72,12 @@ async def settle_card_payment(
             return PaymentStatus(payment.status)
         authorization_id = payment.authorization_id
     try:
-        found = (
-            await provider.retrieve_authorization(authorization_id=authorization_id)
-            if authorization_id is not None
-            else await provider.find_authorization(reference=_subject(payment_id))
+        found = await settled_object(
+            context=context,
+            provider=provider,
+            subject=_subject(payment_id),
+            authorization_id=authorization_id,
         )
-        if found is not None and found.status is AuthorizationStatus.AUTHORIZED:
-            found = await _release(context, provider, payment_id=payment_id, held=found)
     except (OutcomeUnknown, ProviderError) as exc:
         _log.warning("postpaid.card_payment_still_pending", payment_id=payment_id,
                      error=type(exc).__name__)  # fmt: skip
@@ -92,22 +89,6 @@ async def settle_card_payment(
     return status
 
 
-async def _release(
-    context: ServiceContext, provider: PaymentProvider, *, payment_id: int, held: Authorization
-) -> Authorization:
-    async with context.unit_of_work() as db:
-        call = await store_call(
-            db=db,
-            provider=provider.name,
-            operation="cancel",
-            subject=_subject(payment_id),
-            now=context.clock.now(),
-        )
-        key = call.idempotency_key
-        await db.commit()
-    return await provider.cancel(idempotency_key=key, authorization_id=held.id)
-
-
 async def _record(
     db: AsyncSession, *, payment_id: int, found: Authorization | None, now: datetime
 ) -> PaymentStatus:
@@ -116,16 +97,7 @@ async def _record(
         raise NotFound(kind="postpaid payment", key=payment_id)
     if payment.status != PaymentStatus.PENDING.value:
         return PaymentStatus(payment.status)  # settled by another run meanwhile
-    for operation in _OPERATIONS:
-        call = await latest_call(db=db, subject=_subject(payment_id), operation=operation)
-        if call is not None and CallState(call.state).open:
-            finish_call(
-                call,
-                state=CallState.SUCCEEDED if found is not None else CallState.FAILED,
-                object_id=found.id if found is not None else None,
-                error=None if found is not None else "not found at the provider",
-                now=now,
-            )
+    await close_open_calls(db, subject=_subject(payment_id), found=found, now=now)
     payment.updated_at = now
     if found is not None:
         payment.authorization_id = found.id

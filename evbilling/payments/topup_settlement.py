@@ -23,8 +23,7 @@ from evbilling.infra.logging import get_logger
 from evbilling.kit import NotFound
 from evbilling.models import WalletTopup
 from evbilling.money import Money
-from evbilling.payments.calls import finish_call, latest_call, store_call
-from evbilling.payments.domain import CallState
+from evbilling.payments.lost_answers import close_open_calls, settled_object
 from evbilling.payments.psp import (
     Authorization,
     AuthorizationStatus,
@@ -38,7 +37,6 @@ from evbilling.wallets.repository import TopupRepository
 
 SETTLE_KIND = "wallets.settle_topups"
 UNKNOWN_FOR = timedelta(minutes=2)
-_OPERATIONS = ("authorize", "capture", "cancel")
 _log = get_logger(__name__)
 
 
@@ -70,13 +68,12 @@ async def settle_topup(
             return TopupStatus(topup.status)
         reference, authorization_id = topup.reference or "", topup.authorization_id
     try:
-        found = (
-            await provider.retrieve_authorization(authorization_id=authorization_id)
-            if authorization_id is not None
-            else await provider.find_authorization(reference=reference)
+        found = await settled_object(
+            context=context,
+            provider=provider,
+            subject=reference,
+            authorization_id=authorization_id,
         )
-        if found is not None and found.status is AuthorizationStatus.AUTHORIZED:
-            found = await _release(context, provider, reference=reference, held=found)
     except (OutcomeUnknown, ProviderError) as exc:
         _log.warning("wallet.topup_still_unknown", topup_id=topup_id, error=type(exc).__name__)
         return TopupStatus.UNKNOWN
@@ -85,22 +82,6 @@ async def settle_topup(
         await db.commit()
     _log.info("wallet.topup_settled", topup_id=topup_id, status=status.value)
     return status
-
-
-async def _release(
-    context: ServiceContext, provider: PaymentProvider, *, reference: str, held: Authorization
-) -> Authorization:
-    async with context.unit_of_work() as db:
-        call = await store_call(
-            db=db,
-            provider=provider.name,
-            operation="cancel",
-            subject=reference,
-            now=context.clock.now(),
-        )
-        key = call.idempotency_key
-        await db.commit()
-    return await provider.cancel(idempotency_key=key, authorization_id=held.id)
 
 
 async def _record(
@@ -112,16 +93,7 @@ async def _record(
     if topup.status != TopupStatus.UNKNOWN.value:
         return TopupStatus(topup.status)  # settled by another run meanwhile
     reference = topup.reference or ""
-    for operation in _OPERATIONS:
-        call = await latest_call(db=db, subject=reference, operation=operation)
-        if call is not None and CallState(call.state).open:
-            finish_call(
-                call,
-                state=CallState.SUCCEEDED if found is not None else CallState.FAILED,
-                object_id=found.id if found is not None else None,
-                error=None if found is not None else "not found at the provider",
-                now=now,
-            )
+    await close_open_calls(db, subject=reference, found=found, now=now)
     topup.updated_at = now
     if found is not None and found.status is AuthorizationStatus.CAPTURED:
         captured = found.captured
