@@ -165,18 +165,18 @@ async def plan_hold(
     method = await MethodRepository(db).default_for(driver_id=driver_id)
     if method is None or method.operator_id != operator_id:
         return None
-    found = await _prices_and_power(
+    sized = await size_for_session(
         db=db,
         operator_id=operator_id,
         station_id=station_id,
         evse_id=evse_id,
         driver_id=driver_id,
         now=now,
+        policy=policy,
     )
-    if found is None:
+    if sized is None:
         return None
-    prices, power = found
-    amount = size_hold(prices=prices, power_w=power, policy=policy)
+    amount = sized.wanted
     payment = payments.add(
         Payment(
             operator_id=operator_id,
@@ -192,7 +192,7 @@ async def plan_hold(
             authorized_minor=0,
             captured_minor=0,
             refunded_minor=0,
-            margin_minor=minor(safety_margin(prices=prices, power_w=power, policy=policy)),
+            margin_minor=minor(sized.margin),
             status=PaymentStatus.PLANNED.value,
             created_at=now,
             updated_at=now,
