@@ -106,6 +106,7 @@ class LiveView:
     lines: tuple[str, ...]
     hold: Money | None
     captured: Money | None
+    released: bool  # the hold was released (or expired) with nothing taken from the card
 
     @property
     def running(self) -> bool:
@@ -366,16 +367,16 @@ async def live_view(*, db: AsyncSession, payment: AdhocPayment, now: datetime) -
         hold = _money(hold_row.authorized_minor, hold_row.currency)
     if hold_row is not None and hold_row.captured_minor:
         captured = _money(hold_row.captured_minor, hold_row.currency)
+    released = hold_row is not None and hold_row.status == PaymentStatus.RELEASED.value
     session = await session_of(db=db, payment=payment)
     if session is None:
         status, message = payment.status, payment.message
-        released = hold_row is not None and hold_row.status == PaymentStatus.RELEASED.value
         if released and status != AdhocStatus.REFUSED.value:
             status = "released"
             message = "The charger did not start. Your card was not charged; the hold is released."
         return LiveView(
             status=status, message=message, session_id=None, transaction_id=None, energy_wh=0,
-            cost=None, final=False, lines=(), hold=hold, captured=captured,
+            cost=None, final=False, lines=(), hold=hold, captured=captured, released=released,
         )  # fmt: skip
     cost: SessionCost | None = await running_cost(
         db=db, operator_id=payment.operator_id, session_id=session.id, now=now
@@ -398,6 +399,7 @@ async def live_view(*, db: AsyncSession, payment: AdhocPayment, now: datetime) -
         lines=tuple(bill_lines(cost.rated)) if cost is not None else (),
         hold=hold,
         captured=captured,
+        released=released,
     )
 
 

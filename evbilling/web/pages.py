@@ -38,7 +38,7 @@ from evbilling.payments.providers import PaymentsRuntime
 from evbilling.web.budget import AddressBudget
 from evbilling.web.qr import pay_url, qr_png, qr_svg
 from evbilling.web.rendering import PAGE_HEADERS, STATIC_DIR, message_page, page
-from evbilling.web.words import energy_text, money_text, tariff_lines
+from evbilling.web.words import card_note, energy_text, money_text, tariff_lines
 
 PREFIX = "/pay"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
@@ -170,6 +170,8 @@ def _routes(site: FastAPI) -> None:
                 "energy": energy_text(view.energy_wh),
                 "cost": money_text(view.cost) if view.cost is not None else None,
                 "final": view.final,
+                "card": _card_note(view),
+                "settled": _settled(view),
             },
             headers=PAGE_HEADERS,
         )
@@ -380,12 +382,27 @@ async def _live_page(pay: PaySite, evse_uid: str, token: str) -> Response:
         headline=_HEADLINES.get(view.status, view.status),
         energy=energy_text(view.energy_wh),
         cost=money_text(view.cost) if view.cost is not None else "-",
-        hold=money_text(view.hold) if view.hold is not None else None,
+        card=_card_note(view),
+        settled=_settled(view),
         poll_url=paths["poll"],
         stop_action=paths["stop"],
         receipt_url=_receipt_url(pay, view, summary=paths["receipt"]),
         evse_url=f"{PREFIX}/{evse_uid.strip().upper()}",
     )
+
+
+def _card_note(view: adhoc.LiveView) -> str | None:
+    # A session-less released hold is told by the view's message already.
+    if view.released and view.session_id is None:
+        return None
+    return card_note(
+        hold=view.hold, captured=view.captured, released=view.released, final=view.final
+    )
+
+
+def _settled(view: adhoc.LiveView) -> bool:
+    """Whether the page can stop asking: the card's part is done or there is none."""
+    return view.ended and (view.captured is not None or view.released or view.hold is None)
 
 
 def _receipt_url(pay: PaySite, view: adhoc.LiveView, *, summary: str) -> str:

@@ -40,3 +40,26 @@ def money_text(amount: Money) -> str:
 
 def energy_text(wh: int) -> str:
     return f"{Decimal(wh) / 1000:.2f} kWh"
+
+
+def card_note(
+    *, hold: Money | None, captured: Money | None, released: bool, final: bool
+) -> str | None:
+    """What the guest's card carries now, in words: the hold while the amount may still
+    grow, what will be taken once it is final, what was taken once captured."""
+    if captured is not None:
+        if hold is not None and captured.amount < hold.amount:
+            return (
+                f"Charged to your card: {money_text(captured)}. The rest of the hold is released."
+            )
+        return f"Charged to your card: {money_text(captured)}."
+    if released:
+        return "Nothing was taken from your card: the hold is released."
+    if hold is None:
+        return None
+    if final:
+        return (
+            f"Only the total is taken from your card; the rest of the {money_text(hold)} hold "
+            "is then released."
+        )
+    return f"Held on your card: {money_text(hold)}"

@@ -11,6 +11,7 @@ tests/integration/payments/test_adhoc.py.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -87,13 +88,18 @@ class TestPayAtTheChargerInABrowser:
 
         await expect(page.locator("#stop")).to_be_visible(timeout=15_000)
         await expect(page.locator("#energy")).to_have_text("7.40 kWh", timeout=15_000)
+        await expect(page.locator("#card")).to_have_text(
+            re.compile(r"^Held on your card: \d+\.\d\d EUR$")
+        )
         await shot(page, f"{device}-3-charging")
 
         await page.click("#stop")
         await expect(page.locator("#receipt")).to_be_visible(timeout=15_000)
         await site.run_jobs()  # the capture and the receipt e-mail
-        await page.reload()
+        # The page keeps asking until the card is settled, and then says what was taken.
         await expect(page.locator("h1")).to_have_text("Session complete")
+        await expect(page.locator("#card")).to_contain_text("Charged to your card:", timeout=10_000)
+        await expect(page.locator("#card")).to_contain_text("The rest of the hold is released.")
         await shot(page, f"{device}-4-complete")
 
         await page.click("#receipt")

@@ -6,12 +6,13 @@
   if (go) { go.submit(); return; }
   var live = document.getElementById("live");
   if (!live || !live.dataset.poll) { return; }
-  var ended = ["stopped", "completed", "declined", "refused", "released"];
-  if (ended.indexOf(live.dataset.status) >= 0 && live.dataset.status !== "stopped") { return; }
+  // Asks until the card's part is done: a completed session is captured a moment later.
+  if (live.dataset.settled === "yes") { return; }
   function set(id, text) {
     var node = document.getElementById(id);
     if (node && text) { node.textContent = text; }
   }
+  var stop = false;
   function poll() {
     fetch(live.dataset.poll, { headers: { Accept: "application/json" }, cache: "no-store" })
       .then(function (response) { return response.ok ? response.json() : null; })
@@ -20,9 +21,11 @@
         if (state.status !== live.dataset.status) { window.location.reload(); return; }
         set("energy", state.energy);
         set("cost", state.cost);
+        set("card", state.card);
+        if (state.settled) { stop = true; }
       })
       .catch(function () {})
-      .then(function () { window.setTimeout(poll, 1500); });
+      .then(function () { if (!stop) { window.setTimeout(poll, 1500); } });
   }
   window.setTimeout(poll, 1500);
 })();
