@@ -329,6 +329,21 @@ async def attach_session(*, db: AsyncSession, session_id: int, now: datetime) ->
     await set_spending_limit(db=db, session_id=session_id, limit=limit, now=now)
 
 
+async def release_unused_hold(
+    *, db: AsyncSession, driver_id: int, station_id: int, now: datetime
+) -> bool:
+    """A start at the station was refused: the driver's live hold there that no session took
+    is released (a job after the commit), not left to the unused-hold sweep. A retried start
+    before the job runs attaches it instead, and the job then leaves it alone."""
+    payment = await PaymentRepository(db).live_unattached(
+        driver_id=driver_id, station_id=station_id, lock=True
+    )
+    if payment is None:
+        return False
+    await request_release(db=db, hold_id=payment.id, now=now)
+    return True
+
+
 async def request_release(*, db: AsyncSession, hold_id: int, now: datetime) -> None:
     """Release a hold no session will use (a start that failed or was refused), in a job
     after the caller's commit; releasing twice is one release."""

@@ -167,6 +167,17 @@ async def release_exposure(*, db: AsyncSession, exposure_id: int, now: datetime)
     return True
 
 
+async def release_unused(
+    *, db: AsyncSession, account_id: int, driver_id: int | None, station_id: int, now: datetime
+) -> bool:
+    """A start at the station was refused: the driver's open exposure there stops counting
+    at once, not when the sweep finds it. False when there is none."""
+    row = await ExposureRepository(db).open_at(account_id=account_id, station_id=station_id)
+    if row is None or row.driver_id != driver_id:
+        return False
+    return await release_exposure(db=db, exposure_id=row.id, now=now)
+
+
 async def release_unattached(*, db: AsyncSession, older_than: datetime, now: datetime) -> int:
     """Open exposures created before `older_than` that no session took: released."""
     released = 0

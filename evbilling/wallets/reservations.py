@@ -197,6 +197,20 @@ async def release_reservation(*, db: AsyncSession, reservation_id: int, now: dat
     await _end(db, row=row, posted_minor=0, now=now)
 
 
+async def release_unused(
+    *, db: AsyncSession, driver_id: int, station_id: int, now: datetime
+) -> bool:
+    """A start at the station was refused: the driver's live reservation there that no
+    session took is given back at once, not left to the sweep. False when there is none."""
+    row = await ReservationRepository(db).live_unattached(
+        driver_id=driver_id, station_id=station_id, lock=True
+    )
+    if row is None:
+        return False
+    await _end(db, row=row, posted_minor=0, now=now)
+    return True
+
+
 async def sweep_unattached(*, db: AsyncSession, older_than: datetime, now: datetime) -> int:
     """Release the reservations no session took since before `older_than`; how many."""
     released = 0

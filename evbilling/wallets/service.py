@@ -49,6 +49,7 @@ from evbilling.wallets.repository import (
 from evbilling.wallets.reservations import (
     attach_reservation,
     release_reservation,
+    release_unused,
     reserve_for_session,
     settle_reservation,
     sweep_unattached,
@@ -65,6 +66,7 @@ __all__ = [
     "list_movements",
     "open_wallet",
     "release_reservation",
+    "release_unused",
     "reserve_for_session",
     "settle_reservation",
     "sweep_unattached",

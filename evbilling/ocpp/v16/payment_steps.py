@@ -135,9 +135,12 @@ class PaymentSteps:
     ) -> None:
         """In the StartTransaction's unit of work: the secured route becomes the session's,
         and the route and its reason are recorded on it."""
-        if result.replayed or result.session_id is None:
+        if result.replayed:
             return
         if result.id_tag_info.status is not AuthorizationStatus.ACCEPTED:
+            await self._release_unused(db=db, id_tag=id_tag, now=now)
+            return
+        if result.session_id is None:
             return
         choice = self._chosen.pop(normalize_id_tag(id_tag), None)
         if choice is None:
@@ -175,6 +178,34 @@ class PaymentSteps:
         await set_payment(
             db=db, session_id=session_id, kind=choice.route.value, reason=reason, now=now
         )
+
+    async def _release_unused(self, *, db: AsyncSession, id_tag: str, now: datetime) -> None:
+        """A refused start (ConcurrentTx, a token blocked since its Authorize): what this
+        connection secured for it at this station is given back at once, so the driver's
+        balance, credit or card is not tied up until the sweep. A retry secures again."""
+        choice = self._chosen.pop(normalize_id_tag(id_tag), None)
+        if choice is None:
+            return  # nothing was secured here (or it was, and then refused)
+        station_id = self._link.station.id
+        released = False
+        if choice.route is PaymentRoute.CARD and choice.driver_id is not None:
+            released = await card_flow.release_unused_hold(
+                db=db, driver_id=choice.driver_id, station_id=station_id, now=now
+            )
+        elif choice.route is PaymentRoute.WALLET and choice.driver_id is not None:
+            released = await wallets.release_unused(
+                db=db, driver_id=choice.driver_id, station_id=station_id, now=now
+            )
+        elif choice.route is PaymentRoute.POSTPAID and choice.account_id is not None:
+            released = await postpaid.release_unused(
+                db=db,
+                account_id=choice.account_id,
+                driver_id=choice.driver_id,
+                station_id=station_id,
+                now=now,
+            )
+        if released:
+            self._link.log.info("payment.released_unused", route=choice.route.value)
 
     # -- securing ---------------------------------------------------------------------------
 
