@@ -6,6 +6,7 @@ returns.
     evbilling postpaid list | show ACCOUNT
     evbilling postpaid link-driver ACCOUNT DRIVER [--unlink]
     evbilling postpaid link-token ACCOUNT TOKEN [--unlink]
+    evbilling postpaid preview ACCOUNT
     evbilling postpaid statement ACCOUNT --period 2026-11
     evbilling postpaid mark-paid ACCOUNT --amount 119.00 --reference BANK-REF [--statement ID]
 """
@@ -31,7 +32,13 @@ from evbilling.infra.context import ServiceContext
 from evbilling.infra.db.repository import PageRequest
 from evbilling.postpaid import received, service, statements
 from evbilling.postpaid.domain import month_period
-from evbilling.postpaid.schemas import AccountList, AccountRead, PaymentRead, statement_read
+from evbilling.postpaid.schemas import (
+    AccountList,
+    AccountRead,
+    PaymentRead,
+    statement_preview_read,
+    statement_read,
+)
 
 postpaid_app = typer.Typer(
     help="Postpaid accounts of businesses and fleets: credit limits, statements, payments.",
@@ -144,6 +151,18 @@ def link_token(
 
     run_command(work)
     typer.echo(_linked("token", account_id, token_id, unlink=unlink))
+
+
+@postpaid_app.command("preview")
+def preview(account_id: int, as_json: bool = JsonOption) -> None:
+    """The running month so far, as its statement will show it (not issued)."""
+
+    async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> Any:
+        return await statements.preview_statement(
+            db=db, operator_id=operator_id, account_id=account_id, now=context.clock.now()
+        )
+
+    emit_read(statement_preview_read(run_command(work)), as_json=as_json)
 
 
 @postpaid_app.command("statement")

@@ -26,7 +26,9 @@ from evbilling.postpaid.schemas import (
     PaymentRead,
     StatementCreate,
     StatementList,
+    StatementPreviewRead,
     StatementRead,
+    statement_preview_read,
     statement_read,
 )
 
@@ -242,6 +244,22 @@ async def issue_statement(
         now=context.clock.now(),
     )
     return statement_read(found)
+
+
+@router.get(
+    _BASE + "/{account_id}/statement-preview",
+    response_model=StatementPreviewRead,
+    tags=_TAG,
+    summary="The running month so far, as its statement will show it (not issued)",
+    responses=problems(404),
+)
+async def preview_statement(
+    account_id: Id, caller: CurrentCaller, db: Db, context: Context
+) -> StatementPreviewRead:
+    found = await statements.preview_statement(
+        db=db, operator_id=caller.operator_id, account_id=account_id, now=context.clock.now()
+    )
+    return statement_preview_read(found)
 
 
 @router.get(

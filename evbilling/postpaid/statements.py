@@ -1,7 +1,8 @@
 """Monthly statements: an account's sessions completed in [period_start, period_end) (UTC),
 their sums per VAT rate, and the receivable's opening balance, charges, payments and closing
 balance over the period, as the ledger booked them. Issued once and never changed: building
-the statement of a period issued already returns it as issued."""
+the statement of a period issued already returns it as issued. The running month can be
+previewed: composed the same way up to now, never stored."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evbilling.infra.db.repository import OffsetPage, PageRequest
 from evbilling.infra.validation import check_page
 from evbilling.ledger.domain import AccountRef
-from evbilling.models import PostpaidStatement, PostpaidStatementLine
+from evbilling.models import PostpaidAccount, PostpaidStatement, PostpaidStatementLine
 from evbilling.postpaid.domain import (
     StatementNotFound,
     check_period,
+    month_of,
     rate_key,
     sums_per_rate,
 )
@@ -54,6 +56,40 @@ async def build_statement(
     issued = await statements.for_period(account_id=account.id, start=period_start)
     if issued is not None:
         return await _statement(db, row=issued)
+    row, lines = await _compose(
+        db, account=account, period_start=period_start, period_end=period_end, now=now
+    )
+    statements.add(row)
+    await statements.flush()  # a concurrent issuer of the same period: DuplicateRow
+    for line in lines:
+        line.statement_id = row.id
+        db.add(line)
+    await db.flush()
+    return Statement(statement=row, lines=lines, paid_minor=0)
+
+
+async def preview_statement(
+    *, db: AsyncSession, operator_id: int, account_id: int, now: datetime
+) -> Statement:
+    """The running month so far, [first of the month, now), composed as its statement will
+    be but neither stored nor issued: what the account owes for this month until now."""
+    account = await get_account(db=db, operator_id=operator_id, account_id=account_id)
+    period_start, _ = month_of(now)
+    row, lines = await _compose(
+        db, account=account, period_start=period_start, period_end=now, now=now
+    )
+    return Statement(statement=row, lines=lines, paid_minor=0)
+
+
+async def _compose(
+    db: AsyncSession,
+    *,
+    account: PostpaidAccount,
+    period_start: datetime,
+    period_end: datetime,
+    now: datetime,
+) -> tuple[PostpaidStatement, list[PostpaidStatementLine]]:
+    """The statement of [period_start, period_end) and its lines, not yet added to `db`."""
     found = await ExposureRepository(db).accrued_in(
         account_id=account.id, start=period_start, end=period_end
     )
@@ -62,8 +98,6 @@ async def build_statement(
     for exposure, session, station in found:
         parts = list(exposure.portions or [])
         portions += parts
-        net = sum(int(part["net_minor"]) for part in parts)
-        vat = sum(int(part["vat_minor"]) for part in parts)
         stopped = session.stopped_at
         lines.append(
             PostpaidStatementLine(
@@ -74,51 +108,43 @@ async def build_statement(
                 stopped_at=stopped,
                 duration_s=int((stopped - session.started_at).total_seconds()) if stopped else 0,
                 energy_wh=session.energy_wh or 0,
-                net_minor=net,
-                vat_minor=vat,
+                net_minor=sum(int(part["net_minor"]) for part in parts),
+                vat_minor=sum(int(part["vat_minor"]) for part in parts),
                 total_minor=exposure.accrued_minor or 0,
                 portions=parts,
             )
         )
-    rates = sums_per_rate(portions)
     ref = AccountRef.postpaid_receivable(account_id=account.id, currency=account.currency)
     opening, charges, payments = await receivable_movements(
         db, ref=ref, start=period_start, end=period_end
     )
-    row = statements.add(
-        PostpaidStatement(
-            operator_id=operator_id,
-            account_id=account.id,
-            period_start=period_start,
-            period_end=period_end,
-            currency=account.currency,
-            session_count=len(lines),
-            energy_wh=sum(line.energy_wh for line in lines),
-            net_minor=sum(line.net_minor for line in lines),
-            vat_minor=sum(line.vat_minor for line in lines),
-            total_minor=sum(line.total_minor for line in lines),
-            vat_summary=[
-                {
-                    "rate": rate_key(rate.rate),
-                    "net_minor": rate.net_minor,
-                    "vat_minor": rate.vat_minor,
-                    "total_minor": rate.total_minor,
-                }
-                for rate in rates
-            ],
-            opening_balance_minor=opening,
-            charges_minor=charges,
-            payments_minor=payments,
-            closing_balance_minor=opening + charges - payments,
-            issued_at=now,
-        )
+    row = PostpaidStatement(
+        operator_id=account.operator_id,
+        account_id=account.id,
+        period_start=period_start,
+        period_end=period_end,
+        currency=account.currency,
+        session_count=len(lines),
+        energy_wh=sum(line.energy_wh for line in lines),
+        net_minor=sum(line.net_minor for line in lines),
+        vat_minor=sum(line.vat_minor for line in lines),
+        total_minor=sum(line.total_minor for line in lines),
+        vat_summary=[
+            {
+                "rate": rate_key(rate.rate),
+                "net_minor": rate.net_minor,
+                "vat_minor": rate.vat_minor,
+                "total_minor": rate.total_minor,
+            }
+            for rate in sums_per_rate(portions)
+        ],
+        opening_balance_minor=opening,
+        charges_minor=charges,
+        payments_minor=payments,
+        closing_balance_minor=opening + charges - payments,
+        issued_at=now,
     )
-    await statements.flush()  # a concurrent issuer of the same period: DuplicateRow
-    for line in lines:
-        line.statement_id = row.id
-        db.add(line)
-    await db.flush()
-    return Statement(statement=row, lines=lines, paid_minor=0)
+    return row, lines
 
 
 async def _statement(db: AsyncSession, *, row: PostpaidStatement) -> Statement:

@@ -36,6 +36,9 @@ class TestPostpaidCli:
         assert (paid["amount_minor"], paid["method"]) == (2500, "bank_transfer")
         shown = invoke_json("postpaid", "show", str(account["id"]))
         assert shown["outstanding_minor"] == -2500
+        preview = invoke_json("postpaid", "preview", str(account["id"]))
+        assert (preview["session_count"], preview["closing_balance_minor"]) == (0, -2500)
+        assert "id" not in preview  # a preview is not a statement: nothing was issued
         assert [item["id"] for item in invoke_json("postpaid", "list")["items"]] == [account["id"]]
 
     def test_refuses_an_unbounded_limit_and_creates_nothing(self, cli_database: Path) -> None:
@@ -48,7 +51,8 @@ class TestPostpaidCli:
         assert invoke_json("postpaid", "list")["items"] == []
 
     def test_an_unknown_account_is_not_found(self, cli_database: Path) -> None:
-        result = invoke("postpaid", "statement", "999", "--period", "2025-11")
+        for command in (["statement", "999", "--period", "2025-11"], ["preview", "999"]):
+            result = invoke("postpaid", *command)
 
-        assert result.exit_code == 1
-        assert "not found" in result.output
+            assert result.exit_code == 1
+            assert "not found" in result.output

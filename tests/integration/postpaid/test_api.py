@@ -150,6 +150,7 @@ class TestIsolation:
             other_client.patch(path, json={"credit_limit": "1.00"}),
             other_client.put(f"{path}/drivers/{driver_id}"),
             other_client.get(f"{path}/statements"),
+            other_client.get(f"{path}/statement-preview"),
             other_client.post(f"{path}/statements", json={"period": "2025-12"}),
             other_client.get(f"{path}/payments"),
         ]
@@ -230,6 +231,32 @@ class TestStatementsAndPayments:
         assert [item["id"] for item in listed["items"]] == [statement["id"]]
         ledger_accounts = await api_client.get("/ledger/accounts?kind=postpaid_receivable")
         assert [item["balance_minor"] for item in ledger_accounts.json()["items"]] == [-36]
+
+    async def test_the_running_month_is_previewed_and_nothing_is_issued(
+        self,
+        api_client: httpx.AsyncClient,
+        context: ServiceContext,
+        clock: FixedClock,
+        operator_id: int,
+    ) -> None:
+        clock.current = datetime(2026, 10, 10, 9, 0, tzinfo=UTC)
+        site = await postpaid_site(context, operator_id)
+        session_id = await charged_session(context, site, wh=10_000, minutes=40)
+        await accrue(context, session_id)
+        clock.current = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)
+        path = f"{BASE}/{site.account_id}"
+
+        response = await api_client.get(f"{path}/statement-preview")
+
+        assert response.status_code == 200, response.text
+        preview = response.json()
+        assert (preview["period_start"], preview["as_of"]) == (
+            "2026-10-01T00:00:00Z",
+            "2026-10-20T12:00:00Z",
+        )
+        assert [line["session_id"] for line in preview["lines"]] == [session_id]
+        assert (preview["total_minor"], preview["closing_balance_minor"]) == (464, 464)
+        assert (await api_client.get(f"{path}/statements")).json()["items"] == []
 
     async def test_another_operator_does_not_see_the_receivable(
         self,

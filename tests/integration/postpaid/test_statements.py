@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from evbilling.infra.context import ServiceContext
-from evbilling.kit import FixedClock
+from evbilling.kit import FixedClock, NotFound
 from evbilling.models import PostpaidStatement, PostpaidStatementLine
 from evbilling.money import Money
 from evbilling.postpaid import jobs, received, statements
 from evbilling.postpaid.domain import PeriodNotOver, month_period
+from tests.integration.arrange import add_operator
 from tests.integration.postpaid.support import Site, accrue, charged_session, postpaid_site
 
 NOVEMBER = month_period("2026-11")
@@ -118,6 +119,46 @@ class TestBuildStatement:
             await issue(context, operator_id, site)
 
         assert await rows(context) == (0, 0)
+
+
+class TestPreviewOfTheRunningMonth:
+    async def test_shows_this_months_sessions_so_far_and_stores_nothing(
+        self, context: ServiceContext, clock: FixedClock, operator_id: int
+    ) -> None:
+        site, (_, _, december) = await november_of_sessions(context, clock, operator_id)
+
+        async with context.unit_of_work() as db:
+            found = await statements.preview_statement(
+                db=db, operator_id=operator_id, account_id=site.account_id, now=clock.now()
+            )
+            await db.commit()
+
+        preview = found.statement
+        assert [line.session_id for line in found.lines] == [december]
+        assert (preview.period_start, preview.period_end) == (
+            datetime(2026, 12, 1, tzinfo=UTC),
+            clock.now(),
+        )
+        assert preview.session_count == 1
+        assert preview.net_minor + preview.vat_minor == preview.total_minor
+        # November's charges less its transfer are owed at the start of December.
+        assert (preview.opening_balance_minor, preview.payments_minor) == (450, 0)
+        assert preview.closing_balance_minor == 450 + preview.charges_minor
+        assert preview.charges_minor == preview.total_minor
+        assert await rows(context) == (0, 0)
+
+    async def test_is_for_the_accounts_own_operator_only(
+        self, context: ServiceContext, clock: FixedClock, operator_id: int
+    ) -> None:
+        site, _ = await november_of_sessions(context, clock, operator_id)
+        other_operator_id = await add_operator(context)
+
+        async with context.unit_of_work() as db:
+            with pytest.raises(NotFound):
+                await statements.preview_statement(
+                    db=db, operator_id=other_operator_id, account_id=site.account_id,
+                    now=clock.now(),
+                )  # fmt: skip
 
 
 class TestStatementsJob:
