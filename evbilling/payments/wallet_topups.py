@@ -42,7 +42,7 @@ from evbilling.wallets.domain import (
     limit_applies,
 )
 from evbilling.wallets.errors import BalanceLimitExceeded, TopUpTooSmall, WalletClosed
-from evbilling.wallets.repository import TopupRepository
+from evbilling.wallets.repository import TopupRepository, WalletRepository
 
 CARD_SETUP_HINT = (
     "save a card first: POST /api/app/v1/payment-methods/setups (app) or "
@@ -93,14 +93,20 @@ async def plan_topup(
         raise WalletClosed(f"wallet {view.wallet_id} is closed")
     if method is None or method.operator_id != operator_id or method.provider != provider:
         raise NoSavedCard(f"the driver has no saved card: {CARD_SETUP_HINT}")
-    if (
-        limit_applies(limits.max_balance, amount.currency)
-        and (view.balance + amount).amount > limits.max_balance.amount
-    ):
-        raise BalanceLimitExceeded(
-            f"the balance would exceed the maximum of {limits.max_balance}", field="amount"
-        )
     topups = TopupRepository(db)
+    if limit_applies(limits.max_balance, amount.currency):
+        # Under the wallet's row lock, so concurrent top-ups are decided one after the
+        # other, each counting those still in flight: together they never pass the maximum.
+        wallet = await WalletRepository(db).reload(view.wallet_id, lock=True)
+        assert wallet is not None, "the wallet was just opened"
+        in_flight = await topups.in_flight_minor(wallet_id=wallet.id)
+        after = wallet.available_minor + wallet.reserved_minor + in_flight + amount_minor
+        if after > limits.max_balance.minor_units():
+            pending = " with the top-ups still in progress" if in_flight else ""
+            raise BalanceLimitExceeded(
+                f"the balance would exceed the maximum of {limits.max_balance}{pending}",
+                field="amount",
+            )
     topup = topups.add(
         WalletTopup(
             operator_id=operator_id,

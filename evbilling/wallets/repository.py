@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.infra.db.repository import KeysetPage, RepositoryBase
@@ -39,6 +40,31 @@ class WalletRepository(RepositoryBase[Wallet]):
             statement = statement.with_for_update()
         row: Wallet | None = (await self.db.execute(statement)).scalar_one_or_none()
         return row
+
+    async def open_empty(
+        self, *, operator_id: int, driver_id: int, currency: str, now: datetime
+    ) -> Wallet:
+        """The driver's wallet in `currency`, inserted empty unless it exists: two first
+        openings at once both get the one row (the unique index decides, nothing fails)."""
+        on_postgresql = self.db.get_bind().dialect.name == "postgresql"
+        insert = postgresql.insert if on_postgresql else sqlite.insert
+        await self.db.execute(
+            insert(Wallet)
+            .values(
+                operator_id=operator_id,
+                driver_id=driver_id,
+                currency=currency,
+                available_minor=0,
+                reserved_minor=0,
+                status=WalletStatus.OPEN.value,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["driver_id", "currency"])
+        )
+        wallet = await self.for_driver(driver_id=driver_id, currency=currency)
+        assert wallet is not None, "inserted or found"
+        return wallet
 
     async def reload(self, wallet_id: int, *, lock: bool = False) -> Wallet | None:
         statement = (
@@ -201,6 +227,13 @@ class ReservationRepository(RepositoryBase[WalletReservation]):
         return list(rows.scalars())
 
 
+IN_FLIGHT_TOPUPS = (
+    TopupStatus.PLANNED.value,
+    TopupStatus.AUTHORIZED.value,
+    TopupStatus.UNKNOWN.value,
+)
+
+
 class TopupRepository(RepositoryBase[WalletTopup]):
     model = WalletTopup
     kind = "wallet top-up"
@@ -217,6 +250,17 @@ class TopupRepository(RepositoryBase[WalletTopup]):
             .order_by(WalletTopup.id)
         )
         return list(rows.scalars())
+
+    async def in_flight_minor(self, *, wallet_id: int) -> int:
+        """What the wallet's top-ups not yet settled (planned, authorized, answer lost) may
+        still add to its balance."""
+        total = await self.db.scalar(
+            select(func.coalesce(func.sum(WalletTopup.amount_minor), 0)).where(
+                WalletTopup.wallet_id == wallet_id,
+                WalletTopup.status.in_(IN_FLIGHT_TOPUPS),
+            )
+        )
+        return int(total or 0)
 
     async def refundable(self, *, wallet_id: int) -> Sequence[WalletTopup]:
         """Captured top-ups with something left to refund, newest first."""

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.drivers.repository import DriverRepository
-from evbilling.infra.db.repository import DuplicateRow, KeysetPage
+from evbilling.infra.db.repository import KeysetPage
 from evbilling.kit import InvalidRequest, NotFound
 from evbilling.ledger.domain import AccountRef
 from evbilling.ledger.repository import LedgerRepository
@@ -94,23 +94,9 @@ async def _open(
         validate_currency(currency)
     except InvalidCurrency as exc:
         raise InvalidRequest(str(exc), field="currency") from exc
-    wallet = wallets.add(
-        Wallet(
-            operator_id=operator_id,
-            driver_id=driver_id,
-            currency=currency,
-            available_minor=0,
-            reserved_minor=0,
-            status=WalletStatus.OPEN.value,
-            created_at=now,
-            updated_at=now,
-        )
+    return await wallets.open_empty(
+        operator_id=operator_id, driver_id=driver_id, currency=currency, now=now
     )
-    try:
-        await wallets.flush()
-    except DuplicateRow:  # opened concurrently: the caller's transaction is rolled back
-        raise
-    return wallet
 
 
 async def open_wallet(

@@ -10,8 +10,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evbilling.infra.context import ServiceContext
+from evbilling.payments import wallet_topups
 from evbilling.wallets import service as wallets
+from evbilling.wallets.domain import WalletLimits
+from evbilling.wallets.errors import BalanceLimitExceeded
 from evbilling.wallets.retry import in_retried_unit
+from tests.integration.arrange import add_driver
+from tests.integration.payments.support import Payments
 from tests.integration.wallets.support import (
     eur,
     funded_wallet,
@@ -95,3 +100,39 @@ class TestConcurrentDebits:
         assert state.available == 100_00 + 20 * 100 - taken * 700 >= 0
         assert state.cache_matches_ledger
         assert await trial_balance_is_zero(context)
+
+
+class TestConcurrentTopUps:
+    @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+    async def test_never_take_the_balance_past_its_maximum(self, payments: Payments) -> None:
+        """Ten top-ups of 100 at once on an empty wallet whose maximum is 500: five are
+        charged and credited, five are refused before the card is asked."""
+        driver_id = await add_driver(payments.context, payments.operator_id)
+        await payments.save_card(driver_id)
+
+        async def top_up() -> bool:
+            try:
+                await wallet_topups.top_up(
+                    context=payments.context,
+                    provider=payments.runtime.provider,
+                    operator_id=payments.operator_id,
+                    driver_id=driver_id,
+                    amount=eur("100"),
+                    limits=WalletLimits(),
+                )
+            except BalanceLimitExceeded:
+                return False
+            return True
+
+        results = await asyncio.gather(*(top_up() for _ in range(10)))
+
+        assert results.count(True) == 5
+        async with payments.context.unit_of_work() as db:
+            view = await wallets.get_wallet(
+                db=db, operator_id=payments.operator_id, driver_id=driver_id
+            )
+        assert view is not None
+        state = await wallet_state(payments.context, view.wallet_id)
+        assert state.available == 500_00
+        assert state.cache_matches_ledger
+        assert await trial_balance_is_zero(payments.context)

@@ -100,6 +100,32 @@ class TestCardTopUps:
             )
         assert view is None
 
+    async def test_counts_the_top_ups_still_in_flight_against_the_maximum(
+        self, payments: Payments
+    ) -> None:
+        driver_id = await add_driver(payments.context, payments.operator_id)
+        await payments.save_card(driver_id)
+        async with payments.context.unit_of_work() as db:
+            await wallet_topups.plan_topup(
+                db=db,
+                operator_id=payments.operator_id,
+                driver_id=driver_id,
+                amount=eur("300"),
+                provider="sandbox",
+                limits=LIMITS,
+                now=payments.clock.now(),
+            )  # fmt: skip: planned, its provider call not made (yet)
+            await db.commit()
+
+        with pytest.raises(InvalidRequest, match="top-ups still in progress"):
+            await top_up(payments, driver_id, "250")
+        fitting = await top_up(payments, driver_id, "200")
+
+        assert fitting.movement is not None
+        assert await topup_count(payments) == 2
+        state = await wallet_state(payments.context, await wallet_id(payments, driver_id))
+        assert state.available == 200_00
+
     async def test_refuses_without_a_saved_card(self, payments: Payments) -> None:
         driver_id = await add_driver(payments.context, payments.operator_id)
 
