@@ -2,7 +2,9 @@
 
 Standalone (its own units of work): the message is read, sent with no transaction open, and
 marked sent in a second unit of work. A crash between sending and marking sends it again
-(at least once); the directory mailer then rewrites the same file.
+(at least once); the directory mailer then rewrites the same file. Once sent, the text is
+erased from the outbox: it may hold one-time links (e-mail confirmation, password reset) that
+a copy of the database must not give away.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from evbilling.infra.jobs import StandaloneJobHandler
 from evbilling.infra.logging import get_logger
 from evbilling.infra.mail.delivery import Mailer, Outgoing
 from evbilling.infra.mail.model import MailMessage
-from evbilling.infra.mail.outbox import DELIVERY_ATTEMPTS, MailStatus
+from evbilling.infra.mail.outbox import DELIVERY_ATTEMPTS, ERASED_BODY, MailStatus
 
 _log = get_logger(__name__)
 
@@ -46,6 +48,7 @@ def deliver_mail(mailer: Mailer) -> StandaloneJobHandler:
                 row.attempts += 1
                 row.sent_at = context.clock.now()
                 row.last_error = None
+                row.body_text = ERASED_BODY
             await db.commit()
         _log.info("mail.sent", mail_id=mail_id, email=outgoing.to)
 

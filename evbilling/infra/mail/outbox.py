@@ -23,6 +23,10 @@ MAX_DEDUPE_KEY = 200
 DELIVERY_ATTEMPTS = 8
 
 
+# What a sent message's text becomes: its one-time links are not kept (jobs.deliver_mail).
+ERASED_BODY = "(erased once sent)"
+
+
 class MailStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"

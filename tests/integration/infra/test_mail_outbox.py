@@ -22,7 +22,7 @@ from evbilling.infra.mail import (
     mailer_for,
 )
 from evbilling.infra.mail.delivery import SmtpMailer
-from evbilling.infra.mail.outbox import DELIVERY_ATTEMPTS
+from evbilling.infra.mail.outbox import DELIVERY_ATTEMPTS, ERASED_BODY
 from evbilling.kit import InvalidRequest
 from evbilling.models import Job, MailMessage
 
@@ -127,6 +127,8 @@ class TestDelivery:
         row = await mail_row(context, mail_id)
         assert row.status == MailStatus.SENT
         assert row.sent_at is not None
+        # Its one-time links are in the mailbox, not in the database.
+        assert row.body_text == ERASED_BODY
 
     async def test_a_sent_message_is_not_sent_again(
         self, context: ServiceContext, tmp_path: Path
