@@ -42,6 +42,16 @@ async def priced_station(context: ServiceContext, operator_id: int) -> None:
     await create_station(context, operator_id=operator_id, tariff_id=tariff)
 
 
+async def wallet_driver_at_a_priced_station(context: ServiceContext, operator_id: int) -> int:
+    """A priced station and the card's driver, who pays from a wallet holding 25.00."""
+    await priced_station(context, operator_id)
+    driver_id = await driver_of(context, await create_token(context, operator_id=operator_id,
+                                                            uid=CARD))  # fmt: skip
+    await prefer(context, operator_id, driver_id, "wallet")
+    await fund_wallet(context, operator_id, driver_id, "25.00")
+    return driver_id
+
+
 async def charging_then_again(station: TestCharger) -> tuple[str, str, str]:
     """Authorize and start at connector 1, then Authorize and start at connector 2 with the
     same card: the three statuses after the first Authorize."""
@@ -65,11 +75,7 @@ class TestARefusedStartGivesBack:
     async def test_the_second_wallet_reservation(
         self, context: ServiceContext, operator_id: int, clock: FixedClock, tmp_path: Path
     ) -> None:
-        await priced_station(context, operator_id)
-        driver_id = await driver_of(context, await create_token(context, operator_id=operator_id,
-                                                                uid=CARD))  # fmt: skip
-        await prefer(context, operator_id, driver_id, "wallet")
-        await fund_wallet(context, operator_id, driver_id, "25.00")
+        driver_id = await wallet_driver_at_a_priced_station(context, operator_id)
         async with sandbox_and_server(context, clock, tmp_path) as (_, server):
             async with charger(server) as station:
                 statuses = await charging_then_again(station)
@@ -121,11 +127,7 @@ class TestARefusedStartGivesBack:
     async def test_and_a_retry_once_the_first_session_ended_secures_afresh(
         self, context: ServiceContext, operator_id: int, clock: FixedClock, tmp_path: Path
     ) -> None:
-        await priced_station(context, operator_id)
-        driver_id = await driver_of(context, await create_token(context, operator_id=operator_id,
-                                                                uid=CARD))  # fmt: skip
-        await prefer(context, operator_id, driver_id, "wallet")
-        await fund_wallet(context, operator_id, driver_id, "25.00")
+        driver_id = await wallet_driver_at_a_priced_station(context, operator_id)
         async with sandbox_and_server(context, clock, tmp_path) as (_, server):
             async with charger(server) as station:
                 await station.call(call.Authorize(id_tag=CARD))
