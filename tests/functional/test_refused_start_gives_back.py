@@ -127,7 +127,7 @@ class TestARefusedStartGivesBack:
     async def test_and_a_retry_once_the_first_session_ended_secures_afresh(
         self, context: ServiceContext, operator_id: int, clock: FixedClock, tmp_path: Path
     ) -> None:
-        driver_id = await wallet_driver_at_a_priced_station(context, operator_id)
+        await wallet_driver_at_a_priced_station(context, operator_id)
         async with sandbox_and_server(context, clock, tmp_path) as (_, server):
             async with charger(server) as station:
                 await station.call(call.Authorize(id_tag=CARD))
