@@ -24,7 +24,7 @@ from tests.integration.wallets.support import (
     wallet_state,
 )
 
-ROUNDS = 5
+ROUNDS = 20  # "repeated many times": each round a fresh wallet and 100 debits at once
 DEBITS = 100
 
 
