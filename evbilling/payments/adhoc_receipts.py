@@ -1,11 +1,12 @@
 """The ad-hoc guest's receipt by e-mail: once the session is complete (its amount final), a
 plain-text receipt goes through the mail outbox to the address the guest gave, once (the
-outbox's dedupe key and `receipt_mailed_at`)."""
+outbox's dedupe key and `receipt_mailed_at`). The address is kept for nothing else: erased
+once the receipt is queued, and a day after the start for a guest who never charged."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,7 @@ from evbilling.payments.adhoc_repository import AdhocRepository
 from evbilling.rating.texts import bill_lines
 
 _BATCH = 100
+UNUSED_ADDRESS_KEPT = timedelta(days=1)
 
 
 async def receipt_text(
@@ -52,8 +54,8 @@ async def mail_receipts(
     *, db: AsyncSession, now: datetime, link: Callable[[int], str] | None = None
 ) -> int:
     """Queue the receipt of every complete ad-hoc session whose guest gave an address and has
-    not been mailed yet (`link`: the public receipt URL of a session); how many were
-    queued."""
+    not been mailed yet (`link`: the public receipt URL of a session), then forget the
+    address; how many were queued."""
     queued = 0
     for payment, session_id in await AdhocRepository(db).receipts_to_mail(limit=_BATCH):
         assert payment.email is not None
@@ -71,7 +73,16 @@ async def mail_receipts(
             dedupe_key=f"adhoc-receipt:{payment.id}",
         )
         payment.receipt_mailed_at = now
+        payment.email = None  # the address served this receipt; nothing else needs it
         payment.updated_at = now
         queued += 1
     await db.flush()
     return queued
+
+
+async def forget_unused_addresses(*, db: AsyncSession, now: datetime) -> int:
+    """Addresses of guests who never charged, a day after they began: erased (a hold left
+    unused is released long before). How many."""
+    return await AdhocRepository(db).forget_addresses_without_session(
+        before=now - UNUSED_ADDRESS_KEPT, now=now
+    )

@@ -4,8 +4,9 @@ the session its token started, and the receipts still to mail."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select, update
 
 from evbilling.infra.db.repository import RepositoryBase
 from evbilling.models import AdhocPayment, ChargingSession, Evse, Location, Station
@@ -56,3 +57,19 @@ class AdhocRepository(RepositoryBase[AdhocPayment]):
             .limit(limit)
         )
         return [(row[0], row[1]) for row in rows]
+
+    async def forget_addresses_without_session(self, *, before: datetime, now: datetime) -> int:
+        """The e-mail addresses of guests who never charged (declined, refused, abandoned)
+        and began before `before`: erased. How many."""
+        started = exists().where(ChargingSession.token_id == AdhocPayment.token_id)
+        result = await self.db.execute(
+            update(AdhocPayment)
+            .where(
+                AdhocPayment.email.is_not(None),
+                AdhocPayment.created_at < before,
+                ~started,
+            )
+            .values(email=None, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

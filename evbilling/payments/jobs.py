@@ -11,7 +11,8 @@ registers it.
 - `payments.sweep_holds` (every 5 min) -> `sweep_holds(policy=...)`: holds no session took
   within `unused_hold_after` are released.
 - `payments.adhoc_receipts` (every minute) -> `mail_adhoc_receipts`: the e-mail receipt of
-  every complete ad-hoc session whose guest gave an address (payments/adhoc_receipts.py).
+  every complete ad-hoc session whose guest gave an address, then the addresses no longer
+  needed erased (payments/adhoc_receipts.py).
 - `wallets.settle_topups` (every 5 min) -> `settle_topups(provider=...)`: wallet top-ups whose
   provider answer was lost, settled from the provider's object (payments/topup_settlement.py).
 - `postpaid.settle_card_payments` (every 5 min) -> `settle_postpaid_card_payments(provider=...)`:
@@ -175,8 +176,9 @@ def mail_adhoc_receipts(*, public_base_url: str) -> StandaloneJobHandler:
 
         async with context.unit_of_work() as db:
             queued = await adhoc_receipts.mail_receipts(db=db, now=now, link=link)
+            forgotten = await adhoc_receipts.forget_unused_addresses(db=db, now=now)
             await db.commit()
-        if queued:
-            log.info("payments.adhoc_receipts_queued", count=queued)
+        if queued or forgotten:
+            log.info("payments.adhoc_receipts_queued", count=queued, forgotten=forgotten)
 
     return handler

@@ -17,9 +17,12 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy import select
 
 from evbilling.infra.context import ServiceContext
+from evbilling.infra.mail.outbox import ERASED_BODY
 from evbilling.kit import FixedClock
+from evbilling.models import AdhocPayment, MailMessage
 from tests.functional.adhoc_site import Site, running_site
 from tests.integration.payments.adhoc_support import EVSE_UID, priced_evse
 
@@ -68,7 +71,7 @@ async def browser() -> Any:
 class TestPayAtTheChargerInABrowser:
     @pytest.mark.parametrize("device", ["desktop", "phone"])
     async def test_pay_watch_stop_and_read_the_receipt(
-        self, site: Site, browser: Browser, device: str
+        self, site: Site, browser: Browser, device: str, context: ServiceContext
     ) -> None:
         browser_context = await browser.new_context(**VIEWPORTS[device])
         page = await browser_context.new_page()
@@ -110,6 +113,12 @@ class TestPayAtTheChargerInABrowser:
         assert "guest@example.com" in mail
         assert "Your charging receipt" in mail
         assert f"{site.server.base_url}/receipts/" in mail
+        # The address served the receipt: neither the payment nor the outbox keeps more.
+        async with context.unit_of_work() as db:
+            (guest,) = (await db.execute(select(AdhocPayment))).scalars()
+            (sent,) = (await db.execute(select(MailMessage))).scalars()
+        assert guest.email is None
+        assert (sent.status, sent.body_text) == ("sent", ERASED_BODY)
         assert [name for name, _ in site.charger.received] == [
             "RemoteStartTransaction",
             "RemoteStopTransaction",

@@ -4,9 +4,12 @@ remote start and what its answer does to the hold, and hostile input."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from evbilling.models import AdhocPayment, Job, Payment, Token
+from evbilling.payments.adhoc_receipts import forget_unused_addresses
 from evbilling.payments.domain import HoldPolicy
 from evbilling.payments.jobs import RELEASE_KIND, sweep_holds
 from evbilling.web.qr import qr_png, qr_svg
@@ -124,6 +127,23 @@ class TestPayAndCharge:
         async with payments.context.unit_of_work() as db:
             assert len((await db.execute(select(Payment))).all()) == 1
         assert len(stations.sent) == 1
+
+    async def test_a_guest_who_never_charged_is_forgotten_a_day_later(
+        self, payments: Payments
+    ) -> None:
+        await priced_evse(payments.context, operator_id=payments.operator_id)
+        payments.context.commands = ScriptedStations()
+        await pay_with_card(payments.http, number=DECLINE, email="guest@example.com")
+        began = payments.clock.now()
+
+        addresses: list[str | None] = []
+        for later in (timedelta(hours=23), timedelta(hours=25)):
+            async with payments.context.unit_of_work() as db:
+                await forget_unused_addresses(db=db, now=began + later)
+                await db.commit()
+            addresses.append((await only_payment(payments))[0].email)
+
+        assert addresses == ["guest@example.com", None]  # kept for a day, then erased
 
     async def test_a_declined_card_starts_nothing(self, payments: Payments) -> None:
         await priced_evse(payments.context, operator_id=payments.operator_id)
