@@ -75,20 +75,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copyfile(template, target)
         return f"sqlite+aiosqlite:///{target}"
     url: str = request.getfixturevalue("postgres_url")
+    # Every test starts on empty tables, also one that takes only the URL (a test before it
+    # in this worker may have left rows behind).
+    asyncio.run(_empty_postgres(url))
     return url
 
 
-async def _empty_postgres(engine: AsyncEngine) -> None:
+async def _empty_postgres(url: str) -> None:
+    engine = create_engine(url=url)
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-    async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(url=database_url)
-    if engine.dialect.name == "postgresql":
-        await _empty_postgres(engine)
     yield engine
     await engine.dispose()
 
