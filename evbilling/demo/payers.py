@@ -95,7 +95,7 @@ async def _wallet(db: AsyncSession, *, operator_id: int, driver_id: int, now: da
 
 
 async def _fleet(db: AsyncSession, *, operator_id: int, driver_id: int, now: datetime) -> None:
-    page = await postpaid.list_accounts(db=db, operator_id=operator_id, status="active")
+    page = await postpaid.list_accounts(db=db, operator_id=operator_id, status="active", now=now)
     if any(account.name == FLEET_NAME for account in page.rows):
         return
     account = await postpaid.create_account(

@@ -6,7 +6,8 @@
 
 the same shape as a card sale (payments/bookings.py), under the same reference
 `sale:session:{id}`, so a session is sold once whichever way it is paid. The session's
-exposure stops counting against the limit (its amount is now owed instead).
+exposure stops counting against the limit (its amount is now owed instead), and the credit
+left is shared again among the account's sessions still charging.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from evbilling.ledger import domain as ledger_domain
 from evbilling.ledger import service as ledger
 from evbilling.ledger.domain import AccountRef, Line
 from evbilling.models import ChargingSession, PostpaidAccount, PostpaidExposure
+from evbilling.postpaid.credit import share_credit
 from evbilling.postpaid.domain import AccountNotFound, ExposureStatus, NotPostpaidSession, rate_key
 from evbilling.postpaid.repository import AccountRepository, ExposureRepository
 from evbilling.postpaid.service import account_for
@@ -131,3 +133,5 @@ async def accrue_session(*, db: AsyncSession, session_id: int, now: datetime) ->
     exposure.accrued_at = now
     exposure.updated_at = now
     await db.flush()
+    # What this session no longer needs goes to the account's sessions still charging.
+    await share_credit(db=db, account_id=account.id, now=now)

@@ -75,7 +75,7 @@ def create(
             billing_email=email,
             now=context.clock.now(),
         )
-        return await service.view_of(db=db, row=row)
+        return await service.view_of(db=db, row=row, now=context.clock.now())
 
     emit_read(AccountRead.model_validate(run_command(work)), as_json=as_json)
 
@@ -88,7 +88,10 @@ def list_accounts(
 
     async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> Any:
         return await service.list_accounts(
-            db=db, operator_id=operator_id, page=PageRequest(limit=limit, offset=offset)
+            db=db,
+            operator_id=operator_id,
+            page=PageRequest(limit=limit, offset=offset),
+            now=context.clock.now(),
         )
 
     emit_page(AccountList.model_validate(run_command(work)), as_json=as_json, columns=_COLUMNS)
@@ -96,10 +99,12 @@ def list_accounts(
 
 @postpaid_app.command("show")
 def show(account_id: int, as_json: bool = JsonOption) -> None:
-    """Show an account: limit, what it owes, what running sessions may cost, credit left."""
+    """Show an account: limit, what it owes, what its credit is committed to, credit left."""
 
     async def work(db: AsyncSession, context: ServiceContext, operator_id: int) -> Any:
-        return await service.view_account(db=db, operator_id=operator_id, account_id=account_id)
+        return await service.view_account(
+            db=db, operator_id=operator_id, account_id=account_id, now=context.clock.now()
+        )
 
     emit_read(AccountRead.model_validate(run_command(work)), as_json=as_json)
 

@@ -8,8 +8,13 @@
 
 `open_exposure` locks the account's row (SELECT ... FOR UPDATE on PostgreSQL; SQLite has one
 writer at a time) before it checks and records, so two sessions starting at once are decided
-one after the other: the second sees the first's exposure. An exposure counts against the
-limit until its session is accrued (accrual.accrue_session) or it is released.
+one after the other: the second sees the first's exposure. The credit counts what is owed and
+what is committed (`committed.py`): open exposures at what they reserved, sessions at what
+they cost so far, until accrued (accrual.accrue_session) or released.
+
+Several sessions at once share the credit left: whenever a session starts (attach) or one is
+accrued, every session still charging gets the spending limit "what it has cost so far + an
+equal part of the credit left" (`share_credit`), so together they can never pass the limit.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evbilling.charging.settlement import get_settlement, set_payment, set_spending_limit
 from evbilling.models import PostpaidAccount, PostpaidExposure
 from evbilling.money import InvalidAmount, Money
+from evbilling.postpaid.committed import committed
 from evbilling.postpaid.domain import (
     AccountNotFound,
     CreditDecision,
@@ -41,34 +47,30 @@ def _wanted_minor(wanted: Money, *, account: PostpaidAccount) -> int:
 
 
 async def _decide(
-    db: AsyncSession, *, account: PostpaidAccount, wanted: Money, excluding: int | None = None
+    db: AsyncSession,
+    *,
+    account: PostpaidAccount,
+    wanted: Money,
+    now: datetime,
+    excluding: int | None = None,
 ) -> CreditDecision:
     minor = _wanted_minor(wanted, account=account)
     outstanding = await outstanding_minor(db=db, account=account)
-    exposure = await ExposureRepository(db).live_sum(account_id=account.id, excluding=excluding)
-    if minor < 0:
-        decision = decide_credit(
-            status=account.status,
-            limit_minor=account.credit_limit_minor,
-            outstanding_minor=outstanding,
-            exposure_minor=exposure,
-            wanted_minor=0,
-            currency=account.currency,
-        )
-        return CreditDecision(
-            False,
-            f"the account is in {account.currency}",
-            decision.available_minor,
-            account.currency,
-        )
-    return decide_credit(
+    taken = await committed(db=db, account=account, now=now, excluding=excluding)
+    decision = decide_credit(
         status=account.status,
         limit_minor=account.credit_limit_minor,
         outstanding_minor=outstanding,
-        exposure_minor=exposure,
-        wanted_minor=minor,
+        exposure_minor=taken.total_minor,
+        wanted_minor=max(minor, 0),
         currency=account.currency,
     )
+    if minor < 0:
+        return CreditDecision(
+            False, f"the account is in {account.currency}", decision.available_minor,
+            account.currency,
+        )  # fmt: skip
+    return decision
 
 
 async def check_credit(
@@ -79,7 +81,7 @@ async def check_credit(
     account = await AccountRepository(db).get(id=account_id)
     if account is None:
         raise AccountNotFound(account_id)
-    return await _decide(db, account=account, wanted=wanted)
+    return await _decide(db, account=account, wanted=wanted, now=now)
 
 
 async def open_exposure(
@@ -101,7 +103,7 @@ async def open_exposure(
     reused = await exposures.open_at(account_id=account_id, station_id=station_id)
     if reused is not None and reused.driver_id == driver_id:
         return reused.id
-    decision = await _decide(db, account=account, wanted=amount)
+    decision = await _decide(db, account=account, wanted=amount, now=now)
     if not decision.accepted:
         return None
     row = exposures.add(
@@ -124,9 +126,9 @@ async def attach_exposure(
     *, db: AsyncSession, account_id: int, station_id: int, session_id: int, now: datetime
 ) -> bool:
     """At StartTransaction: the account's open exposure at the station becomes the session's;
-    the session is paid "postpaid" with a spending limit of the credit left (the limit minus
-    what is owed and what the account's other sessions may still cost). False, nothing
-    changed, when there is no open exposure (or the session has one already)."""
+    the session is paid "postpaid", and the credit left is shared again among the account's
+    sessions still charging, this one included (`share_credit`). False, nothing changed, when
+    there is no open exposure (or the session has one already)."""
     exposures = ExposureRepository(db)
     if await exposures.for_session(session_id=session_id) is not None:
         return False
@@ -136,16 +138,12 @@ async def attach_exposure(
     exposure = await exposures.open_at(account_id=account_id, station_id=station_id)
     if exposure is None:
         return False
-    settlement = await get_settlement(db=db, session_id=session_id)
     exposure.session_id = session_id
     exposure.status = ExposureStatus.ATTACHED.value
     exposure.updated_at = now
     await exposures.flush()
-    zero = Money.zero(account.currency)
-    decision = await _decide(db, account=account, wanted=zero, excluding=exposure.id)
-    left = Money.from_minor_units(decision.available_minor, account.currency)
-    if settlement.currency is None or settlement.currency == account.currency:
-        await set_spending_limit(db=db, session_id=session_id, limit=left, now=now)
+    limits = await _share(db, account=account, now=now)
+    left = limits.get(session_id, Money.zero(account.currency))
     await set_payment(
         db=db,
         session_id=session_id,
@@ -154,6 +152,35 @@ async def attach_exposure(
         now=now,
     )
     return True
+
+
+async def share_credit(*, db: AsyncSession, account_id: int, now: datetime) -> None:
+    """Share the account's credit left again among its sessions still charging (after one
+    was accrued: its part is free again). Under the account's lock."""
+    account = await AccountRepository(db).get_for_update(id=account_id)
+    if account is None:
+        raise AccountNotFound(account_id)
+    await _share(db, account=account, now=now)
+
+
+async def _share(db: AsyncSession, *, account: PostpaidAccount, now: datetime) -> dict[int, Money]:
+    """Every session still charging: spending limit = what it cost so far + an equal part
+    (rounded down to the minor unit) of the credit left; the limits by session id."""
+    outstanding = await outstanding_minor(db=db, account=account)
+    taken = await committed(db=db, account=account, now=now)
+    free = max(account.credit_limit_minor - outstanding - taken.total_minor, 0)
+    limits: dict[int, Money] = {}
+    if not taken.charging:
+        return limits
+    part = free // len(taken.charging)
+    for exposure, spent in taken.charging:
+        assert exposure.session_id is not None
+        settlement = await get_settlement(db=db, session_id=exposure.session_id)
+        limit = Money.from_minor_units(spent + part, account.currency)
+        if settlement.currency is None or settlement.currency == account.currency:
+            await set_spending_limit(db=db, session_id=exposure.session_id, limit=limit, now=now)
+        limits[exposure.session_id] = limit
+    return limits
 
 
 async def release_exposure(*, db: AsyncSession, exposure_id: int, now: datetime) -> bool:

@@ -48,6 +48,7 @@ Id = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
 async def list_accounts(
     caller: CurrentCaller,
     db: Db,
+    context: Context,
     status_filter: Annotated[AccountStatus | None, Query(alias="status")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -57,6 +58,7 @@ async def list_accounts(
         operator_id=caller.operator_id,
         status=status_filter.value if status_filter is not None else None,
         page=PageRequest(limit=limit, offset=offset),
+        now=context.clock.now(),
     )
     return AccountList.model_validate(page)
 
@@ -88,7 +90,9 @@ async def create_account(
         now=context.clock.now(),
     )
     set_location(response, request, "get_postpaid_account", account_id=row.id)
-    return AccountRead.model_validate(await service.view_of(db=db, row=row))
+    return AccountRead.model_validate(
+        await service.view_of(db=db, row=row, now=context.clock.now())
+    )
 
 
 @router.get(
@@ -99,8 +103,12 @@ async def create_account(
     responses=problems(404),
     name="get_postpaid_account",
 )
-async def get_account(account_id: Id, caller: CurrentCaller, db: Db) -> AccountRead:
-    view = await service.view_account(db=db, operator_id=caller.operator_id, account_id=account_id)
+async def get_account(
+    account_id: Id, caller: CurrentCaller, db: Db, context: Context
+) -> AccountRead:
+    view = await service.view_account(
+        db=db, operator_id=caller.operator_id, account_id=account_id, now=context.clock.now()
+    )
     return AccountRead.model_validate(view)
 
 
@@ -126,7 +134,9 @@ async def update_account(
         now=context.clock.now(),
         **given,
     )
-    return AccountRead.model_validate(await service.view_of(db=db, row=row))
+    return AccountRead.model_validate(
+        await service.view_of(db=db, row=row, now=context.clock.now())
+    )
 
 
 @router.put(

@@ -54,14 +54,19 @@ class ExposureRepository(RepositoryBase[PostpaidExposure]):
     owner_column = None
     kind = "postpaid exposure"
 
-    async def live_sum(self, *, account_id: int, excluding: int | None = None) -> int:
-        statement = select(func.coalesce(func.sum(PostpaidExposure.amount_minor), 0)).where(
-            PostpaidExposure.account_id == account_id,
-            PostpaidExposure.status.in_(LIVE_EXPOSURE),
+    async def live_of(self, *, account_id: int) -> Sequence[tuple[PostpaidExposure, bool]]:
+        """The account's live exposures, oldest first, each with whether its session is still
+        charging (False for an open exposure and for a session stopped but not yet accrued)."""
+        rows = await self.db.execute(
+            select(PostpaidExposure, ChargingSession.stopped_at.is_(None))
+            .outerjoin(ChargingSession, ChargingSession.id == PostpaidExposure.session_id)
+            .where(
+                PostpaidExposure.account_id == account_id,
+                PostpaidExposure.status.in_(LIVE_EXPOSURE),
+            )
+            .order_by(PostpaidExposure.id)
         )
-        if excluding is not None:
-            statement = statement.where(PostpaidExposure.id != excluding)
-        return int(await self.db.scalar(statement) or 0)
+        return [(row[0], bool(row[1]) and row[0].session_id is not None) for row in rows]
 
     async def open_at(self, *, account_id: int, station_id: int) -> PostpaidExposure | None:
         """The newest exposure of the account at the station that no session took yet."""

@@ -48,7 +48,10 @@ class AccountRead(Output):
     payer_driver_id: int | None
     billing_email: str | None
     outstanding_minor: int = Field(description="Owed now (negative: paid ahead, a credit).")
-    exposure_minor: int = Field(description="What running sessions may still cost.")
+    exposure_minor: int = Field(
+        description="What the credit is committed to: open starts at what they reserved, sessions "
+        "not yet accrued at what they cost so far."
+    )
     available_minor: int = Field(description="Credit left for new sessions.")
     created_at: datetime
     updated_at: datetime

@@ -32,13 +32,14 @@ from evbilling.ledger import service as ledger
 from evbilling.ledger.domain import AccountRef
 from evbilling.models import PostpaidAccount
 from evbilling.money import InvalidAmount, Money
+from evbilling.postpaid.committed import committed
 from evbilling.postpaid.domain import (
     MAX_CREDIT_LIMIT,
     AccountClosed,
     AccountNotFound,
     AccountStatus,
 )
-from evbilling.postpaid.repository import AccountRepository, ExposureRepository
+from evbilling.postpaid.repository import AccountRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,14 +144,18 @@ async def get_account(*, db: AsyncSession, operator_id: int, account_id: int) ->
     return row
 
 
-async def view_account(*, db: AsyncSession, operator_id: int, account_id: int) -> AccountView:
+async def view_account(
+    *, db: AsyncSession, operator_id: int, account_id: int, now: datetime
+) -> AccountView:
     row = await get_account(db=db, operator_id=operator_id, account_id=account_id)
-    return await view_of(db=db, row=row)
+    return await view_of(db=db, row=row, now=now)
 
 
-async def view_of(*, db: AsyncSession, row: PostpaidAccount) -> AccountView:
+async def view_of(*, db: AsyncSession, row: PostpaidAccount, now: datetime) -> AccountView:
+    """The account with what it owes, what its credit is committed to now (`committed.py`,
+    as the credit decision counts it) and the credit left."""
     outstanding = await outstanding_minor(db=db, account=row)
-    exposure = await ExposureRepository(db).live_sum(account_id=row.id)
+    exposure = (await committed(db=db, account=row, now=now)).total_minor
     return AccountView(
         id=row.id,
         name=row.name,
@@ -177,6 +182,7 @@ async def list_accounts(
     *,
     db: AsyncSession,
     operator_id: int,
+    now: datetime,
     status: str | None = None,
     page: PageRequest = PageRequest(),
 ) -> OffsetPage[AccountView]:
@@ -187,7 +193,7 @@ async def list_accounts(
         limit=page.limit,
         offset=page.offset,
     )
-    views = [await view_of(db=db, row=row) for row in found.rows]
+    views = [await view_of(db=db, row=row, now=now) for row in found.rows]
     return OffsetPage(rows=views, total=found.total, limit=found.limit, offset=found.offset)
 
 
