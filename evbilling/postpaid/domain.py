@@ -2,8 +2,9 @@
 
 Amounts are integer minor units of the account's currency. The credit check is
 `outstanding + exposure + wanted <= limit`: outstanding is the receivable's ledger balance
-(negative when the account paid ahead: an overpayment is credit), exposure what the sessions
-started and not yet settled may still cost.
+(negative when the account paid ahead: an overpayment is credit), exposure what the credit is
+committed to (open starts at what they reserved, sessions not yet accrued at what they cost so
+far: postpaid/committed.py).
 """
 
 from __future__ import annotations
