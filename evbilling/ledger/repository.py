@@ -28,6 +28,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from evbilling.infra.db.inline_sqlite import InlineConnection
+from evbilling.infra.db.inserts import insert_or_skip
 from evbilling.ledger.domain import (
     AccountRef,
     EntryKind,
@@ -42,7 +43,6 @@ from evbilling.ledger.sql import (
     account_ref,
     inline_insert_entry,
     insert_entry_statement,
-    insert_or_skip,
 )
 from evbilling.models import LedgerAccount, LedgerEntry, LedgerLine
 

@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Dialect, bindparam, func, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from evbilling.infra.db.inline_sqlite import InlineConnection
+from evbilling.infra.db.inserts import insert_or_skip
 from evbilling.infra.db.types import UTCDateTime
 from evbilling.ledger.domain import AccountKind, AccountRef
 from evbilling.models import LedgerEntry, LedgerLine
@@ -19,14 +19,6 @@ from evbilling.models import LedgerEntry, LedgerLine
 
 def account_ref(row: Any) -> AccountRef:
     return AccountRef(AccountKind(row.kind), row.currency, row.scope)
-
-
-def insert_or_skip(dialect: str, table: Any, *, conflict: Sequence[str]) -> Insert:
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict)
-    raise NotImplementedError(f"the ledger runs on PostgreSQL and SQLite, not {dialect}")
 
 
 # The hot path's statements, built once (their compiled forms are then cached).

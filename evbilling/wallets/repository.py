@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import CursorResult, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evbilling.infra.db.inserts import insert_or_skip
 from evbilling.infra.db.repository import KeysetPage, RepositoryBase
 from evbilling.models import LedgerEntry, LedgerLine, Wallet, WalletReservation, WalletTopup
 from evbilling.wallets.domain import ReservationStatus, TopupStatus, WalletStatus
@@ -46,11 +46,9 @@ class WalletRepository(RepositoryBase[Wallet]):
     ) -> Wallet:
         """The driver's wallet in `currency`, inserted empty unless it exists: two first
         openings at once both get the one row (the unique index decides, nothing fails)."""
-        on_postgresql = self.db.get_bind().dialect.name == "postgresql"
-        insert = postgresql.insert if on_postgresql else sqlite.insert
+        dialect = self.db.get_bind().dialect.name
         await self.db.execute(
-            insert(Wallet)
-            .values(
+            insert_or_skip(dialect, Wallet, conflict=("driver_id", "currency")).values(
                 operator_id=operator_id,
                 driver_id=driver_id,
                 currency=currency,
@@ -60,7 +58,6 @@ class WalletRepository(RepositoryBase[Wallet]):
                 created_at=now,
                 updated_at=now,
             )
-            .on_conflict_do_nothing(index_elements=["driver_id", "currency"])
         )
         wallet = await self.for_driver(driver_id=driver_id, currency=currency)
         assert wallet is not None, "inserted or found"
