@@ -8,8 +8,8 @@ secured answers Blocked:
   recorded);
 - wallet: a reservation sized like a card hold (`wallets.service.reserve_for_session`); too
   low a balance is Blocked;
-- postpaid: the account's credit checked for the same amount (`postpaid.credit`), then the
-  session's exposure opened; over the limit is Blocked;
+- postpaid: the session's exposure opened for the same amount, the credit decided under the
+  account's lock (`postpaid.credit.open_exposure`); over the limit is Blocked;
 - free, fixed fee: nothing to secure; refused: Blocked.
 
 The choice made at Authorize is kept (per connection, per idTag) for its StartTransaction; a
@@ -245,12 +245,6 @@ class PaymentSteps:
                 )
             return reservation is not None
         assert choice.account_id is not None, "a postpaid route has its account"
-        credit = await postpaid.check_credit(
-            db=db, account_id=choice.account_id, wanted=amount.wanted, now=now
-        )
-        if not credit.accepted:
-            self._link.log.warning("payment.route_refused", route="postpaid", reason=credit.reason)
-            return False
         exposure = await postpaid.open_exposure(
             db=db,
             account_id=choice.account_id,
@@ -259,6 +253,11 @@ class PaymentSteps:
             amount=amount.wanted,
             now=now,
         )
+        if exposure is None:  # refused: read the reason only then (it prices the sessions)
+            credit = await postpaid.check_credit(
+                db=db, account_id=choice.account_id, wanted=amount.wanted, now=now
+            )
+            self._link.log.warning("payment.route_refused", route="postpaid", reason=credit.reason)
         return exposure is not None
 
     async def _secured(self, *, choice: PaymentChoice, secured_in_db: bool) -> bool:
