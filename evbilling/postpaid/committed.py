@@ -20,10 +20,19 @@ from evbilling.postpaid.repository import ExposureRepository
 
 
 @dataclass(frozen=True, slots=True)
+class Charging:
+    """A session of the account still charging."""
+
+    exposure: PostpaidExposure
+    spent_minor: int  # what it cost so far
+    in_account_currency: bool  # priced in the account's currency: its limit can be set
+
+
+@dataclass(frozen=True, slots=True)
 class Committed:
     reserved_minor: int  # open exposures: starts authorized, not yet made
     spent_minor: int  # sessions not yet accrued: what they cost so far
-    charging: tuple[tuple[PostpaidExposure, int], ...]  # still charging, with what each spent
+    charging: tuple[Charging, ...]
 
     @property
     def total_minor(self) -> int:
@@ -57,8 +66,9 @@ async def committed(
 ) -> Committed:
     """The account's committed credit (`excluding`: an exposure left out, the one deciding)."""
     reserved = spent = 0
-    charging: list[tuple[PostpaidExposure, int]] = []
-    for exposure, is_charging in await ExposureRepository(db).live_of(account_id=account.id):
+    charging: list[Charging] = []
+    live = await ExposureRepository(db).live_of(account_id=account.id)
+    for exposure, is_charging, currency in live:
         if exposure.id == excluding:
             continue
         if exposure.status == ExposureStatus.OPEN.value:
@@ -67,5 +77,7 @@ async def committed(
         cost = await _spent(db, account=account, exposure=exposure, now=now)
         spent += cost
         if is_charging:
-            charging.append((exposure, cost))
+            charging.append(
+                Charging(exposure, cost, in_account_currency=currency in (None, account.currency))
+            )
     return Committed(reserved_minor=reserved, spent_minor=spent, charging=tuple(charging))

@@ -23,7 +23,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evbilling.charging.settlement import get_settlement, set_payment, set_spending_limit
+from evbilling.charging.settlement import set_payment, set_spending_limit
 from evbilling.models import PostpaidAccount, PostpaidExposure
 from evbilling.money import InvalidAmount, Money
 from evbilling.postpaid.committed import committed
@@ -173,13 +173,13 @@ async def _share(db: AsyncSession, *, account: PostpaidAccount, now: datetime) -
     if not taken.charging:
         return limits
     part = free // len(taken.charging)
-    for exposure, spent in taken.charging:
-        assert exposure.session_id is not None
-        settlement = await get_settlement(db=db, session_id=exposure.session_id)
-        limit = Money.from_minor_units(spent + part, account.currency)
-        if settlement.currency is None or settlement.currency == account.currency:
-            await set_spending_limit(db=db, session_id=exposure.session_id, limit=limit, now=now)
-        limits[exposure.session_id] = limit
+    for running in taken.charging:
+        session_id = running.exposure.session_id
+        assert session_id is not None
+        limit = Money.from_minor_units(running.spent_minor + part, account.currency)
+        if running.in_account_currency:
+            await set_spending_limit(db=db, session_id=session_id, limit=limit, now=now)
+        limits[session_id] = limit
     return limits
 
 

@@ -54,11 +54,14 @@ class ExposureRepository(RepositoryBase[PostpaidExposure]):
     owner_column = None
     kind = "postpaid exposure"
 
-    async def live_of(self, *, account_id: int) -> Sequence[tuple[PostpaidExposure, bool]]:
+    async def live_of(
+        self, *, account_id: int
+    ) -> Sequence[tuple[PostpaidExposure, bool, str | None]]:
         """The account's live exposures, oldest first, each with whether its session is still
-        charging (False for an open exposure and for a session stopped but not yet accrued)."""
+        charging (False for an open exposure and for a session stopped but not yet accrued)
+        and its session's currency (None without a session or a tariff yet)."""
         rows = await self.db.execute(
-            select(PostpaidExposure, ChargingSession.stopped_at.is_(None))
+            select(PostpaidExposure, ChargingSession.stopped_at.is_(None), ChargingSession.currency)
             .outerjoin(ChargingSession, ChargingSession.id == PostpaidExposure.session_id)
             .where(
                 PostpaidExposure.account_id == account_id,
@@ -66,7 +69,7 @@ class ExposureRepository(RepositoryBase[PostpaidExposure]):
             )
             .order_by(PostpaidExposure.id)
         )
-        return [(row[0], bool(row[1]) and row[0].session_id is not None) for row in rows]
+        return [(row[0], bool(row[1]) and row[0].session_id is not None, row[2]) for row in rows]
 
     async def open_at(self, *, account_id: int, station_id: int) -> PostpaidExposure | None:
         """The newest exposure of the account at the station that no session took yet."""
