@@ -79,11 +79,11 @@ class StatementLineRead(Output):
     portions: list[dict[str, Any]]
 
 
-class StatementSummaryRead(Output):
-    id: int
+class StatementFigures(Output):
+    """What an issued statement and the running month's preview both show."""
+
     account_id: int
     period_start: datetime
-    period_end: datetime
     currency: str
     session_count: int
     energy_wh: int
@@ -97,6 +97,11 @@ class StatementSummaryRead(Output):
     charges_minor: int
     payments_minor: int
     closing_balance_minor: int
+
+
+class StatementSummaryRead(StatementFigures):
+    id: int
+    period_end: datetime
     issued_at: datetime
 
 
@@ -106,23 +111,10 @@ class StatementRead(StatementSummaryRead):
     lines: list[StatementLineRead]
 
 
-class StatementPreviewRead(Output):
+class StatementPreviewRead(StatementFigures):
     """The running month so far, composed as its statement will be; not issued."""
 
-    account_id: int
-    period_start: datetime
     as_of: datetime = Field(description="The preview covers [period_start, as_of).")
-    currency: str
-    session_count: int
-    energy_wh: int
-    net_minor: int
-    vat_minor: int
-    total_minor: int
-    vat_summary: list[dict[str, Any]]
-    opening_balance_minor: int
-    charges_minor: int
-    payments_minor: int
-    closing_balance_minor: int
     lines: list[StatementLineRead]
 
 
@@ -165,21 +157,9 @@ def statement_read(found: Any) -> StatementRead:
 
 def statement_preview_read(found: Any) -> StatementPreviewRead:
     """A previewed service `Statement` (not stored) as the API shows it."""
-    row = found.statement
+    figures = StatementFigures.model_validate(found.statement).model_dump()
     return StatementPreviewRead(
-        account_id=row.account_id,
-        period_start=row.period_start,
-        as_of=row.period_end,
-        currency=row.currency,
-        session_count=row.session_count,
-        energy_wh=row.energy_wh,
-        net_minor=row.net_minor,
-        vat_minor=row.vat_minor,
-        total_minor=row.total_minor,
-        vat_summary=row.vat_summary,
-        opening_balance_minor=row.opening_balance_minor,
-        charges_minor=row.charges_minor,
-        payments_minor=row.payments_minor,
-        closing_balance_minor=row.closing_balance_minor,
+        **figures,
+        as_of=found.statement.period_end,
         lines=[StatementLineRead.model_validate(line) for line in found.lines],
     )
