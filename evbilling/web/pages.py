@@ -454,5 +454,5 @@ async def _receipt_page(pay: PaySite, evse_uid: str, token: str) -> Response:
         stopped=f"{session.stopped_at:%Y-%m-%d %H:%M} UTC" if session.stopped_at else None,
         energy=energy_text(view.energy_wh),
         cost=money_text(view.cost) if view.cost is not None else "-",
-        captured=money_text(view.captured) if view.captured is not None else None,
+        card=_card_note(view),
     )
